@@ -1,0 +1,3 @@
+from evrepro.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Dataset registry, downloads, extraction, the embedded ``digits`` dataset and the events store."""

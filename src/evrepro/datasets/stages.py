@@ -1,0 +1,91 @@
+"""The data stages of the workflow: fetch (download or generate), extract, events."""
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from evrepro.datasets import digits
+from evrepro.datasets.download import download
+from evrepro.datasets.extract import extract_all
+from evrepro.datasets.layouts import list_samples
+from evrepro.datasets.registry import get_dataset
+from evrepro.datasets.splits import validation_mask
+from evrepro.datasets.store import write_events_store
+from evrepro.events import read
+from evrepro.events.array import check_field_range
+from evrepro.fileio import atomic_output, sha256_file
+
+log = logging.getLogger(__name__)
+MANIFEST = "manifest.json"
+
+
+def fetch(name: str, dataset_config: dict, out_dir: str | Path, progress: bool = True) -> Path:
+    """Download (or, for an embedded dataset, generate) the archives of ``name`` into ``out_dir``.
+
+    Writes ``manifest.json`` last, listing each archive with its size and SHA-256 and the source.
+    """
+    spec, out_dir = get_dataset(name), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if spec.generator == "digits":
+        params = digits.DigitsParams.from_config(dataset_config.get("generator", {}))
+        target = out_dir / "digits.zip"
+        with atomic_output(target) as temporary:
+            count = digits.write_archive(temporary, params, progress)
+        log.info("generated %d recordings into %s", count, target)
+        files = [target]
+        source = {"generator": "evrepro.datasets.digits", "params": params.as_dict()}
+    else:
+        urls = tuple(dataset_config.get("urls") or ()) or None
+        files = [download(archive, out_dir, urls=urls, progress=progress) for archive in spec.archives]
+        source = {"archives": [{"filename": a.filename, "urls": list(urls or a.urls), "sha256": a.sha256,
+                                "verified": a.verified} for a in spec.archives]}
+    manifest = {
+        "dataset": name,
+        "files": [{"name": f.name, "size": f.stat().st_size, "sha256": sha256_file(f)} for f in files],
+        "source": source,
+    }
+    with atomic_output(out_dir / MANIFEST) as temporary:
+        temporary.write_text(json.dumps(manifest, indent=2))
+    return out_dir / MANIFEST
+
+
+def extract(manifest_path: str | Path, raw_dir: str | Path, progress: bool = True) -> None:
+    """Unpack every archive listed in a fetch manifest into ``raw_dir``."""
+    manifest_path = Path(manifest_path)
+    manifest = json.loads(manifest_path.read_text())
+    extract_all([manifest_path.parent / f["name"] for f in manifest["files"]], raw_dir, progress)
+
+
+def build_events(name: str, dataset_config: dict, manifest_path: str | Path, raw_dir: str | Path,
+                 out_path: str | Path, progress: bool = True) -> dict[str, int]:
+    """Read every sample of the extracted dataset into the events store, carving a validation split."""
+    spec = get_dataset(name)
+    manifest = json.loads(Path(manifest_path).read_text())
+    samples = list_samples(raw_dir, spec)
+    splits = np.array([split for split, *_ in samples])
+    train = np.flatnonzero(splits == "train")
+    fraction, seed = dataset_config["val_fraction"], dataset_config["split_seed"]
+    is_val = validation_mask([samples[i][2] for i in train], np.array([samples[i][1] for i in train]),
+                             fraction, seed)
+    splits[train[is_val]] = "val"
+    order = sorted(range(len(samples)), key=lambda i: ({"train": 0, "val": 1, "test": 2}[splits[i]], i))
+
+    def stream():
+        for i in tqdm(order, desc=f"{name}: events", disable=not progress, mininterval=2):
+            _, label, sample_id, path = samples[i]
+            events = read(path)
+            for field, size in zip("xy", spec.sensor_size):
+                check_field_range(events, field, 0, size - 1, f"{path} (sensor {spec.sensor_size})")
+            yield str(splits[i]), label, sample_id, events
+
+    params = {"dataset": name, "val_fraction": fraction, "split_seed": seed}
+    counts = write_events_store(
+        out_path, stream(), sensor_size=spec.sensor_size, class_names=spec.class_names,
+        source=manifest["source"], params=params,
+        inputs={f["name"]: f["sha256"] for f in manifest["files"]},
+    )
+    log.info("wrote %s: %s", out_path, counts)
+    return counts

@@ -1,0 +1,172 @@
+"""The events store ``results/events/{dataset}.h5``: one canonical HDF5 file per dataset.
+
+Per split group: concatenated ``t`` (int64 µs), ``x``, ``y`` (uint16), ``p`` (int8 0/1), with
+``offsets`` (int64, S+1) marking sample boundaries, ``label`` (int32) and ``sample_id`` (string).
+Event columns are chunked and compressed, so one sample is read without reading its split. Root
+attributes: ``format``, ``params`` (JSON), ``params_hash``, ``evrepro_version``, ``inputs`` (JSON of
+input hashes), ``sensor_size`` (width, height), ``class_names`` (JSON) and ``source`` (JSON).
+"""
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from evrepro import __version__
+from evrepro.events import EVENT_DTYPE, make_events
+from evrepro.fileio import atomic_output, params_hash
+
+FORMAT = "evrepro.events/1"
+EVENT_FIELDS = ("t", "x", "y", "p")
+CHUNK_EVENTS = 1 << 15
+FLUSH_EVENTS = 1 << 20
+
+
+class SplitWriter:
+    """Appends samples to one split group, buffering events and flushing them in large blocks."""
+
+    def __init__(self, group: h5py.Group):
+        self.group = group
+        for field in EVENT_FIELDS:
+            group.create_dataset(field, shape=(0,), maxshape=(None,), dtype=EVENT_DTYPE[field],
+                                 chunks=(CHUNK_EVENTS,), compression="gzip", compression_opts=4, shuffle=True)
+        self.offsets, self.labels, self.sample_ids = [0], [], []
+        self.buffer, self.buffered = [], 0
+
+    def add(self, events: np.ndarray, label: int, sample_id: str) -> None:
+        self.buffer.append(events)
+        self.buffered += events.size
+        self.offsets.append(self.offsets[-1] + events.size)
+        self.labels.append(label)
+        self.sample_ids.append(sample_id)
+        if self.buffered >= FLUSH_EVENTS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        block = np.concatenate(self.buffer)
+        for field in EVENT_FIELDS:
+            column = self.group[field]
+            start = column.shape[0]
+            column.resize((start + block.size,))
+            column[start:] = block[field]
+        self.buffer, self.buffered = [], 0
+
+    def close(self) -> None:
+        self.flush()
+        self.group.create_dataset("offsets", data=np.asarray(self.offsets, dtype=np.int64))
+        self.group.create_dataset("label", data=np.asarray(self.labels, dtype=np.int32))
+        self.group.create_dataset("sample_id", data=self.sample_ids, dtype=h5py.string_dtype())
+
+
+def write_events_store(path: str | Path, samples, *, sensor_size, class_names, source: dict, params: dict,
+                       inputs: dict | None = None) -> dict[str, int]:
+    """Write ``samples`` — an iterable of (split, label, sample_id, events) — atomically to ``path``.
+
+    Returns the number of samples per split.
+    """
+    with atomic_output(path) as temporary:
+        with h5py.File(temporary, "w") as handle:
+            handle.attrs.update({
+                "format": FORMAT,
+                "params": json.dumps(params, sort_keys=True),
+                "params_hash": params_hash(params),
+                "evrepro_version": __version__,
+                "inputs": json.dumps(inputs or {}, sort_keys=True),
+                "sensor_size": np.asarray(sensor_size, dtype=np.int64),
+                "class_names": json.dumps(list(class_names)),
+                "source": json.dumps(source, sort_keys=True),
+            })
+            writers: dict[str, SplitWriter] = {}
+            for split, label, sample_id, events in samples:
+                if split not in writers:
+                    writers[split] = SplitWriter(handle.create_group(split))
+                writers[split].add(events, label, sample_id)
+            for writer in writers.values():
+                writer.close()
+            counts = {split: len(writer.labels) for split, writer in writers.items()}
+    return counts
+
+
+class EventsStore:
+    """Read access to an events store; use as a context manager."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.handle = h5py.File(self.path, "r")
+        found = self.handle.attrs.get("format")
+        if found != FORMAT:
+            self.handle.close()
+            raise ValueError(f"{self.path}: format attribute is {found!r}, expected {FORMAT!r}")
+        self._offsets: dict[str, np.ndarray] = {}
+
+    def __enter__(self) -> "EventsStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.handle.close()
+
+    @property
+    def splits(self) -> list[str]:
+        order = {"train": 0, "val": 1, "test": 2}
+        return sorted(self.handle.keys(), key=lambda name: (order.get(name, 9), name))
+
+    @property
+    def sensor_size(self) -> tuple[int, int]:
+        width, height = self.handle.attrs["sensor_size"]
+        return int(width), int(height)
+
+    @property
+    def class_names(self) -> list[str]:
+        return json.loads(self.handle.attrs["class_names"])
+
+    def attr_json(self, name: str):
+        """A JSON root attribute (``params``, ``source``, ``inputs``) as Python data."""
+        return json.loads(self.handle.attrs[name])
+
+    def offsets(self, split: str) -> np.ndarray:
+        if split not in self._offsets:
+            self._offsets[split] = self.handle[split]["offsets"][:]
+        return self._offsets[split]
+
+    def num_samples(self, split: str) -> int:
+        return self.offsets(split).size - 1
+
+    def labels(self, split: str) -> np.ndarray:
+        return self.handle[split]["label"][:]
+
+    def sample_ids(self, split: str) -> list[str]:
+        return [value.decode() for value in self.handle[split]["sample_id"][:]]
+
+    def event_counts(self, split: str) -> np.ndarray:
+        return np.diff(self.offsets(split))
+
+    def sample(self, split: str, index: int) -> np.ndarray:
+        """The events of one sample, reading only the chunks that hold it."""
+        n = self.num_samples(split)
+        if not 0 <= index < n:
+            raise IndexError(f"{self.path}: sample {index} out of range for split {split!r} with {n} samples")
+        start, stop = self.offsets(split)[index : index + 2]
+        group = self.handle[split]
+        return make_events(*(group[field][start:stop] for field in EVENT_FIELDS))
+
+    def durations_us(self, split: str, block_events: int = 1 << 22) -> np.ndarray:
+        """Last minus first timestamp of every sample (0 for empty samples), reading ``t`` in blocks."""
+        offsets = self.offsets(split)
+        counts = np.diff(offsets)
+        firsts, lasts = offsets[:-1], offsets[1:] - 1
+        t_first = np.zeros(counts.size, dtype=np.int64)
+        t_last = np.zeros(counts.size, dtype=np.int64)
+        column = self.handle[split]["t"]
+        for start in range(0, int(offsets[-1]), block_events):
+            block = column[start : start + block_events]
+            stop = start + block.size
+            for wanted, out in ((firsts, t_first), (lasts, t_last)):
+                hit = (counts > 0) & (wanted >= start) & (wanted < stop)
+                out[hit] = block[wanted[hit] - start]
+        return t_last - t_first
