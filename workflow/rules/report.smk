@@ -1,0 +1,44 @@
+# Report: tables and figures from result files (never from models).
+
+
+rule datasets_table:
+    input:
+        expand("results/events/{dataset}.h5", dataset=DATASETS),
+    output:
+        report(
+            "results/tables/datasets.csv",
+            caption="../report/datasets_table.rst",
+            category="Datasets",
+        ),
+    params:
+        datasets=DATASETS,
+    log:
+        "logs/report/datasets_table.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/datasets_table.py"
+
+
+rule samples_figure:
+    input:
+        "results/events/{dataset}.h5",
+    output:
+        report(
+            "results/figures/{dataset}_samples.png",
+            caption="../report/samples_figure.rst",
+            category="Datasets",
+            labels={"dataset": "{dataset}", "figure": "samples per class"},
+        ),
+    params:
+        options=lambda wildcards: {
+            "samples_per_class": config["report"]["samples_per_class"],
+            "max_classes": config["report"]["max_classes"],
+            "split": config["report"]["figure_split"],
+        },
+    log:
+        "logs/report/samples_figure_{dataset}.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/samples_figure.py"
