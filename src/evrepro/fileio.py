@@ -21,12 +21,13 @@ def atomic_output(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` only if the block succeeds.
 
     Works for files and directories. On any exception the temporary path is removed and ``target`` is
-    left as it was.
+    left as it was; temporaries left by a killed writer of the same target are removed first.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.tmp-*"):  # left by a killed writer
+        _remove(stale)
     temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    _remove(temporary)
     try:
         yield temporary
         if temporary.is_dir() and target.exists():

@@ -59,15 +59,18 @@ class DigitsParams:
         return values
 
 
-def load_images(max_images: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def load_images() -> tuple[np.ndarray, np.ndarray]:
     """The bundled 8×8 digit images scaled to [0, 1], and their labels."""
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    images, labels = bunch.images / 16.0, bunch.target.astype(np.int32)
-    if max_images is not None:
-        images, labels = images[:max_images], labels[:max_images]
-    return images, labels
+    return bunch.images / 16.0, bunch.target.astype(np.int32)
+
+
+def image_count(params: DigitsParams) -> int:
+    """How many source images ``params`` records."""
+    total = load_images()[1].size
+    return total if params.max_images is None else min(params.max_images, total)
 
 
 def test_image_mask(labels: np.ndarray, test_fraction: float, seed: int) -> np.ndarray:
@@ -142,10 +145,10 @@ def record(image: np.ndarray, params: DigitsParams, rng: np.random.Generator,
 
 def recordings(params: DigitsParams):
     """Yield (split, label, sample_id, events) for every recording, deterministically."""
-    images, labels = load_images(params.max_images)
-    is_test = test_image_mask(labels, params.test_fraction, params.seed)
+    images, labels = load_images()
+    is_test = test_image_mask(labels, params.test_fraction, params.seed)  # on all images: a subset keeps its split
     thresholds = sensor_thresholds(params)
-    for index in range(labels.size):
+    for index in range(image_count(params)):
         split = "Test" if is_test[index] else "Train"
         for repeat in range(params.recordings_per_image):
             rng = np.random.default_rng([params.seed, 3, index, repeat])
@@ -154,7 +157,7 @@ def recordings(params: DigitsParams):
 
 def write_archive(path: str | Path, params: DigitsParams, progress: bool = True) -> int:
     """Write every recording into an N-MNIST-layout zip at ``path``; returns the sample count."""
-    n_images = len(load_images(params.max_images)[1])
+    n_images = image_count(params)
     count = 0
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         stream = recordings(params)

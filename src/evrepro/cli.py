@@ -1,0 +1,103 @@
+"""``python -m evrepro STAGE ...``: every workflow stage, outside Snakemake too."""
+
+import argparse
+import json
+from pathlib import Path
+
+from evrepro.logs import logged
+
+
+def _dataset_config(args) -> dict:
+    from evrepro.config import load_config
+
+    config = load_config(args.config)
+    if args.dataset not in config["datasets"]:
+        raise SystemExit(f"{args.config}: dataset {args.dataset!r} is not configured under datasets")
+    return config["datasets"][args.dataset]
+
+
+def cmd_fetch(args) -> None:
+    from evrepro.datasets.stages import fetch
+
+    fetch(args.dataset, _dataset_config(args), args.out or f"resources/archives/{args.dataset}")
+
+
+def cmd_extract(args) -> None:
+    from evrepro.datasets.stages import MANIFEST, extract
+
+    extract(Path(args.archives or f"resources/archives/{args.dataset}") / MANIFEST,
+            args.out or f"resources/raw/{args.dataset}")
+
+
+def cmd_events(args) -> None:
+    from evrepro.datasets.stages import MANIFEST, build_events
+
+    build_events(args.dataset, _dataset_config(args),
+                 Path(args.archives or f"resources/archives/{args.dataset}") / MANIFEST,
+                 args.raw or f"resources/raw/{args.dataset}", args.out or f"results/events/{args.dataset}.h5")
+
+
+def cmd_inspect(args) -> None:
+    import numpy as np
+
+    from evrepro.events import read
+
+    events = read(args.file)
+    summary = {"file": args.file, "events": int(events.size)}
+    if events.size:
+        for field in ("x", "y", "t"):
+            summary[field] = [int(events[field].min()), int(events[field].max())]
+        summary["on"], summary["off"] = int(np.sum(events["p"] == 1)), int(np.sum(events["p"] == 0))
+    print(json.dumps(summary))
+
+
+def cmd_table(args) -> None:
+    from evrepro.report.tables import write_datasets_table
+
+    print(write_datasets_table({Path(p).stem: p for p in args.stores}, args.out).to_string(index=False))
+
+
+def cmd_figure(args) -> None:
+    from evrepro.report.figures import plot_samples
+
+    plot_samples(args.store, args.out, args.samples_per_class, args.max_classes, args.split)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="evrepro", description=__doc__)
+    parser.add_argument("--log", help="also write logs and progress to this file")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def dataset_command(name, function, help_text, *paths):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("dataset")
+        sub.add_argument("--config", default="config/config.yaml")
+        for path in paths:
+            sub.add_argument(f"--{path}")
+        sub.set_defaults(func=function)
+
+    dataset_command("fetch", cmd_fetch, "download or generate a dataset's archives", "out")
+    dataset_command("extract", cmd_extract, "unpack a dataset's archives", "archives", "out")
+    dataset_command("events", cmd_events, "build the events store", "archives", "raw", "out")
+    inspect = commands.add_parser("inspect", help="summarise one event file (any supported format)")
+    inspect.add_argument("file")
+    inspect.set_defaults(func=cmd_inspect)
+    table = commands.add_parser("table", help="datasets table from events stores")
+    table.add_argument("stores", nargs="+")
+    table.add_argument("--out", default="results/tables/datasets.csv")
+    table.set_defaults(func=cmd_table)
+    figure = commands.add_parser("figure", help="samples figure from an events store")
+    figure.add_argument("store")
+    figure.add_argument("--out", required=True)
+    figure.add_argument("--samples-per-class", type=int, default=3)
+    figure.add_argument("--max-classes", type=int, default=10)
+    figure.add_argument("--split", default="test")
+    figure.set_defaults(func=cmd_figure)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    with logged(args.log):
+        args.func(args)
+    return 0

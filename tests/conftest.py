@@ -1,0 +1,30 @@
+"""Shared fixtures: the real recordings in ../shared/fixtures/real and a tiny generated digits store."""
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = REPO.parent / "shared" / "fixtures" / "real"
+
+TINY_DIGITS = {"generator": {"max_images": 40, "recordings_per_image": 2, "seed": 3},
+               "val_fraction": 0.25, "split_seed": 0}
+
+
+@pytest.fixture(scope="session")
+def real_fixtures() -> Path:
+    assert REAL.is_dir(), f"real fixtures missing: {REAL} (CI has ../shared beside the checkout)"
+    return REAL
+
+
+@pytest.fixture(scope="session")
+def tiny_digits(tmp_path_factory):
+    """fetch -> extract -> events for 40 digit images; returns the paths of each stage."""
+    from evrepro.datasets import stages
+
+    root = tmp_path_factory.mktemp("digits")
+    manifest = stages.fetch("digits", TINY_DIGITS, root / "archives", progress=False)
+    stages.extract(manifest, root / "raw", progress=False)
+    store = root / "digits.h5"
+    stages.build_events("digits", TINY_DIGITS, manifest, root / "raw", store, progress=False)
+    return {"manifest": manifest, "raw": root / "raw", "store": store}
