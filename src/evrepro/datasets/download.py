@@ -5,6 +5,7 @@ Only a file whose size and SHA-256 match the registry is renamed onto ``target``
 is removed and the error names the URL, the expected and the received values.
 """
 
+import http.client
 import logging
 import os
 import urllib.error
@@ -68,11 +69,14 @@ def download(archive: Archive, directory: str | Path, urls: tuple[str, ...] | No
     for url in urls or archive.urls:
         try:
             _fetch_into(url, part, timeout, progress)
-        except (urllib.error.URLError, OSError) as error:
-            failures.append(f"{url}: {error}")
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
+            failures.append(f"{url}: {error!r}" if not str(error) else f"{url}: {error}")
             continue  # the part file is kept: the next URL (or the next run) resumes it
         size = part.stat().st_size
-        if archive.size is not None and size != archive.size:
+        if archive.size is not None and size < archive.size:
+            failures.append(f"{url}: transfer ended at {size} of {archive.size} bytes; a rerun resumes it")
+            continue
+        if archive.size is not None and size > archive.size:
             failures.append(f"{url}: {size} bytes, expected {archive.size}")
             os.remove(part)
             continue

@@ -1,0 +1,130 @@
+"""Real Snakemake runs on a tiny config in a temporary copy of the workflow."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO
+from evrepro.datasets.store import EventsStore
+
+pytestmark = pytest.mark.workflow
+WORKFLOW_FILES = ["Snakefile", "workflow", "scripts", "profiles", "envs", "config"]
+
+
+def make_project(root, config: dict):
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    (root / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    return root
+
+
+def tiny_config(max_images=30, recordings=1, **report):
+    return {"datasets": {"digits": {"generator": {"max_images": max_images, "recordings_per_image": recordings},
+                                    "val_fraction": 0.2}},
+            "report": {"samples_per_class": 2, "max_classes": 4, **report}}
+
+
+def snakemake(root, *args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=root, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_pipeline_runs_end_to_end_and_builds_the_report(tmp_path):
+    root = make_project(tmp_path, tiny_config())
+    result = snakemake(root, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with EventsStore(root / "results/events/digits.h5") as store:
+        assert store.splits == ["train", "val", "test"]
+        assert sum(store.num_samples(split) for split in store.splits) == 30
+    table = pd.read_csv(root / "results/tables/datasets.csv")
+    assert table["split"].tolist() == ["train", "val", "test"] and table["samples"].sum() == 30
+    assert table["events_mean"].between(2000, 7000).all() and table["duration_ms_mean"].between(270, 320).all()
+    assert (root / "results/figures/digits_samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for log in ("fetch/digits", "extract/digits", "events/digits", "report/datasets_table"):
+        assert (root / f"logs/{log}.log").exists()
+    assert "digits: recording" in (root / "logs/fetch/digits.log").read_text()  # progress goes to the log
+
+    again = snakemake(root, "--cores", "2")
+    assert again.returncode == 0 and "Nothing to be done" in again.stderr + again.stdout
+
+    report = snakemake(root, "--report", "results/report.html")
+    assert report.returncode == 0, report.stderr[-3000:]
+    html = (root / "results/report.html").read_text()
+    assert "datasets.csv" in html and "digits_samples.png" in html
+
+
+def test_changing_the_generator_seed_rebuilds_the_data(tmp_path):
+    root = make_project(tmp_path, tiny_config(max_images=12))
+    assert snakemake(root, "--cores", "2").returncode == 0
+    with EventsStore(root / "results/events/digits.h5") as store:
+        before = store.sample("train", 0)
+    config = tiny_config(max_images=12)
+    config["datasets"]["digits"]["generator"]["seed"] = 7
+    (root / "config/config.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(root, "--cores", "2")
+    assert result.returncode == 0 and "rule fetch" in result.stdout + result.stderr
+    with EventsStore(root / "results/events/digits.h5") as store:
+        assert not np.array_equal(store.sample("train", 0), before)
+
+
+@pytest.mark.parametrize("config, key", [
+    ({"datsets": {"digits": {}}}, "datsets"),
+    ({"datasets": {"digits": {"generatr": {"seed": 1}}}}, "generatr"),
+    ({"datasets": {"digits": {"generator": {"recordings_per_imag": 2}}}}, "recordings_per_imag"),
+    ({"datasets": {"digits": {}}, "report": {"samples_per_clas": 2}}, "samples_per_clas"),
+])
+def test_a_typo_in_a_config_key_fails_at_start_up_naming_the_key(tmp_path, config, key):
+    root = make_project(tmp_path, config)
+    result = snakemake(root, "-n", "--cores", "1")
+    assert result.returncode != 0
+    assert f"'{key}' was unexpected" in result.stdout + result.stderr
+    assert not (root / "resources").exists()
+
+
+def test_a_run_on_an_unconfigured_dataset_is_refused_naming_the_run(tmp_path):
+    config = tiny_config()
+    config["runs"] = {"cars": {"model": "aegnn", "dataset": "ncars"}}
+    result = snakemake(make_project(tmp_path, config), "-n", "--cores", "1")
+    assert result.returncode != 0
+    assert "runs.cars.dataset: 'ncars' is not configured" in result.stdout + result.stderr
+
+
+def test_lint_reports_no_problems(tmp_path):
+    result = snakemake(make_project(tmp_path, tiny_config()), "--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("temporary", ["resources/archives/digits/.digits.zip.tmp-*", "results/events/.digits.h5.tmp-*"])
+def test_a_run_killed_mid_write_finishes_on_the_next_run(tmp_path, temporary):
+    """SIGKILL the whole run while a stage writes its output; rerunning as `make run` does completes cleanly."""
+    root = make_project(tmp_path, tiny_config(max_images=400, recordings=2))
+    process = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=root,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not list(root.glob(temporary)):
+        assert process.poll() is None, "the run ended before the stage started writing"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    final = root / temporary.replace(".tmp-*", "").replace("/.", "/")
+    assert not final.exists()  # nothing half-written under the real name
+
+    snakemake(root, "--unlock", "--cores", "1")
+    result = snakemake(root, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not list(root.glob(temporary))
+    with EventsStore(root / "results/events/digits.h5") as store:
+        assert sum(store.num_samples(split) for split in store.splits) == 800
+        store.sample("test", store.num_samples("test") - 1)
