@@ -16,6 +16,7 @@ import numpy as np
 from evrepro import __version__
 from evrepro.events import EVENT_DTYPE, make_events
 from evrepro.fileio import atomic_output, params_hash
+from evrepro.ragged import RaggedWriter
 
 FORMAT = "evrepro.events/1"
 EVENT_FIELDS = ("t", "x", "y", "p")
@@ -24,39 +25,21 @@ FLUSH_EVENTS = 1 << 20
 
 
 class SplitWriter:
-    """Appends samples to one split group, buffering events and flushing them in large blocks."""
+    """Appends samples to one split group: ragged event columns plus labels and sample ids."""
 
     def __init__(self, group: h5py.Group):
         self.group = group
-        for field in EVENT_FIELDS:
-            group.create_dataset(field, shape=(0,), maxshape=(None,), dtype=EVENT_DTYPE[field],
-                                 chunks=(CHUNK_EVENTS,), compression="gzip", compression_opts=4, shuffle=True)
-        self.offsets, self.labels, self.sample_ids = [0], [], []
-        self.buffer, self.buffered = [], 0
+        columns = {field: (EVENT_DTYPE[field], (0,), 0) for field in EVENT_FIELDS}
+        self.events = RaggedWriter(group, columns, "offsets", chunk=CHUNK_EVENTS, flush_items=FLUSH_EVENTS)
+        self.labels, self.sample_ids = [], []
 
     def add(self, events: np.ndarray, label: int, sample_id: str) -> None:
-        self.buffer.append(events)
-        self.buffered += events.size
-        self.offsets.append(self.offsets[-1] + events.size)
+        self.events.add(**{field: events[field] for field in EVENT_FIELDS})
         self.labels.append(label)
         self.sample_ids.append(sample_id)
-        if self.buffered >= FLUSH_EVENTS:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.buffer:
-            return
-        block = np.concatenate(self.buffer)
-        for field in EVENT_FIELDS:
-            column = self.group[field]
-            start = column.shape[0]
-            column.resize((start + block.size,))
-            column[start:] = block[field]
-        self.buffer, self.buffered = [], 0
 
     def close(self) -> None:
-        self.flush()
-        self.group.create_dataset("offsets", data=np.asarray(self.offsets, dtype=np.int64))
+        self.events.close()
         self.group.create_dataset("label", data=np.asarray(self.labels, dtype=np.int32))
         self.group.create_dataset("sample_id", data=self.sample_ids, dtype=h5py.string_dtype())
 
