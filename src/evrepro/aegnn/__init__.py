@@ -1,0 +1,1 @@
+"""AEGNN in torch + PyG: SplineConv, GraphRes, training, evaluation (never imports tensorflow)."""
