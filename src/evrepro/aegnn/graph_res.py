@@ -1,0 +1,141 @@
+"""GraphRes, AEGNN's recognition network (Schaefer et al., CVPR 2022), without its batch dependence.
+
+conv1-conv7 are SplineConvs, each followed by ELU and then BatchNorm. Skips: the output of block 2 is
+added after block 4, the output of the voxel pool after block 7. After block 5, a voxel max-pool on
+(x, y) with a fixed grid origin at (0, 0); after block 7, a max-pool over a fixed 4×4 grid of the
+sensor; then a linear head on the 16 × C features. Edge attributes are Cartesian with fixed scales:
+the graph radius before the voxel pool and ``pooled_edge_scale`` after it.
+"""
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import Tensor
+
+from evrepro.aegnn.spline_conv import SplineConv, cartesian_pseudo
+
+GRID_CELLS = 4  # the final max-pool uses a GRID_CELLS × GRID_CELLS grid over the sensor
+
+PRESET_LAYERS = {
+    "ncars": {"kernel_size": 2, "channels": [1, 8, 16, 16, 16, 32, 32, 32]},
+    "ncaltech101": {"kernel_size": 8, "channels": [1, 16, 32, 32, 32, 128, 128, 128]},
+}
+
+
+@dataclass(frozen=True)
+class GraphResConfig:
+    """Architecture; the run config's ``model`` block maps onto these (plus the dataset's facts)."""
+
+    num_classes: int
+    sensor_size: tuple[int, int]  # (width, height)
+    edge_scale: float  # the preprocessing radius: normalises input edge attributes
+    kernel_size: int = 2
+    channels: tuple[int, ...] = (1, 8, 16, 16, 16, 32, 32, 32)
+    dim: int = 3
+    pool_voxel: tuple[float, float] = (16.0, 12.0)
+    pooled_edge_scale: float | None = None  # default: twice the larger voxel side
+    root_weight: bool = True
+    bias: bool = True
+    fc_bias: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if len(self.channels) != 8:
+            raise ValueError(f"GraphRes needs 8 channel counts (input and 7 convs), got {list(self.channels)}")
+
+    @property
+    def pooled_scale(self) -> float:
+        return self.pooled_edge_scale or 2.0 * max(self.pool_voxel)
+
+    def as_dict(self) -> dict:
+        values = asdict(self)
+        values.pop("extra")
+        return values
+
+
+def parameter_count(config: GraphResConfig) -> int:
+    """Closed-form number of trainable parameters of a GraphRes configuration."""
+    cells = config.kernel_size**config.dim
+    total = 0
+    for c_in, c_out in zip(config.channels[:-1], config.channels[1:]):
+        total += cells * c_in * c_out
+        total += c_in * c_out if config.root_weight else 0
+        total += c_out if config.bias else 0
+        total += 2 * c_out  # BatchNorm scale and shift
+    head_in = GRID_CELLS * GRID_CELLS * config.channels[-1]
+    return total + head_in * config.num_classes + (config.num_classes if config.fc_bias else 0)
+
+
+def voxel_clusters(pos: Tensor, batch: Tensor, voxel: tuple[float, float], sensor_size) -> Tensor:
+    """Voxel id of each node on a fixed (x, y) grid starting at (0, 0), distinct per graph in the batch."""
+    nx = int(-(-sensor_size[0] // voxel[0]))
+    ny = int(-(-sensor_size[1] // voxel[1]))
+    cx = (pos[:, 0] / voxel[0]).floor().long().clamp(0, nx - 1)
+    cy = (pos[:, 1] / voxel[1]).floor().long().clamp(0, ny - 1)
+    return batch * (nx * ny) + cy * nx + cx
+
+
+def voxel_max_pool(x: Tensor, pos: Tensor, edge_index: Tensor, batch: Tensor, voxel, sensor_size):
+    """Max features and mean positions per occupied voxel; edges between distinct voxels, deduplicated."""
+    cluster = voxel_clusters(pos, batch, voxel, sensor_size)
+    unique, inverse = torch.unique(cluster, return_inverse=True)
+    n = unique.numel()
+    pooled_x = x.new_full((n, x.shape[1]), float("-inf")).scatter_reduce(
+        0, inverse[:, None].expand_as(x), x, reduce="amax", include_self=True)
+    pooled_pos = pos.new_zeros((n, pos.shape[1])).index_add(0, inverse, pos)
+    pooled_pos = pooled_pos / torch.bincount(inverse, minlength=n)[:, None].to(pos.dtype)
+    coarse = inverse[edge_index]
+    coarse = coarse[:, coarse[0] != coarse[1]]
+    coarse = torch.unique(coarse[1] * n + coarse[0])  # sorted by target, then source
+    pooled_edges = torch.stack([coarse % n, coarse // n])
+    pooled_batch = batch.new_zeros(n).scatter_(0, inverse, batch)
+    return pooled_x, pooled_pos, pooled_edges, pooled_batch
+
+
+def grid_max_pool(x: Tensor, pos: Tensor, batch: Tensor, num_graphs: int, sensor_size) -> Tensor:
+    """Max features per cell of a fixed 4×4 grid over the sensor: (graphs, 16 × C), empty cells 0."""
+    cell = (sensor_size[0] / GRID_CELLS, sensor_size[1] / GRID_CELLS)
+    cx = (pos[:, 0] / cell[0]).floor().long().clamp(0, GRID_CELLS - 1)
+    cy = (pos[:, 1] / cell[1]).floor().long().clamp(0, GRID_CELLS - 1)
+    slot = batch * GRID_CELLS**2 + cy * GRID_CELLS + cx
+    out = x.new_full((num_graphs * GRID_CELLS**2, x.shape[1]), float("-inf")).scatter_reduce(
+        0, slot[:, None].expand_as(x), x, reduce="amax", include_self=True)
+    out = torch.where(torch.isinf(out), torch.zeros_like(out), out)
+    return out.view(num_graphs, GRID_CELLS**2 * x.shape[1])
+
+
+class GraphRes(torch.nn.Module):
+    """The recognition network; ``forward`` returns logits and, on request, every layer's output."""
+
+    def __init__(self, config: GraphResConfig):
+        super().__init__()
+        self.config = config
+        c = config.channels
+        self.convs = torch.nn.ModuleList(
+            SplineConv(c[i], c[i + 1], config.dim, config.kernel_size, config.root_weight, config.bias)
+            for i in range(7))
+        self.norms = torch.nn.ModuleList(torch.nn.BatchNorm1d(c[i + 1]) for i in range(7))
+        self.head = torch.nn.Linear(GRID_CELLS**2 * c[7], config.num_classes, bias=config.fc_bias)
+
+    def block(self, i: int, x: Tensor, edge_index: Tensor, pseudo: Tensor) -> Tensor:
+        return self.norms[i](torch.nn.functional.elu(self.convs[i](x, edge_index, pseudo)))
+
+    def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int,
+                return_layers: bool = False):
+        cfg = self.config
+        pos = pos[:, : cfg.dim]
+        layers = {}
+        pseudo = cartesian_pseudo(pos, edge_index, cfg.edge_scale)
+        x = layers["conv1"] = self.block(0, x, edge_index, pseudo)
+        x = skip = layers["conv2"] = self.block(1, x, edge_index, pseudo)
+        x = layers["conv3"] = self.block(2, x, edge_index, pseudo)
+        x = layers["conv4"] = self.block(3, x, edge_index, pseudo) + skip
+        x = layers["conv5"] = self.block(4, x, edge_index, pseudo)
+        x, pos, edge_index, batch = voxel_max_pool(x, pos, edge_index, batch, cfg.pool_voxel, cfg.sensor_size)
+        skip = layers["pool5"] = x
+        pseudo = cartesian_pseudo(pos, edge_index, cfg.pooled_scale)
+        x = layers["conv6"] = self.block(5, x, edge_index, pseudo)
+        x = layers["conv7"] = self.block(6, x, edge_index, pseudo) + skip
+        x = layers["pool7"] = grid_max_pool(x, pos, batch, num_graphs, cfg.sensor_size)
+        logits = layers["head"] = self.head(x)
+        return (logits, layers) if return_layers else logits
