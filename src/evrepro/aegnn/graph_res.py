@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import Tensor
 
-from evrepro.aegnn.spline_conv import SplineConv, cartesian_pseudo
+from evrepro.aegnn.spline_conv import SplineConv, cartesian_pseudo, spline_adjacency
 
 GRID_CELLS = 4  # the final max-pool uses a GRID_CELLS × GRID_CELLS grid over the sensor
 
@@ -117,25 +117,30 @@ class GraphRes(torch.nn.Module):
         self.norms = torch.nn.ModuleList(torch.nn.BatchNorm1d(c[i + 1]) for i in range(7))
         self.head = torch.nn.Linear(GRID_CELLS**2 * c[7], config.num_classes, bias=config.fc_bias)
 
-    def block(self, i: int, x: Tensor, edge_index: Tensor, pseudo: Tensor) -> Tensor:
-        return self.norms[i](torch.nn.functional.elu(self.convs[i](x, edge_index, pseudo)))
+    def block(self, i: int, x: Tensor, adjacency) -> Tensor:
+        return self.norms[i](torch.nn.functional.elu(self.convs[i](x, None, None, adjacency)))
+
+    def adjacency(self, pos: Tensor, edge_index: Tensor, scale: float):
+        """The spline adjacency of one graph level, shared by all its convolutions."""
+        pseudo = cartesian_pseudo(pos, edge_index, scale)
+        return spline_adjacency(edge_index, pseudo, pos.shape[0], self.config.kernel_size)
 
     def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int,
                 return_layers: bool = False):
         cfg = self.config
         pos = pos[:, : cfg.dim]
         layers = {}
-        pseudo = cartesian_pseudo(pos, edge_index, cfg.edge_scale)
-        x = layers["conv1"] = self.block(0, x, edge_index, pseudo)
-        x = skip = layers["conv2"] = self.block(1, x, edge_index, pseudo)
-        x = layers["conv3"] = self.block(2, x, edge_index, pseudo)
-        x = layers["conv4"] = self.block(3, x, edge_index, pseudo) + skip
-        x = layers["conv5"] = self.block(4, x, edge_index, pseudo)
+        adjacency = self.adjacency(pos, edge_index, cfg.edge_scale)
+        x = layers["conv1"] = self.block(0, x, adjacency)
+        x = skip = layers["conv2"] = self.block(1, x, adjacency)
+        x = layers["conv3"] = self.block(2, x, adjacency)
+        x = layers["conv4"] = self.block(3, x, adjacency) + skip
+        x = layers["conv5"] = self.block(4, x, adjacency)
         x, pos, edge_index, batch = voxel_max_pool(x, pos, edge_index, batch, cfg.pool_voxel, cfg.sensor_size)
         skip = layers["pool5"] = x
-        pseudo = cartesian_pseudo(pos, edge_index, cfg.pooled_scale)
-        x = layers["conv6"] = self.block(5, x, edge_index, pseudo)
-        x = layers["conv7"] = self.block(6, x, edge_index, pseudo) + skip
+        adjacency = self.adjacency(pos, edge_index, cfg.pooled_scale)
+        x = layers["conv6"] = self.block(5, x, adjacency)
+        x = layers["conv7"] = self.block(6, x, adjacency) + skip
         x = layers["pool7"] = grid_max_pool(x, pos, batch, num_graphs, cfg.sensor_size)
         logits = layers["head"] = self.head(x)
         return (logits, layers) if return_layers else logits

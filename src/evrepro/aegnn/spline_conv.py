@@ -1,10 +1,10 @@
 """SplineConv with degree-1 open B-splines (Fey et al. 2018), in plain torch.
 
-PyG's ``SplineConv`` needs the torch-spline-conv / pyg-lib backends, which PyPI does not carry. Here
-a node-side product ``Y = x @ W`` (N × K × C_out, K = kernel_size**dim) is followed by a gather of
-each edge's 2**dim B-spline corners from Y, weighted by the basis. The gather is a custom autograd
-function whose backward scatters the gradient back, so no E × 2**dim × C tensor is kept for backward.
-Messages are mean-aggregated at the target node; an optional root weight and bias are added per node.
+PyG's ``SplineConv`` needs the torch-spline-conv / pyg-lib backends, which PyPI does not carry. With
+mean aggregation, sum_e basis(u_e) x_j W / deg(i) regroups into a sparse product: a matrix A of basis
+weights per (target, kernel cell) and source (``spline_adjacency``), then one dense product with the
+weights, ``(A @ x) @ W``. Autograd differentiates both exactly; A carries no gradient (it depends on
+positions only). An optional root weight and bias are added per node.
 
 Pseudo-coordinates are Cartesian: ``u = (pos_source - pos_target) / (2 * scale) + 0.5`` clipped to
 [0, 1], with a fixed ``scale`` (the graph radius), never the batch's largest distance.
@@ -12,12 +12,13 @@ Pseudo-coordinates are Cartesian: ``u = (pos_source - pos_target) / (2 * scale) 
 
 import itertools
 import math
+from typing import NamedTuple
 
+import numpy as np
+import scipy.sparse
 import torch
 from torch import Tensor
 from torch_geometric.nn import MessagePassing
-
-CHUNK_EDGES = 1 << 16
 
 
 def cartesian_pseudo(pos: Tensor, edge_index: Tensor, scale: float) -> Tensor:
@@ -49,33 +50,48 @@ def open_bspline_basis(pseudo: Tensor, kernel_size: int) -> tuple[Tensor, Tensor
     return torch.stack(weights, 1), torch.stack(indices, 1)
 
 
-class _SplineGather(torch.autograd.Function):
-    """messages[e] = sum_s basis[e, s] * y[source[e], kernel[e, s]], with an exact scatter backward."""
+class SplineAdjacency(NamedTuple):
+    """A sparse CSR matrix A (N·K × N) and its transpose, for ``(A @ x)`` with an exact backward."""
+
+    matrix: Tensor
+    transpose: Tensor
+
+
+def _csr(matrix: scipy.sparse.csr_matrix, dtype, device) -> Tensor:
+    return torch.sparse_csr_tensor(torch.from_numpy(matrix.indptr.astype(np.int64)),
+                                   torch.from_numpy(matrix.indices.astype(np.int64)),
+                                   torch.from_numpy(matrix.data), size=matrix.shape, dtype=dtype, device=device)
+
+
+def spline_adjacency(edge_index: Tensor, pseudo: Tensor, num_nodes: int, kernel_size: int) -> SplineAdjacency:
+    """A[i·K + k, j] = sum of basis_k(u_e) / deg(i) over edges e: j -> i, and its transpose.
+
+    Mean-aggregated spline messages are then ``((A @ x).view(N, K·C_in)) @ W.view(K·C_in, C_out)``. A
+    depends only on the graph, so every convolution on the same graph and kernel can share it. scipy
+    assembles both CSR matrices in linear time (no sort); duplicate entries are summed by the product.
+    """
+    basis, kernel = open_bspline_basis(pseudo.detach(), kernel_size)
+    cells = kernel_size ** pseudo.shape[1]
+    source, target = edge_index.detach()
+    degree = torch.bincount(target, minlength=num_nodes).clamp(min=1).to(basis.dtype)
+    rows = (target[:, None] * cells + kernel).reshape(-1).cpu().numpy()
+    columns = source.repeat_interleave(kernel.shape[1]).cpu().numpy()
+    values = (basis / degree[target, None]).reshape(-1).cpu().numpy()
+    matrix = scipy.sparse.csr_matrix((values, (rows, columns)), shape=(num_nodes * cells, num_nodes))
+    return SplineAdjacency(_csr(matrix, basis.dtype, pseudo.device), _csr(matrix.T.tocsr(), basis.dtype, pseudo.device))
+
+
+class _SparseProduct(torch.autograd.Function):
+    """A @ x with the gradient A^T @ grad (A is constant)."""
 
     @staticmethod
-    def forward(ctx, y: Tensor, source: Tensor, kernel: Tensor, basis: Tensor) -> Tensor:
-        nodes, cells, channels = y.shape
-        flat = y.reshape(nodes * cells, channels)
-        out = y.new_empty(source.numel(), channels)
-        for start in range(0, source.numel(), CHUNK_EDGES):
-            stop = start + CHUNK_EDGES
-            rows = source[start:stop, None] * cells + kernel[start:stop]
-            out[start:stop] = (basis[start:stop, :, None] * flat[rows]).sum(1)
-        ctx.save_for_backward(source, kernel, basis)
-        ctx.shape = y.shape
-        return out
+    def forward(ctx, adjacency: SplineAdjacency, x: Tensor) -> Tensor:
+        ctx.transpose = adjacency.transpose
+        return adjacency.matrix @ x
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        source, kernel, basis = ctx.saved_tensors
-        nodes, cells, channels = ctx.shape
-        grad_y = grad.new_zeros(nodes * cells, channels)
-        for start in range(0, source.numel(), CHUNK_EDGES):
-            stop = start + CHUNK_EDGES
-            rows = (source[start:stop, None] * cells + kernel[start:stop]).reshape(-1)
-            contribution = basis[start:stop, :, None] * grad[start:stop, None, :]
-            grad_y.index_add_(0, rows, contribution.reshape(-1, channels))
-        return grad_y.view(nodes, cells, channels), None, None, None
+        return None, ctx.transpose @ grad
 
 
 class SplineConv(MessagePassing):
@@ -101,15 +117,12 @@ class SplineConv(MessagePassing):
         if self.bias is not None:
             torch.nn.init.zeros_(self.bias)
 
-    def node_transform(self, x: Tensor) -> Tensor:
-        """Y = x @ W for every kernel cell: (N, K, C_out)."""
-        flat = self.weight.permute(1, 0, 2).reshape(self.in_channels, self.cells * self.out_channels)
-        return (x @ flat).view(-1, self.cells, self.out_channels)
-
-    def forward(self, x: Tensor, edge_index: Tensor, pseudo: Tensor) -> Tensor:
-        basis, kernel = open_bspline_basis(pseudo, self.kernel_size)
-        messages = _SplineGather.apply(self.node_transform(x), edge_index[0], kernel, basis)
-        out = self.aggregate(messages, edge_index[1], dim_size=x.shape[0])
+    def forward(self, x: Tensor, edge_index: Tensor, pseudo: Tensor, adjacency: SplineAdjacency | None = None) -> Tensor:
+        """Convolve node features ``x``; pass ``adjacency`` (from ``spline_adjacency``) to reuse it."""
+        if adjacency is None:
+            adjacency = spline_adjacency(edge_index, pseudo.to(x.dtype), x.shape[0], self.kernel_size)
+        gathered = _SparseProduct.apply(adjacency, x).view(x.shape[0], self.cells * self.in_channels)
+        out = gathered @ self.weight.reshape(self.cells * self.in_channels, self.out_channels)
         if self.root is not None:
             out = out + x @ self.root
         if self.bias is not None:

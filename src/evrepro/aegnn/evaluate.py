@@ -1,0 +1,57 @@
+"""Evaluate the best checkpoint of a run on the test split: metrics.json and confusion.csv."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch_geometric.loader import DataLoader
+
+from evrepro.aegnn.data import GraphStoreDataset
+from evrepro.aegnn.graph_res import GraphRes, GraphResConfig
+from evrepro.aegnn.train import pick_device, run_batches
+from evrepro.evaluation.metrics import classification_metrics
+from evrepro.fileio import atomic_output
+
+
+def load_model(run_dir, device="cpu") -> tuple[GraphRes, dict]:
+    """The best-on-validation GraphRes of a run, in eval mode, and its model.json."""
+    run_dir = Path(run_dir)
+    description = json.loads((run_dir / "model.json").read_text())
+    config = description["config"]
+    config = GraphResConfig(**{**config, "sensor_size": tuple(config["sensor_size"]),
+                               "channels": tuple(config["channels"]), "pool_voxel": tuple(config["pool_voxel"])})
+    model = GraphRes(config)
+    best = torch.load(run_dir / "checkpoints" / "best.pt", map_location=device, weights_only=False)
+    model.load_state_dict(best["model"])
+    description["best_epoch"], description["best_val_accuracy"] = best["epoch"], best["val_accuracy"]
+    return model.to(device).eval(), description
+
+
+def evaluate_run(graphs_path, run_dir, class_names: list[str], device: str = "auto") -> dict:
+    """Test metrics of a run's best checkpoint, written to metrics.json and confusion.csv."""
+    run_dir = Path(run_dir)
+    device = pick_device(device)
+    model, description = load_model(run_dir, device)
+    loader = DataLoader(GraphStoreDataset(graphs_path, "test"), batch_size=64)
+    loss, _, scores, labels = run_batches(model, loader, device)
+    result = classification_metrics(scores, labels)
+    metrics = {
+        "family": "aegnn",
+        "test_accuracy": result["accuracy"],
+        "test_top3_accuracy": result["top3_accuracy"],
+        "test_loss": loss,
+        "test_samples": result["samples"],
+        "best_epoch": description["best_epoch"],
+        "best_val_accuracy": description["best_val_accuracy"],
+        "parameters": description["parameters"],
+        "train_wall_time_s": description["train_wall_time_s"],
+        "device": description["device"],
+        "seed": description["seed"],
+    }
+    confusion = pd.DataFrame(result["confusion"], index=pd.Index(class_names, name="true"), columns=class_names)
+    with atomic_output(run_dir / "confusion.csv") as temporary:
+        confusion.to_csv(temporary)
+    with atomic_output(run_dir / "metrics.json") as temporary:
+        temporary.write_text(json.dumps(metrics, indent=2))
+    return metrics

@@ -1,0 +1,1 @@
+"""Model-independent metrics (numpy only): accuracy, top-k, confusion matrices."""
