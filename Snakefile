@@ -18,9 +18,15 @@ include: "workflow/rules/common.smk"
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
+    run="|".join(RUNS) or "no-runs",
+    seed=r"\d+",
+    prep=r"[0-9a-f]{10}",
 
 
 include: "workflow/rules/data.smk"
+include: "workflow/rules/caches.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from evrepro.aegnn.graph_res import (PRESET_LAYERS, GraphRes, GraphResConfig, grid_max_pool, parameter_count,
+from evrepro.aegnn.presets import PRESET_LAYERS
+from evrepro.aegnn.graph_res import (GraphRes, GraphResConfig, grid_max_pool, parameter_count,
                                      voxel_max_pool)
 
 

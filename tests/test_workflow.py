@@ -1,5 +1,6 @@
 """Real Snakemake runs on a tiny config in a temporary copy of the workflow."""
 
+import json
 import os
 import shutil
 import signal
@@ -27,10 +28,16 @@ def make_project(root, config: dict):
     return root
 
 
-def tiny_config(max_images=30, recordings=1, **report):
+def tiny_config(max_images=30, recordings=1, runs=None, **report):
     return {"datasets": {"digits": {"generator": {"max_images": max_images, "recordings_per_image": recordings},
                                     "val_fraction": 0.2}},
-            "report": {"samples_per_class": 2, "max_classes": 4, **report}}
+            "report": {"samples_per_class": 2, "max_classes": 4, **report}, "runs": runs or {}}
+
+
+TINY_AEGNN = {"model": "aegnn", "dataset": "digits", "seeds": [0, 1],
+              "preprocessing": {"preset": "digits", "n_samples": 200},
+              "network": {"preset": "ncars", "pool_voxel": [8, 8]},
+              "training": {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "threads": 1}}
 
 
 def snakemake(root, *args, timeout=600):
@@ -60,6 +67,24 @@ def test_pipeline_runs_end_to_end_and_builds_the_report(tmp_path):
     assert report.returncode == 0, report.stderr[-3000:]
     html = (root / "results/report.html").read_text()
     assert "datasets.csv" in html and "digits_samples.png" in html
+
+
+def test_an_aegnn_run_trains_evaluates_and_reaches_the_tables(tmp_path):
+    root = make_project(tmp_path, tiny_config(max_images=40, runs={"tiny": TINY_AEGNN}))
+    result = snakemake(root, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    caches = list((root / "results/graphs/digits").glob("*.h5"))
+    assert len(caches) == 1 and len(caches[0].stem) == 10
+    for seed in (0, 1):
+        folder = root / f"results/runs/tiny/seed-{seed}"
+        metrics = json.loads((folder / "metrics.json").read_text())
+        assert metrics["parameters"] == 34_458 and metrics["device"] == "cpu"
+        assert len(pd.read_csv(folder / "history.csv")) == 2
+        assert yaml.safe_load((folder / "config.yaml").read_text())["preprocessing"]["n_samples"] == 200
+    runs = pd.read_csv(root / "results/tables/runs.csv")
+    assert runs["seed"].astype(str).tolist() == ["0", "1", "mean"]
+    assert runs["test_accuracy"].iloc[2] == pytest.approx(runs["test_accuracy"].iloc[:2].mean(), abs=1e-4)
+    assert (root / "results/figures/training_curves.png").stat().st_size > 10_000
 
 
 def test_changing_the_generator_seed_rebuilds_the_data(tmp_path):

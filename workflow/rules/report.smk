@@ -42,3 +42,39 @@ rule samples_figure:
         "../../envs/report.yaml"
     script:
         "../../scripts/samples_figure.py"
+
+
+rule runs_table:
+    input:
+        [f"{folder}/metrics.json" for folder in run_seed_dirs()],
+    output:
+        report(
+            "results/tables/runs.csv",
+            caption="../report/runs_table.rst",
+            category="Results",
+        ),
+    params:
+        runs=RUNS,
+    log:
+        "logs/report/runs_table.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/runs_table.py"
+
+
+rule training_curves:
+    input:
+        [f"{folder}/history.csv" for folder in run_seed_dirs()],
+    output:
+        report(
+            "results/figures/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="Results",
+        ),
+    log:
+        "logs/report/training_curves.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/training_curves.py"

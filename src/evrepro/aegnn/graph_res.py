@@ -16,11 +16,6 @@ from evrepro.aegnn.spline_conv import SplineConv, cartesian_pseudo, spline_adjac
 
 GRID_CELLS = 4  # the final max-pool uses a GRID_CELLS × GRID_CELLS grid over the sensor
 
-PRESET_LAYERS = {
-    "ncars": {"kernel_size": 2, "channels": [1, 8, 16, 16, 16, 32, 32, 32]},
-    "ncaltech101": {"kernel_size": 8, "channels": [1, 16, 32, 32, 32, 128, 128, 128]},
-}
-
 
 @dataclass(frozen=True)
 class GraphResConfig:

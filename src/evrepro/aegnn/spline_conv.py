@@ -12,6 +12,7 @@ Pseudo-coordinates are Cartesian: ``u = (pos_source - pos_target) / (2 * scale) 
 
 import itertools
 import math
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -19,6 +20,8 @@ import scipy.sparse
 import torch
 from torch import Tensor
 from torch_geometric.nn import MessagePassing
+
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
 
 
 def cartesian_pseudo(pos: Tensor, edge_index: Tensor, scale: float) -> Tensor:
@@ -60,7 +63,8 @@ class SplineAdjacency(NamedTuple):
 def _csr(matrix: scipy.sparse.csr_matrix, dtype, device) -> Tensor:
     return torch.sparse_csr_tensor(torch.from_numpy(matrix.indptr.astype(np.int64)),
                                    torch.from_numpy(matrix.indices.astype(np.int64)),
-                                   torch.from_numpy(matrix.data), size=matrix.shape, dtype=dtype, device=device)
+                                   torch.from_numpy(matrix.data), size=matrix.shape, dtype=dtype, device=device,
+                                   check_invariants=False)  # scipy built it: valid by construction
 
 
 def spline_adjacency(edge_index: Tensor, pseudo: Tensor, num_nodes: int, kernel_size: int) -> SplineAdjacency:

@@ -3,9 +3,11 @@
 ``run_dir/checkpoints/last.pt`` holds the model, optimiser, scheduler, RNG states, epoch, history and
 best validation accuracy, rewritten atomically after every epoch; a restarted run continues from it.
 The batch order of epoch e depends only on (seed, e), so a resumed run repeats the uninterrupted one.
-``best.pt`` holds the weights with the best validation accuracy, the ones evaluated.
+``last.pt`` also keeps the weights with the best validation accuracy so far; when training ends they
+are written to ``best.pt``, the checkpoint that is evaluated.
 """
 
+import copy
 import json
 import logging
 import random
@@ -106,7 +108,7 @@ def train_run(graphs_path, run_dir, model_config: GraphResConfig, train_config: 
     optimizer = torch.optim.Adam(model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda e: lr_factor(e, train_config.warmup_epochs, train_config.decay))
-    history, best, start = [], -1.0, 0
+    history, best_state, start = [], None, 0
     last = checkpoints / "last.pt"
     if last.exists():
         state = torch.load(last, map_location=device, weights_only=False)
@@ -114,7 +116,7 @@ def train_run(graphs_path, run_dir, model_config: GraphResConfig, train_config: 
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         _set_rng_state(state["rng"])
-        history, best, start = state["history"], state["best_val_accuracy"], state["epoch"] + 1
+        history, best_state, start = state["history"], state["best"], state["epoch"] + 1
         log.info("resuming from %s after epoch %d", last, state["epoch"])
 
     train_set = GraphStoreDataset(graphs_path, "train", train_config.max_train_samples)
@@ -132,15 +134,15 @@ def train_run(graphs_path, run_dir, model_config: GraphResConfig, train_config: 
                         "val_loss": val_loss, "val_accuracy": val_acc, "seconds": time.perf_counter() - began})
         log.info("epoch %d: train loss %.4f acc %.4f | val loss %.4f acc %.4f", epoch, train_loss, train_acc,
                  val_loss, val_acc)
-        if val_acc > best:
-            best = val_acc
-            _save({"model": model.state_dict(), "epoch": epoch, "val_accuracy": val_acc}, checkpoints / "best.pt")
+        if best_state is None or val_acc > best_state["val_accuracy"]:
+            best_state = {"model": copy.deepcopy(model.state_dict()), "epoch": epoch, "val_accuracy": val_acc}
         _save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                "scheduler": scheduler.state_dict(), "rng": _rng_state(), "epoch": epoch, "history": history,
-               "best_val_accuracy": best}, last)
+               "best": best_state}, last)
         with atomic_output(run_dir / "history.csv") as temporary:
             pd.DataFrame(history).to_csv(temporary, index=False)
 
+    _save(best_state, checkpoints / "best.pt")
     description = {"family": "aegnn", "architecture": "GraphRes", "config": model_config.as_dict(),
                    "training": asdict(train_config), "seed": seed, "device": str(device),
                    "parameters": parameter_count(model_config),

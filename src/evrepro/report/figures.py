@@ -67,3 +67,27 @@ def plot_samples(store_path: str | Path, out_png: str | Path, samples_per_class:
     with atomic_output(out_png) as temporary:
         figure.savefig(temporary, dpi=110, format="png")
     plt.close(figure)
+
+
+def plot_training_curves(history_paths, out_png: str | Path) -> None:
+    """Loss and accuracy per epoch, train (dashed) and validation (solid), one colour per run × seed."""
+    import pandas as pd
+
+    from evrepro.report.tables import run_and_seed
+
+    figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for k, path in enumerate(history_paths):
+        run, seed = run_and_seed(path)
+        history = pd.read_csv(path)
+        colour = f"C{k % 10}"
+        for column, ax, style in (("train_loss", loss_ax, "--"), ("val_loss", loss_ax, "-"),
+                                  ("train_accuracy", acc_ax, "--"), ("val_accuracy", acc_ax, "-")):
+            label = f"{run} seed {seed}" if column == "val_accuracy" else None
+            ax.plot(history["epoch"], history[column], style, color=colour, label=label)
+    loss_ax.set(xlabel="epoch", ylabel="cross-entropy", title="loss (dashed: train, solid: val)")
+    acc_ax.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1), title="accuracy (dashed: train, solid: val)")
+    acc_ax.legend(fontsize=7)
+    figure.tight_layout()
+    with atomic_output(out_png) as temporary:
+        figure.savefig(temporary, dpi=110, format="png")
+    plt.close(figure)

@@ -1,5 +1,6 @@
 """Summary tables written under ``results/tables``."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,41 @@ def datasets_table(stores: dict[str, str | Path]) -> pd.DataFrame:
 def write_datasets_table(stores: dict[str, str | Path], out_csv: str | Path) -> pd.DataFrame:
     """Write ``datasets_table`` to ``out_csv`` atomically (floats rounded to 0.1)."""
     table = datasets_table(stores).round(1)
+    with atomic_output(out_csv) as temporary:
+        table.to_csv(temporary, index=False)
+    return table
+
+
+RUN_COLUMNS = ["test_accuracy", "test_top3_accuracy", "best_val_accuracy", "best_epoch", "parameters",
+               "train_wall_time_s"]
+
+
+def run_and_seed(path: str | Path) -> tuple[str, int]:
+    """(run, seed) from a path results/runs/{run}/seed-{seed}/<file>."""
+    folder = Path(path).parent
+    return folder.parent.name, int(folder.name.removeprefix("seed-"))
+
+
+def runs_table(metrics_paths, runs: dict) -> pd.DataFrame:
+    """One row per run × seed from metrics.json files, then a ``mean`` row per run with several seeds."""
+    rows = []
+    for path in metrics_paths:
+        run, seed = run_and_seed(path)
+        metrics = json.loads(Path(path).read_text())
+        rows.append({"run": run, "seed": seed, "model": runs[run]["model"], "dataset": runs[run]["dataset"],
+                     **{column: metrics[column] for column in RUN_COLUMNS}, "device": metrics["device"]})
+    table = pd.DataFrame(rows).sort_values(["run", "seed"])
+    means = [
+        {"run": run, "seed": "mean", "model": group["model"].iloc[0], "dataset": group["dataset"].iloc[0],
+         **group[RUN_COLUMNS].mean().to_dict(), "device": group["device"].iloc[0]}
+        for run, group in table.groupby("run") if len(group) > 1
+    ]
+    return pd.concat([table, pd.DataFrame(means)], ignore_index=True) if means else table.reset_index(drop=True)
+
+
+def write_runs_table(metrics_paths, runs: dict, out_csv: str | Path) -> pd.DataFrame:
+    """Write ``runs_table`` to ``out_csv`` atomically."""
+    table = runs_table(metrics_paths, runs).round(4)
     with atomic_output(out_csv) as temporary:
         table.to_csv(temporary, index=False)
     return table
