@@ -33,7 +33,7 @@ PRESETS = {
     "ncars": GraphParams(n_samples=10_000, radius=3.0, max_neighbors=32, beta_per_us=0.5e-5),
     "ncaltech101": GraphParams(n_samples=25_000, radius=5.0, max_neighbors=32, beta_per_us=0.5e-5),
     "gen1": GraphParams(n_samples=25_000, radius=3.0, max_neighbors=128, beta_per_us=0.5e-5),
-    "digits": GraphParams(n_samples=1_000, radius=3.0, max_neighbors=16, beta_per_us=3e-5),
+    "digits": GraphParams(n_samples=500, radius=3.0, max_neighbors=16, beta_per_us=3e-5),
 }
 
 
