@@ -1,0 +1,1 @@
+"""ECN preprocessing: grid links, spatial leaky integrate-and-fire, causal neighbourhoods (numpy/numba only)."""
