@@ -138,3 +138,26 @@ def test_real_nmnist_recording_through_two_levels(real_fixtures):
     partitions, indices, splits = neighbors(times, pixels, t0, p0, link0, 32, 4 * 2000.0)
     assert splits.size == t0.size + 1 and np.all(times[indices] <= np.repeat(t0, np.diff(splits)))
     assert np.diff(splits).min() >= 1  # every LIF output has its triggering input as a neighbour
+
+
+def test_stream_store_round_trip(tiny_digits, tmp_path):
+    from evrepro.datasets.store import EventsStore
+    from evrepro.streams.preprocess import PRESETS, conv_names, preprocess_stream
+    from evrepro.streams.store import StreamStore, build_stream_store
+
+    params = PRESETS["digits"]
+    counts = build_stream_store(tiny_digits["store"], tmp_path / "s.h5", params, progress=False)
+    with EventsStore(tiny_digits["store"]) as events, StreamStore(tmp_path / "s.h5") as streams:
+        assert counts == {split: events.num_samples(split) for split in events.splits}
+        assert streams.params == params and streams.shapes == [(34, 34), (17, 17), (9, 9), (5, 5)]
+        for split, index in (("train", 0), ("test", 3)):
+            stored = streams.sample(split, index)
+            direct = preprocess_stream(events.sample(split, index), (34, 34), params)
+            assert stored["label"] == events.labels(split)[index]
+            for (t1, p1), (t2, p2) in zip(stored["streams"], direct["streams"]):
+                np.testing.assert_array_equal(t1, t2)
+                np.testing.assert_array_equal(p1, p2)
+            assert list(stored["convs"]) == conv_names(params)
+            for name in conv_names(params):
+                for a, b in zip(stored["convs"][name], direct["convs"][name]):
+                    np.testing.assert_array_equal(a, b)
