@@ -13,9 +13,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from evrepro import __version__
 from evrepro.events import EVENT_DTYPE, make_events
-from evrepro.fileio import atomic_output, params_hash
+from evrepro.fileio import atomic_output
+from evrepro.h5meta import open_store, root_attributes
 from evrepro.ragged import RaggedWriter
 
 FORMAT = "evrepro.events/1"
@@ -52,16 +52,9 @@ def write_events_store(path: str | Path, samples, *, sensor_size, class_names, s
     """
     with atomic_output(path) as temporary:
         with h5py.File(temporary, "w") as handle:
-            handle.attrs.update({
-                "format": FORMAT,
-                "params": json.dumps(params, sort_keys=True),
-                "params_hash": params_hash(params),
-                "evrepro_version": __version__,
-                "inputs": json.dumps(inputs or {}, sort_keys=True),
-                "sensor_size": np.asarray(sensor_size, dtype=np.int64),
-                "class_names": json.dumps(list(class_names)),
-                "source": json.dumps(source, sort_keys=True),
-            })
+            handle.attrs.update(root_attributes(
+                FORMAT, params, inputs or {}, sensor_size=np.asarray(sensor_size, dtype=np.int64),
+                class_names=json.dumps(list(class_names)), source=json.dumps(source, sort_keys=True)))
             writers: dict[str, SplitWriter] = {}
             for split, label, sample_id, events in samples:
                 if split not in writers:
@@ -78,11 +71,7 @@ class EventsStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.handle = h5py.File(self.path, "r")
-        found = self.handle.attrs.get("format")
-        if found != FORMAT:
-            self.handle.close()
-            raise ValueError(f"{self.path}: format attribute is {found!r}, expected {FORMAT!r}")
+        self.handle = open_store(self.path, FORMAT)
         self._offsets: dict[str, np.ndarray] = {}
 
     def __enter__(self) -> "EventsStore":

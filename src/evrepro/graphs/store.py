@@ -12,9 +12,9 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from evrepro import __version__
 from evrepro.datasets.store import EventsStore
-from evrepro.fileio import atomic_output, params_hash, sha256_file
+from evrepro.fileio import atomic_output, sha256_file
+from evrepro.h5meta import open_store, root_attributes
 from evrepro.graphs.preprocess import GraphParams, event_graph, sample_rng
 from evrepro.ragged import RaggedWriter
 
@@ -27,12 +27,9 @@ def build_graph_store(events_path: str | Path, out_path: str | Path, params: Gra
     counts = {}
     with EventsStore(events_path) as events, atomic_output(out_path) as temporary:
         with h5py.File(temporary, "w") as handle:
-            handle.attrs.update({
-                "format": FORMAT, "params": json.dumps(params.as_dict(), sort_keys=True),
-                "params_hash": params_hash(params.as_dict()), "evrepro_version": __version__,
-                "inputs": json.dumps({Path(events_path).name: sha256_file(events_path)}),
-                "sensor_size": np.asarray(events.sensor_size), "class_names": json.dumps(events.class_names),
-            })
+            handle.attrs.update(root_attributes(
+                FORMAT, params.as_dict(), {Path(events_path).name: sha256_file(events_path)},
+                sensor_size=np.asarray(events.sensor_size), class_names=json.dumps(events.class_names)))
             for split in events.splits:
                 group = handle.create_group(split)
                 nodes = RaggedWriter(group, {"pos": (np.float32, (0, 3), 0), "x": (np.float32, (0, 1), 0)},
@@ -55,11 +52,7 @@ class GraphStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.handle = h5py.File(self.path, "r")
-        if self.handle.attrs.get("format") != FORMAT:
-            found = self.handle.attrs.get("format")
-            self.handle.close()
-            raise ValueError(f"{self.path}: format attribute is {found!r}, expected {FORMAT!r}")
+        self.handle = open_store(self.path, FORMAT)
         self.params = GraphParams(**json.loads(self.handle.attrs["params"]))
         self.sensor_size = tuple(int(v) for v in self.handle.attrs["sensor_size"])
         self.class_names = json.loads(self.handle.attrs["class_names"])

@@ -13,9 +13,9 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from evrepro import __version__
 from evrepro.datasets.store import EventsStore
-from evrepro.fileio import atomic_output, params_hash, sha256_file
+from evrepro.fileio import atomic_output, sha256_file
+from evrepro.h5meta import open_store, root_attributes
 from evrepro.ragged import RaggedWriter
 from evrepro.streams.preprocess import StreamParams, conv_names, level_shapes, preprocess_stream
 
@@ -40,13 +40,10 @@ def build_stream_store(events_path, out_path, params: StreamParams, progress: bo
     counts = {}
     with EventsStore(events_path) as events, atomic_output(out_path) as temporary:
         with h5py.File(temporary, "w") as handle:
-            handle.attrs.update({
-                "format": FORMAT, "params": json.dumps(params.as_dict(), sort_keys=True),
-                "params_hash": params_hash(params.as_dict()), "evrepro_version": __version__,
-                "inputs": json.dumps({Path(events_path).name: sha256_file(events_path)}),
-                "sensor_size": np.asarray(events.sensor_size), "class_names": json.dumps(events.class_names),
-                "level_shapes": json.dumps(level_shapes(events.sensor_size, params)),
-            })
+            handle.attrs.update(root_attributes(
+                FORMAT, params.as_dict(), {Path(events_path).name: sha256_file(events_path)},
+                sensor_size=np.asarray(events.sensor_size), class_names=json.dumps(events.class_names),
+                level_shapes=json.dumps(level_shapes(events.sensor_size, params))))
             for split in events.splits:
                 group = handle.create_group(split)
                 streams, convs = _writers(group, params)
@@ -74,11 +71,7 @@ class StreamStore:
 
     def __init__(self, path):
         self.path = Path(path)
-        self.handle = h5py.File(self.path, "r")
-        if self.handle.attrs.get("format") != FORMAT:
-            found = self.handle.attrs.get("format")
-            self.handle.close()
-            raise ValueError(f"{self.path}: format attribute is {found!r}, expected {FORMAT!r}")
+        self.handle = open_store(self.path, FORMAT)
         self.params = StreamParams(**json.loads(self.handle.attrs["params"]))
         self.class_names = json.loads(self.handle.attrs["class_names"])
         self.shapes = [tuple(shape) for shape in json.loads(self.handle.attrs["level_shapes"])]
