@@ -23,3 +23,30 @@ def open_store(path: str | Path, format_name: str) -> h5py.File:
         handle.close()
         raise ValueError(f"{path}: format attribute is {found!r}, expected {format_name!r}")
     return handle
+
+
+class H5Store:
+    """Base of the store readers: opens the file with its format checked; splits, sensor size, classes."""
+
+    FORMAT = ""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.handle = open_store(self.path, self.FORMAT)
+        self.sensor_size = tuple(int(v) for v in self.handle.attrs["sensor_size"])
+        self.class_names = json.loads(self.handle.attrs["class_names"])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.handle.close()
+
+    @property
+    def splits(self) -> list[str]:
+        """Split groups in the order train, val, test, then any others by name."""
+        order = {"train": 0, "val": 1, "test": 2}
+        return sorted(self.handle.keys(), key=lambda name: (order.get(name, 9), name))

@@ -7,7 +7,7 @@ sensor; then a linear head on the 16 × C features. Edge attributes are Cartesia
 the graph radius before the voxel pool and ``pooled_edge_scale`` after it.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor
@@ -32,7 +32,6 @@ class GraphResConfig:
     root_weight: bool = True
     bias: bool = True
     fc_bias: bool = True
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if len(self.channels) != 8:
@@ -43,9 +42,7 @@ class GraphResConfig:
         return self.pooled_edge_scale or 2.0 * max(self.pool_voxel)
 
     def as_dict(self) -> dict:
-        values = asdict(self)
-        values.pop("extra")
-        return values
+        return asdict(self)
 
 
 def parameter_count(config: GraphResConfig) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 
 from evrepro.events import EVENT_DTYPE, make_events
 from evrepro.fileio import atomic_output
-from evrepro.h5meta import open_store, root_attributes
+from evrepro.h5meta import H5Store, root_attributes
 from evrepro.ragged import RaggedWriter
 
 FORMAT = "evrepro.events/1"
@@ -66,36 +66,14 @@ def write_events_store(path: str | Path, samples, *, sensor_size, class_names, s
     return counts
 
 
-class EventsStore:
+class EventsStore(H5Store):
     """Read access to an events store; use as a context manager."""
 
+    FORMAT = FORMAT
+
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.handle = open_store(self.path, FORMAT)
+        super().__init__(path)
         self._offsets: dict[str, np.ndarray] = {}
-
-    def __enter__(self) -> "EventsStore":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.handle.close()
-
-    @property
-    def splits(self) -> list[str]:
-        order = {"train": 0, "val": 1, "test": 2}
-        return sorted(self.handle.keys(), key=lambda name: (order.get(name, 9), name))
-
-    @property
-    def sensor_size(self) -> tuple[int, int]:
-        width, height = self.handle.attrs["sensor_size"]
-        return int(width), int(height)
-
-    @property
-    def class_names(self) -> list[str]:
-        return json.loads(self.handle.attrs["class_names"])
 
     def attr_json(self, name: str):
         """A JSON root attribute (``params``, ``source``, ``inputs``) as Python data."""

@@ -7,86 +7,64 @@ per convolution ``conv/{name}/partitions|indices`` (sample-local input indices) 
 """
 
 import json
-from pathlib import Path
 
-import h5py
 import numpy as np
-from tqdm import tqdm
 
-from evrepro.datasets.store import EventsStore
-from evrepro.fileio import atomic_output, sha256_file
-from evrepro.h5meta import open_store, root_attributes
 from evrepro.ragged import RaggedWriter
+from evrepro.sample_cache import SampleCacheReader, build_sample_cache
 from evrepro.streams.preprocess import StreamParams, conv_names, level_shapes, preprocess_stream
 
 FORMAT = "evrepro.streams/1"
 
 
-def _writers(group: h5py.Group, params: StreamParams):
-    streams = [RaggedWriter(group.create_group(f"stream{k}"), {"times": (np.int64, (0,), 0),
-                                                                "pixels": (np.int32, (0,), 0)}, "offsets")
-               for k in range(params.num_levels + 1)]
-    convs = {}
-    for name in conv_names(params):
-        conv = group.create_group(f"conv/{name}")
-        convs[name] = (RaggedWriter(conv, {"partitions": (np.int8, (0,), 0), "indices": (np.int32, (0,), 0)},
-                                    "offsets"),
-                       RaggedWriter(conv, {"row_lengths": (np.int32, (0,), 0)}, "row_offsets"))
-    return streams, convs
+class _StreamSplitWriter:
+    def __init__(self, group, params: StreamParams, sensor_size):
+        self.params, self.sensor_size = params, sensor_size
+        self.streams = [RaggedWriter(group.create_group(f"stream{k}"),
+                                     {"times": (np.int64, (0,), 0), "pixels": (np.int32, (0,), 0)}, "offsets")
+                        for k in range(params.num_levels + 1)]
+        self.convs = {}
+        for name in conv_names(params):
+            conv = group.create_group(f"conv/{name}")
+            self.convs[name] = (
+                RaggedWriter(conv, {"partitions": (np.int8, (0,), 0), "indices": (np.int32, (0,), 0)}, "offsets"),
+                RaggedWriter(conv, {"row_lengths": (np.int32, (0,), 0)}, "row_offsets"))
+
+    def add(self, events, split: str, index: int) -> None:
+        sample = preprocess_stream(events, self.sensor_size, self.params)
+        for writer, (times, pixels) in zip(self.streams, sample["streams"]):
+            writer.add(times=times, pixels=pixels)
+        for name, (partitions, indices, splits) in sample["convs"].items():
+            entries, rows = self.convs[name]
+            entries.add(partitions=partitions, indices=indices)
+            rows.add(row_lengths=np.diff(splits))
+
+    def close(self) -> None:
+        for writer in self.streams:
+            writer.close()
+        for entries, rows in self.convs.values():
+            entries.close()
+            rows.close()
 
 
 def build_stream_store(events_path, out_path, params: StreamParams, progress: bool = True) -> dict[str, int]:
     """Preprocess every sample of an events store into a stream store, atomically."""
-    counts = {}
-    with EventsStore(events_path) as events, atomic_output(out_path) as temporary:
-        with h5py.File(temporary, "w") as handle:
-            handle.attrs.update(root_attributes(
-                FORMAT, params.as_dict(), {Path(events_path).name: sha256_file(events_path)},
-                sensor_size=np.asarray(events.sensor_size), class_names=json.dumps(events.class_names),
-                level_shapes=json.dumps(level_shapes(events.sensor_size, params))))
-            for split in events.splits:
-                group = handle.create_group(split)
-                streams, convs = _writers(group, params)
-                n = events.num_samples(split)
-                for i in tqdm(range(n), desc=f"streams {split}", disable=not progress, mininterval=2):
-                    sample = preprocess_stream(events.sample(split, i), events.sensor_size, params)
-                    for writer, (times, pixels) in zip(streams, sample["streams"]):
-                        writer.add(times=times, pixels=pixels)
-                    for name, (partitions, indices, splits) in sample["convs"].items():
-                        entries, rows = convs[name]
-                        entries.add(partitions=partitions, indices=indices)
-                        rows.add(row_lengths=np.diff(splits))
-                for writer in streams:
-                    writer.close()
-                for entries, rows in convs.values():
-                    entries.close()
-                    rows.close()
-                group.create_dataset("label", data=events.labels(split))
-                counts[split] = n
-    return counts
+    return build_sample_cache(
+        events_path, out_path, FORMAT, params.as_dict(),
+        lambda group, events: _StreamSplitWriter(group, params, events.sensor_size), desc="streams",
+        extra_attributes=lambda events: {"level_shapes": json.dumps(level_shapes(events.sensor_size, params))},
+        progress=progress)
 
 
-class StreamStore:
+class StreamStore(SampleCacheReader):
     """Read access to a stream store, one sample at a time."""
 
+    FORMAT = FORMAT
+    PARAMS = StreamParams
+
     def __init__(self, path):
-        self.path = Path(path)
-        self.handle = open_store(self.path, FORMAT)
-        self.params = StreamParams(**json.loads(self.handle.attrs["params"]))
-        self.class_names = json.loads(self.handle.attrs["class_names"])
+        super().__init__(path)
         self.shapes = [tuple(shape) for shape in json.loads(self.handle.attrs["level_shapes"])]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.handle.close()
-
-    def num_samples(self, split: str) -> int:
-        return self.handle[split]["label"].shape[0]
-
-    def labels(self, split: str) -> np.ndarray:
-        return self.handle[split]["label"][:]
 
     def sample(self, split: str, index: int) -> dict:
         """The same structure as ``preprocess_stream`` returns, plus ``label``."""

@@ -1,0 +1,57 @@
+"""Per-sample caches derived from an events store (graphs, streams): one builder loop and one reader base.
+
+A cache has one HDF5 group per split of the events store, holding whatever ragged columns the
+preprocessing writes plus ``label``; root attributes follow the DESIGN.md contract.
+"""
+
+import json
+from pathlib import Path
+
+import h5py
+from tqdm import tqdm
+
+from evrepro.datasets.store import EventsStore
+from evrepro.fileio import atomic_output, sha256_file
+from evrepro.h5meta import H5Store, root_attributes
+
+
+def build_sample_cache(events_path, out_path, format_name: str, params: dict, split_writer, *, desc: str,
+                       extra_attributes=None, progress: bool = True) -> dict[str, int]:
+    """Preprocess every sample of an events store into ``out_path``, atomically; returns samples per split.
+
+    ``split_writer(group, events_store)`` returns an object with ``add(events, split, index)`` and ``close()``;
+    ``extra_attributes(events_store)`` returns root attributes beyond the common ones.
+    """
+    counts = {}
+    with EventsStore(events_path) as events, atomic_output(out_path) as temporary:
+        with h5py.File(temporary, "w") as handle:
+            handle.attrs.update(root_attributes(
+                format_name, params, {Path(events_path).name: sha256_file(events_path)},
+                sensor_size=list(events.sensor_size), class_names=json.dumps(events.class_names),
+                **(extra_attributes(events) if extra_attributes else {})))
+            for split in events.splits:
+                group = handle.create_group(split)
+                writer = split_writer(group, events)
+                n = events.num_samples(split)
+                for i in tqdm(range(n), desc=f"{desc} {split}", disable=not progress, mininterval=2):
+                    writer.add(events.sample(split, i), split, i)
+                writer.close()
+                group.create_dataset("label", data=events.labels(split))
+                counts[split] = n
+    return counts
+
+
+class SampleCacheReader(H5Store):
+    """A cache reader: the common store attributes plus the typed preprocessing params and labels."""
+
+    PARAMS = dict
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.params = self.PARAMS(**json.loads(self.handle.attrs["params"]))
+
+    def labels(self, split: str):
+        return self.handle[split]["label"][:]
+
+    def num_samples(self, split: str) -> int:
+        return self.handle[split]["label"].shape[0]
