@@ -1,0 +1,260 @@
+"""Exact event-by-event GraphRes inference: each new event recomputes only what it changes.
+
+After event k the engine's logits, and every layer's output, equal the dense ``GraphRes`` on the
+graph of events 0..k (``radius_graph(pos[:k+1], r, max_neighbors)``) to float rounding.
+
+Per event, with ``T`` the nodes whose incoming edges changed (the new node and the older nodes it
+entered, evictions included) and ``X`` the nodes whose block input changed:
+
+- a block (SplineConv -> ELU -> BatchNorm) recomputes T ∪ out-neighbours(X) ∪ X (X only with a root
+  weight), from all their incoming edges; its changed outputs are those whose value differs;
+- the residual adds recompute the nodes where either summand changed;
+- the voxel max-pool recomputes the voxels of changed nodes from all their members; the new node's
+  voxel gets a new mean position, which changes the attributes of every pooled edge at it, so its
+  coarse node and all that node's out-neighbours are recomputed by conv6 and conv7, as are the
+  targets of pooled edges that appeared or vanished;
+- the 4×4 grid max-pool recomputes the cells of changed coarse nodes and the cells a coarse node
+  left or entered;
+- the head adds W[:, j]·Δ_j for every changed input j (its bias is constant).
+
+New rows start as NaN, so a new node always counts as changed. ``last_flops`` holds the FLOPs
+(``evrepro.aegnn.flops``) of the last event, per layer; ``dense_flops()`` those of one dense pass
+on the current graph.
+"""
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from evrepro.aegnn import flops
+from evrepro.aegnn.asynchronous.graph import StreamGraph
+from evrepro.aegnn.asynchronous.layers import block_rows, index_tensor, max_rows
+from evrepro.aegnn.asynchronous.pooled import PooledGraph
+from evrepro.aegnn.graph_res import GRID_CELLS, GraphRes
+
+SLOTS = GRID_CELLS**2
+
+
+def grid_slots(pos: np.ndarray, sensor_size) -> np.ndarray:
+    """Cells of ``grid_max_pool``'s 4×4 grid for positions (m, >= 2), computed with its operations."""
+    cell = (sensor_size[0] / GRID_CELLS, sensor_size[1] / GRID_CELLS)
+    pos = torch.from_numpy(np.ascontiguousarray(pos, dtype=np.float32))
+    cx = (pos[:, 0] / cell[0]).floor().long().clamp(0, GRID_CELLS - 1)
+    cy = (pos[:, 1] / cell[1]).floor().long().clamp(0, GRID_CELLS - 1)
+    return (cy * GRID_CELLS + cx).numpy()
+
+
+def _union(*parts) -> np.ndarray:
+    return np.unique(np.concatenate([np.asarray(list(p) if isinstance(p, set) else p, dtype=np.int64)
+                                     for p in parts]))
+
+
+class AsyncGraphRes:
+    """Event-by-event inference with a trained GraphRes (eval mode) on its device."""
+
+    def __init__(self, model: GraphRes, radius: float, max_neighbors: int):
+        if model.training:
+            raise ValueError("AsyncGraphRes needs the model in eval mode (BatchNorm from running statistics)")
+        self.model, self.config = model, model.config
+        self.device = next(model.parameters()).device
+        self.graph = StreamGraph(radius, max_neighbors)
+        self.pooled = PooledGraph(self.config.dim, self.config.pool_voxel, self.config.sensor_size)
+        c = self.config.channels
+        self.x = self._rows(0, c[0])
+        self.pos = self._rows(0, self.config.dim)
+        self.level0 = {"h1": self._rows(0, c[1]), "h2": self._rows(0, c[2]), "h3": self._rows(0, c[3]),
+                       "b4": self._rows(0, c[4]), "h4": self._rows(0, c[4]), "h5": self._rows(0, c[5])}
+        self.coarse_pos = self._rows(0, self.config.dim)
+        self.level1 = {"p5": self._rows(0, c[5]), "h6": self._rows(0, c[6]), "b7": self._rows(0, c[7]),
+                       "h7": self._rows(0, c[7])}
+        self.slot_of_coarse = np.zeros(0, dtype=np.int64)
+        self.slot_members: list[set[int]] = [set() for _ in range(SLOTS)]
+        self.grid = torch.zeros(SLOTS, c[7], device=self.device)
+        head = model.head
+        self.logits = head.bias.detach().clone() if head.bias is not None else \
+            torch.zeros(head.out_features, device=self.device)
+        self.last_flops: dict[str, int] = {}
+
+    @property
+    def num_events(self) -> int:
+        return self.graph.size
+
+    def _rows(self, n: int, channels: int) -> Tensor:
+        return torch.full((n, channels), float("nan"), device=self.device)
+
+    def _reserve(self, tensors: dict, names, needed: int) -> None:
+        for name in names:
+            tensor = getattr(self, name) if tensors is None else tensors[name]
+            if tensor.shape[0] >= needed:
+                continue
+            grown = torch.cat([tensor, self._rows(max(needed, 2 * tensor.shape[0], 64) - tensor.shape[0],
+                                                  tensor.shape[1])])
+            if tensors is None:
+                setattr(self, name, grown)
+            else:
+                tensors[name] = grown
+
+    def _store(self, tensor: Tensor, rows: np.ndarray, values: Tensor) -> np.ndarray:
+        """Write ``values`` into ``rows``; return the rows whose value changed."""
+        index = index_tensor(rows, self.device)
+        changed = (values != tensor[index]).any(dim=1)
+        tensor[index] = values
+        return rows[changed.cpu().numpy()]
+
+    @staticmethod
+    def _targets(graph, structural: np.ndarray, changed: np.ndarray, root: bool) -> np.ndarray:
+        if structural.size == graph.size:
+            return structural
+        return _union(structural, graph.out_neighbors(changed.tolist()), changed if root else ())
+
+    @torch.inference_mode()
+    def step(self, pos, x) -> Tensor:
+        """Process the next event: position (x, y, t') float32 and features; returns the logits."""
+        pos = np.asarray(pos, dtype=np.float32).reshape(3)
+        node = self.graph.size
+        self._add_rows(node + 1, pos[None], x)
+        insertion = self.graph.insert(pos)
+        added = np.stack([np.concatenate([insertion.sources, np.full(insertion.entered.size, node)]),
+                          np.concatenate([np.full(insertion.sources.size, node), insertion.entered])])
+        moved = self.pooled.add_nodes(pos[None])
+        touched = self.pooled.update_edges(added, insertion.evicted)
+        self._propagate(_union([node], insertion.entered), np.array([node]), moved, touched, 1)
+        return self.logits.clone()
+
+    @torch.inference_mode()
+    def initialise(self, pos: np.ndarray, x: np.ndarray) -> Tensor:
+        """Start from a prefix of events at once: its graph and every layer computed densely."""
+        if self.graph.size:
+            raise RuntimeError("initialise needs a fresh engine; this one has processed events")
+        pos = np.asarray(pos, dtype=np.float32).reshape(-1, 3)
+        n = pos.shape[0]
+        self._add_rows(n, pos, x)
+        self.graph.insert_all(pos)
+        moved = self.pooled.add_nodes(pos)
+        touched = self.pooled.update_edges(self.graph.edge_index(), np.zeros((2, 0), dtype=np.int64))
+        everything = np.arange(n)
+        self._propagate(everything, everything, moved, touched, n)
+        return self.logits.clone()
+
+    def _add_rows(self, n: int, pos: np.ndarray, x) -> None:
+        first = self.graph.size
+        x = torch.as_tensor(np.asarray(x, dtype=np.float32), device=self.device).reshape(n - first, -1)
+        if x.shape[1] != self.config.channels[0]:
+            raise ValueError(f"event {first}: {x.shape[1]} features, the model takes {self.config.channels[0]}")
+        self._reserve(None, ("x", "pos"), n)
+        self._reserve(self.level0, self.level0, n)
+        self.x[first:n] = x
+        self.pos[first:n] = torch.from_numpy(pos[:, : self.config.dim]).to(self.device)
+
+    def _propagate(self, structural: np.ndarray, changed: np.ndarray, moved: list[int], touched: set[int],
+                   new_nodes: int) -> None:
+        cost = {}
+        changed = self._event_level(structural, changed, cost)
+        self._coarse_level(changed, moved, touched, new_nodes, cost)
+        self.last_flops = {name: cost[name] for name in flops.LAYERS}
+
+    def _block(self, index: int, graph, inputs: Tensor, pos: Tensor, scale: float, targets: np.ndarray,
+               cost: dict) -> Tensor:
+        values, edges = block_rows(self.model, index, inputs, pos, scale, targets, graph.in_edges)
+        c, cfg = self.config.channels, self.config
+        cost[f"conv{index + 1}"] = flops.spline_block(targets.size, edges, c[index], c[index + 1], cfg.dim,
+                                                      cfg.root_weight, cfg.bias)
+        return values
+
+    def _residual(self, out: Tensor, block: Tensor, skip: Tensor, rows: np.ndarray, name: str, cost: dict):
+        index = index_tensor(rows, self.device)
+        cost[name] += flops.residual(rows.size, out.shape[1])
+        return self._store(out, rows, block[index] + skip[index])
+
+    def _event_level(self, structural: np.ndarray, changed: np.ndarray, cost: dict) -> np.ndarray:
+        """conv1-conv5 on the event graph; returns the nodes whose conv5 output changed."""
+        cfg, state = self.config, self.level0
+        inputs = (self.x, state["h1"], state["h2"], state["h3"], state["h4"])
+        outputs = ("h1", "h2", "h3", "b4", "h5")
+        for i in range(5):
+            targets = self._targets(self.graph, structural, changed, cfg.root_weight)
+            values = self._block(i, self.graph, inputs[i], self.pos, cfg.edge_scale, targets, cost)
+            changed = self._store(state[outputs[i]], targets, values)
+            if i == 1:
+                changed_skip = changed
+            if i == 3:
+                changed = self._residual(state["h4"], state["b4"], state["h2"], _union(changed, changed_skip),
+                                         "conv4", cost)
+        return changed
+
+    def _coarse_level(self, changed: np.ndarray, moved: list[int], touched: set[int], new_nodes: int,
+                      cost: dict) -> None:
+        """Voxel pool, conv6, conv7, grid pool and head, from the event nodes whose conv5 output changed."""
+        cfg, pooled, state = self.config, self.pooled, self.level1
+        self._reserve(state, state, pooled.size)
+        self._reserve(None, ("coarse_pos",), pooled.size)
+        affected = np.unique(pooled.coarse_of_node[changed])
+        members = [np.asarray(pooled.members[v]) for v in affected.tolist()]
+        cost["pool5"] = (flops.max_pool(sum(m.size for m in members), len(members), cfg.channels[5])
+                         + flops.mean_positions(new_nodes, len(moved), cfg.dim))
+        changed = self._store(state["p5"], affected, max_rows(self.level0["h5"], members)) \
+            if members else affected
+        changed_skip = changed
+
+        moved = np.asarray(moved, dtype=np.int64)
+        self.coarse_pos[index_tensor(moved, self.device)] = torch.from_numpy(pooled.pos[moved]).to(self.device)
+        structural = _union(touched, moved, pooled.out_neighbors(moved.tolist()))
+        for i, name in ((5, "h6"), (6, "b7")):
+            targets = self._targets(pooled, structural, changed, cfg.root_weight)
+            values = self._block(i, pooled, state["p5"] if i == 5 else state["h6"], self.coarse_pos,
+                                 cfg.pooled_scale, targets, cost)
+            changed = self._store(state[name], targets, values)
+        changed = self._residual(state["h7"], state["b7"], state["p5"], _union(changed, changed_skip), "conv7",
+                                 cost)
+        self._grid_and_head(changed, moved, cost)
+
+    def _grid_and_head(self, changed: np.ndarray, moved: np.ndarray, cost: dict) -> None:
+        cfg = self.config
+        if self.slot_of_coarse.size < self.pooled.size:
+            self.slot_of_coarse = np.concatenate(
+                [self.slot_of_coarse, np.full(self.pooled.size - self.slot_of_coarse.size, -1)])
+        slots = set()
+        for c, slot in zip(moved.tolist(), grid_slots(self.pooled.pos[moved], cfg.sensor_size).tolist()):
+            old = self.slot_of_coarse[c]
+            if old != slot:
+                if old >= 0:
+                    self.slot_members[old].discard(c)
+                    slots.add(int(old))
+                self.slot_members[slot].add(c)
+                self.slot_of_coarse[c] = slot
+                slots.add(slot)
+        slots.update(self.slot_of_coarse[changed].tolist())
+        slots = sorted(slots)
+        occupied = [s for s in slots if self.slot_members[s]]
+        members = [np.fromiter(self.slot_members[s], dtype=np.int64) for s in occupied]
+        new = torch.zeros(len(slots), cfg.channels[7], device=self.device)
+        if members:
+            position = {s: i for i, s in enumerate(slots)}
+            new[[position[s] for s in occupied]] = max_rows(self.level1["h7"], members)
+        cost["pool7"] = flops.max_pool(sum(m.size for m in members), len(members), cfg.channels[7])
+
+        index = index_tensor(np.asarray(slots, dtype=np.int64), self.device)
+        delta = (new - self.grid[index]).reshape(-1)
+        self.grid[index] = new
+        columns = (index[:, None] * cfg.channels[7] + torch.arange(cfg.channels[7], device=self.device)).reshape(-1)
+        nonzero = delta != 0
+        columns, delta = columns[nonzero], delta[nonzero]
+        self.logits += self.model.head.weight[:, columns] @ delta
+        cost["head"] = flops.head_update(int(delta.numel()), cfg.num_classes)
+
+    def dense_flops(self) -> dict[str, int]:
+        """FLOPs per layer of one dense pass on the current graph."""
+        size = flops.GraphSize(self.graph.size, self.graph.num_edges, self.pooled.size, self.pooled.num_edges,
+                               sum(1 for members in self.slot_members if members))
+        return flops.dense_flops(self.config, size)
+
+    def layers(self) -> dict[str, Tensor]:
+        """Every layer's current output, in the dense model's node order (``forward(return_layers=True)``)."""
+        n, order = self.graph.size, index_tensor(self.pooled.dense_order(), self.device)
+        out = {name: self.level0[key][:n] for name, key in
+               (("conv1", "h1"), ("conv2", "h2"), ("conv3", "h3"), ("conv4", "h4"), ("conv5", "h5"))}
+        out.update({name: self.level1[key][order] for name, key in
+                    (("pool5", "p5"), ("conv6", "h6"), ("conv7", "h7"))})
+        out["pool7"] = self.grid.reshape(1, -1)
+        out["head"] = self.logits[None]
+        return {name: value.clone() for name, value in out.items()}
