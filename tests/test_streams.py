@@ -158,6 +158,123 @@ def test_stream_store_round_trip(tiny_digits, tmp_path):
                 np.testing.assert_array_equal(t1, t2)
                 np.testing.assert_array_equal(p1, p2)
             assert list(stored["convs"]) == conv_names(params)
+            np.testing.assert_array_equal(stored["polarity"], direct["polarity"])
             for name in conv_names(params):
                 for a, b in zip(stored["convs"][name], direct["convs"][name]):
                     np.testing.assert_array_equal(a, b)
+
+
+def test_the_stored_training_split_holds_augmented_copies_and_val_test_stay_plain(tiny_digits, tmp_path):
+    from dataclasses import replace
+
+    from evrepro.datasets.store import EventsStore
+    from evrepro.streams.augment import augment
+    from evrepro.streams.preprocess import PRESETS, preprocess_stream
+    from evrepro.streams.store import StreamStore, build_stream_store
+
+    params = replace(PRESETS["digits"], cache_repeats=3, flip_time=0.5, rotate_max=0.4, augment_seed=7)
+    counts = build_stream_store(tiny_digits["store"], tmp_path / "s.h5", params, progress=False)
+    with EventsStore(tiny_digits["store"]) as events, StreamStore(tmp_path / "s.h5") as streams:
+        n = events.num_samples("train")
+        assert counts["train"] == 3 * n and counts["val"] == events.num_samples("val")
+        assert streams.copies("train") == 3 and streams.copies("test") == 1
+        np.testing.assert_array_equal(streams.labels("train"), np.tile(events.labels("train"), 3))
+        for copy, index in ((0, 0), (2, n - 1)):  # copy r of sample i is stored at r * n + i
+            raw = events.sample("train", index)
+            expected = preprocess_stream(augment(raw, (34, 34), params.augmentation,
+                                                 np.random.default_rng([7, index, copy])), (34, 34), params)
+            stored = streams.sample("train", copy * n + index)
+            np.testing.assert_array_equal(stored["streams"][0][1], expected["streams"][0][1])
+            np.testing.assert_array_equal(stored["convs"]["stem"][1], expected["convs"]["stem"][1])
+        copies = [streams.sample("train", r * n)["streams"][0][1] for r in range(3)]
+        assert not all(np.array_equal(copies[0], c) for c in copies[1:])  # the copies differ
+        plain = preprocess_stream(events.sample("test", 1), (34, 34), params)
+        np.testing.assert_array_equal(streams.sample("test", 1)["streams"][1][1], plain["streams"][1][1])
+
+
+def _events(t, x, y, p):
+    from evrepro.events import make_events
+
+    return make_events(np.asarray(t), np.asarray(x), np.asarray(y), np.asarray(p))
+
+
+def test_augmentation_flips_reverse_time_with_inverted_polarity_and_rotation_drops_what_leaves():
+    from evrepro.streams.augment import Augmentation, augment
+
+    events = _events([0, 10, 25], [0, 5, 9], [1, 2, 3], [1, 0, 0])
+    rng = np.random.default_rng(0)
+    flipped = augment(events, (10, 4), Augmentation(flip_lr=1, flip_ud=1), rng)
+    assert flipped["x"].tolist() == [9, 4, 0] and flipped["y"].tolist() == [2, 1, 0]
+    reversed_ = augment(events, (10, 4), Augmentation(flip_time=1), rng)
+    assert reversed_["t"].tolist() == [0, 15, 25] and reversed_["x"].tolist() == [9, 5, 0]
+    assert reversed_["p"].tolist() == [1, 1, 0]  # order reversed, then inverted
+    assert augment(events, (10, 4), Augmentation(), rng).tolist() == events.tolist()
+    # rotation about the centre by up to 90°: corners of a wide grid leave it and are dropped
+    grid = _events(np.arange(40), np.tile(np.arange(10), 4), np.repeat(np.arange(4), 10), np.zeros(40))
+    rotated = augment(grid, (10, 4), Augmentation(rotate_max=np.pi / 2), np.random.default_rng(3))
+    assert 0 < rotated.size < grid.size
+    assert rotated["x"].max() < 10 and rotated["y"].max() < 4 and np.all(np.diff(rotated["t"]) > 0)
+    again = augment(grid, (10, 4), Augmentation(rotate_max=np.pi / 2), np.random.default_rng(3))
+    assert again.tolist() == rotated.tolist()  # seeded
+
+
+def test_epoch_order_visits_every_sample_once_and_depends_only_on_seed_and_epoch():
+    from evrepro.streams.batches import epoch_order
+
+    order = epoch_order(100, 250, 32, shuffle=True, seed=1, epoch=4, block_size=16, buffer_blocks=4)
+    samples = np.concatenate(order.samples)
+    assert sorted(samples.tolist()) == list(range(100, 350)) and order.num_batches == 8
+    assert np.any(np.diff(samples) != 1)
+    same = epoch_order(100, 250, 32, shuffle=True, seed=1, epoch=4, block_size=16, buffer_blocks=4)
+    other = epoch_order(100, 250, 32, shuffle=True, seed=1, epoch=5, block_size=16, buffer_blocks=4)
+    assert np.array_equal(samples, np.concatenate(same.samples))
+    assert not np.array_equal(samples, np.concatenate(other.samples))
+    plain = epoch_order(0, 70, 32, shuffle=False)
+    assert np.concatenate(plain.samples).tolist() == list(range(70))
+
+
+def test_batches_resume_at_any_position_and_collate_to_global_indices(tiny_digits, tmp_path):
+    from evrepro.streams.batches import collate, epoch_order, read_batches
+    from evrepro.streams.preprocess import PRESETS, conv_streams, conv_time_scales
+    from evrepro.streams.store import StreamStore, build_stream_store
+
+    params = PRESETS["digits"]
+    build_stream_store(tiny_digits["store"], tmp_path / "s.h5", params, progress=False)
+    with StreamStore(tmp_path / "s.h5") as store:
+        n = store.num_samples("train")
+        order = epoch_order(0, n, 5, shuffle=True, seed=0, epoch=1, block_size=4, buffer_blocks=3)
+        every = [[s["label"] for s in batch] for batch in read_batches(store, "train", order)]
+        assert len(every) == order.num_batches and sum(map(len, every)) == n
+        expected = [store.labels("train")[order_indices].tolist()
+                    for order_indices in np.array_split(np.concatenate(order.samples), np.arange(5, n, 5))]
+        assert every == expected
+        for start in (1, 4, len(every) - 1):  # the input pipeline's position: (epoch, batch)
+            tail = [[s["label"] for s in batch] for batch in read_batches(store, "train", order, start)]
+            assert tail == every[start:]
+
+        samples = [store.sample("test", i) for i in (0, 3, 5)]
+        batch = collate(samples, params, voxel_levels=[0, 2])
+    assert batch["batch_size"] == 3 and batch["labels"].tolist() == [s["label"] for s in samples]
+    sizes = [[s["streams"][k][0].size for k in range(4)] for s in samples]
+    assert batch["sizes"].tolist() == np.sum(sizes, axis=0).tolist()
+    assert batch["polarity"].tolist() == np.concatenate([s["polarity"] for s in samples]).tolist()
+    for name, scale in conv_time_scales(params).items():  # rebuild every edge of the last sample from its own data
+        source, target = conv_streams(name)
+        parts = 1 if name.endswith("_point") else 9
+        partitions, indices, splits = samples[2]["convs"][name]
+        first_edge = sum(s["convs"][name][1].size for s in samples[:2])
+        out_offset, in_offset = sum(sz[target] for sz in sizes[:2]), sum(sz[source] for sz in sizes[:2])
+        rows = np.repeat(np.arange(splits.size - 1), np.diff(splits))
+        segments = batch[f"{name}_segments"][first_edge:]
+        assert segments.tolist() == ((rows + out_offset) * parts + partitions).tolist()
+        assert batch[f"{name}_sources"][first_edge:].tolist() == (indices + in_offset).tolist()
+        times_out, times_in = samples[2]["streams"][target][0], samples[2]["streams"][source][0]
+        np.testing.assert_allclose(batch[f"{name}_dt"][first_edge:], (times_out[rows] - times_in[indices]) / scale,
+                                   rtol=1e-6)
+        assert np.all(batch[f"{name}_dt"] >= 0) and np.all(batch[f"{name}_dt"] <= params.max_decays)
+    t_end = samples[1]["streams"][0][0][-1] + 1
+    times, pixels = samples[1]["streams"][3]
+    voxels = batch["voxel2"][sizes[0][3] : sizes[0][3] + sizes[1][3]]  # level 2: one frame of 5×5
+    assert voxels.tolist() == ((1 + np.floor(times / t_end)) * 25 + pixels).astype(int).tolist()  # sample 1, frame 0
+    frames = (batch["voxel0"] // (17 * 17)) % 4  # level 0: four frames
+    assert set(frames.tolist()) == {0, 1, 2, 3}

@@ -1,13 +1,16 @@
 """Per-sample caches derived from an events store (graphs, streams): one builder loop and one reader base.
 
 A cache has one HDF5 group per split of the events store, holding whatever ragged columns the
-preprocessing writes plus ``label``; root attributes follow the DESIGN.md contract.
+preprocessing writes plus ``label``; root attributes follow the DESIGN.md contract. A split may hold
+several transformed copies of its samples (augmentation): copy r of sample i of n is stored at
+``r * n + i``, so each copy is one contiguous range, and the group attribute ``copies`` says how many.
 """
 
 import json
 from pathlib import Path
 
 import h5py
+import numpy as np
 from tqdm import tqdm
 
 from evrepro.datasets.store import EventsStore
@@ -16,11 +19,12 @@ from evrepro.h5meta import H5Store, root_attributes
 
 
 def build_sample_cache(events_path, out_path, format_name: str, params: dict, split_writer, *, desc: str,
-                       extra_attributes=None, progress: bool = True) -> dict[str, int]:
+                       extra_attributes=None, copies=None, transform=None, progress: bool = True) -> dict[str, int]:
     """Preprocess every sample of an events store into ``out_path``, atomically; returns samples per split.
 
     ``split_writer(group, events_store)`` returns an object with ``add(events, split, index)`` and ``close()``;
-    ``extra_attributes(events_store)`` returns root attributes beyond the common ones.
+    ``extra_attributes(events_store)`` returns root attributes beyond the common ones. ``copies(split)``
+    (default 1) copies of each sample are stored, copy r being ``transform(events, split, index, r)``.
     """
     counts = {}
     with EventsStore(events_path) as events, atomic_output(out_path) as temporary:
@@ -31,13 +35,16 @@ def build_sample_cache(events_path, out_path, format_name: str, params: dict, sp
                 **(extra_attributes(events) if extra_attributes else {})))
             for split in events.splits:
                 group = handle.create_group(split)
+                group.attrs["copies"] = repeats = copies(split) if copies else 1
                 writer = split_writer(group, events)
                 n = events.num_samples(split)
-                for i in tqdm(range(n), desc=f"{desc} {split}", disable=not progress, mininterval=2):
-                    writer.add(events.sample(split, i), split, i)
+                for k in tqdm(range(n * repeats), desc=f"{desc} {split}", disable=not progress, mininterval=2):
+                    r, i = divmod(k, n)
+                    sample = events.sample(split, i)
+                    writer.add(transform(sample, split, i, r) if transform else sample, split, k)
                 writer.close()
-                group.create_dataset("label", data=events.labels(split))
-                counts[split] = n
+                group.create_dataset("label", data=np.tile(events.labels(split), repeats))
+                counts[split] = n * repeats
     return counts
 
 
@@ -54,4 +61,9 @@ class SampleCacheReader(H5Store):
         return self.handle[split]["label"][:]
 
     def num_samples(self, split: str) -> int:
+        """Stored samples of a split, every copy counted."""
         return self.handle[split]["label"].shape[0]
+
+    def copies(self, split: str) -> int:
+        """How many (augmented) copies of each source sample the split holds."""
+        return int(self.handle[split].attrs.get("copies", 1))

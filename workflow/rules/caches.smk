@@ -1,6 +1,7 @@
-# Model preprocessing caches, keyed by a hash of their parameters: graphs (AEGNN).
+# Model preprocessing caches, keyed by a hash of their parameters: graphs (AEGNN), streams (ECN).
 
 GRAPH_PARAMS = graph_params_by_id()
+STREAM_PARAMS = stream_params_by_id()
 
 
 rule graphs:
@@ -16,3 +17,18 @@ rule graphs:
         "../../envs/data.yaml"
     script:
         "../../scripts/graphs.py"
+
+
+rule streams:
+    input:
+        "results/events/{dataset}.h5",
+    output:
+        "results/streams/{dataset}/{prep}.h5",
+    params:
+        preprocessing=lambda wildcards: STREAM_PARAMS[wildcards.prep],
+    log:
+        "logs/streams/{dataset}_{prep}.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../../scripts/streams.py"

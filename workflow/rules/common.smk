@@ -1,10 +1,11 @@
 # Config helpers shared by the workflow files: dataset lists, per-job parameters and the target list.
 
-from evrepro.runs import aegnn_graph_params, graph_cache_id
+import re
+
+from evrepro.runs import aegnn_graph_params, ecn_stream_params, graph_cache_id, stream_cache_id
 
 DATASETS = list(config["datasets"])
 RUNS = config["runs"]
-TRAINABLE_MODELS = ["aegnn"]  # model families this version can train
 
 
 def check_runs():
@@ -15,10 +16,16 @@ def check_runs():
                 f"config runs.{name}.dataset: {run['dataset']!r} is not configured under datasets "
                 f"(configured: {', '.join(DATASETS)})"
             )
-        if run["model"] not in TRAINABLE_MODELS:
-            raise ValueError(
-                f"config runs.{name}.model: {run['model']!r} cannot be trained by this version of evrepro (training lands with the model issues)"
-            )
+
+
+def runs_of(model):
+    """Names of the runs of one model family."""
+    return [name for name, run in RUNS.items() if run["model"] == model]
+
+
+def run_pattern(model):
+    """A wildcard constraint matching exactly the runs of one model family."""
+    return "|".join(re.escape(name) for name in runs_of(model)) or "no-such-run"
 
 
 def fetch_params(wildcards):
@@ -35,10 +42,18 @@ def split_params(wildcards):
 def graph_params_by_id():
     """Every graph cache the AEGNN runs need: {prep id: preprocessing parameters}."""
     caches = {}
-    for run in RUNS.values():
-        if run["model"] == "aegnn":
-            params = aegnn_graph_params(run)
-            caches[graph_cache_id(params)] = params.as_dict()
+    for name in runs_of("aegnn"):
+        params = aegnn_graph_params(RUNS[name])
+        caches[graph_cache_id(params)] = params.as_dict()
+    return caches
+
+
+def stream_params_by_id():
+    """Every stream cache the ECN runs need: {prep id: preprocessing parameters}."""
+    caches = {}
+    for name in runs_of("ecn"):
+        params = ecn_stream_params(RUNS[name])
+        caches[stream_cache_id(params)] = params.as_dict()
     return caches
 
 
@@ -48,8 +63,24 @@ def graph_cache(wildcards):
     return f"results/graphs/{run['dataset']}/{graph_cache_id(aegnn_graph_params(run))}.h5"
 
 
-def run_seed_dirs():
-    return [f"results/runs/{name}/seed-{seed}" for name, run in RUNS.items() for seed in run["seeds"]]
+def stream_cache(wildcards):
+    """The stream cache an ECN run trains on."""
+    run = RUNS[wildcards.run]
+    return f"results/streams/{run['dataset']}/{stream_cache_id(ecn_stream_params(run))}.h5"
+
+
+def stream_caches():
+    """(dataset, prep id) of every stream cache, once each."""
+    return sorted({(RUNS[name]["dataset"], stream_cache_id(ecn_stream_params(RUNS[name]))) for name in runs_of("ecn")})
+
+
+def run_seed_dirs(model=None):
+    return [
+        f"results/runs/{name}/seed-{seed}"
+        for name, run in RUNS.items()
+        if model is None or run["model"] == model
+        for seed in run["seeds"]
+    ]
 
 
 def all_targets():
@@ -61,6 +92,9 @@ def all_targets():
     if RUNS:
         targets += [f"{folder}/metrics.json" for folder in run_seed_dirs()]
         targets += ["results/tables/runs.csv", "results/figures/training_curves.png"]
+    for dataset, prep in stream_caches():
+        targets += [f"results/figures/streams/{dataset}-{prep}_levels.png",
+                    f"results/figures/streams/{dataset}-{prep}_neighbourhood.png"]
     return targets
 
 

@@ -1,7 +1,7 @@
 # Evaluation of each run × seed on the test split.
 
 
-rule evaluate:
+rule evaluate_aegnn:
     input:
         graphs=graph_cache,
         best="results/runs/{run}/seed-{seed}/checkpoints/best.pt",
@@ -9,9 +9,29 @@ rule evaluate:
     output:
         metrics="results/runs/{run}/seed-{seed}/metrics.json",
         confusion="results/runs/{run}/seed-{seed}/confusion.csv",
+    wildcard_constraints:
+        run=run_pattern("aegnn"),
     log:
         "logs/evaluate/{run}_seed-{seed}.log",
     conda:
         "../../envs/aegnn.yaml"
     script:
-        "../../scripts/evaluate.py"
+        "../../scripts/evaluate_aegnn.py"
+
+
+rule evaluate_ecn:
+    input:
+        streams=stream_cache,
+        best="results/runs/{run}/seed-{seed}/checkpoints/best.npz",
+        model="results/runs/{run}/seed-{seed}/model.json",
+    output:
+        metrics="results/runs/{run}/seed-{seed}/metrics.json",
+        confusion="results/runs/{run}/seed-{seed}/confusion.csv",
+    wildcard_constraints:
+        run=run_pattern("ecn"),
+    log:
+        "logs/evaluate/{run}_seed-{seed}.log",
+    conda:
+        "../../envs/ecn.yaml"
+    script:
+        "../../scripts/evaluate_ecn.py"

@@ -78,3 +78,29 @@ rule training_curves:
         "../../envs/report.yaml"
     script:
         "../../scripts/training_curves.py"
+
+
+rule stream_figures:
+    input:
+        "results/streams/{dataset}/{prep}.h5",
+    output:
+        levels=report(
+            "results/figures/streams/{dataset}-{prep}_levels.png",
+            caption="../report/stream_levels.rst",
+            category="ECN streams",
+            labels={"cache": "{dataset}-{prep}", "figure": "LIF levels"},
+        ),
+        neighbourhood=report(
+            "results/figures/streams/{dataset}-{prep}_neighbourhood.png",
+            caption="../report/stream_neighbourhood.rst",
+            category="ECN streams",
+            labels={"cache": "{dataset}-{prep}", "figure": "neighbourhoods"},
+        ),
+    params:
+        split=config["report"]["figure_split"],
+    log:
+        "logs/report/stream_figures_{dataset}_{prep}.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/stream_figures.py"

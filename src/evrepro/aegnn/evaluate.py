@@ -3,15 +3,13 @@
 import json
 from pathlib import Path
 
-import pandas as pd
 import torch
 from torch_geometric.loader import DataLoader
 
 from evrepro.aegnn.data import GraphStoreDataset
 from evrepro.aegnn.graph_res import GraphRes, GraphResConfig
 from evrepro.aegnn.train import pick_device, run_batches
-from evrepro.evaluation.metrics import classification_metrics
-from evrepro.fileio import atomic_output
+from evrepro.evaluation.results import write_test_results
 
 
 def load_model(run_dir, device="cpu") -> tuple[GraphRes, dict]:
@@ -35,23 +33,4 @@ def evaluate_run(graphs_path, run_dir, class_names: list[str], device: str = "au
     model, description = load_model(run_dir, device)
     loader = DataLoader(GraphStoreDataset(graphs_path, "test"), batch_size=64)
     loss, _, scores, labels = run_batches(model, loader, device)
-    result = classification_metrics(scores, labels)
-    metrics = {
-        "family": "aegnn",
-        "test_accuracy": result["accuracy"],
-        "test_top3_accuracy": result["top3_accuracy"],
-        "test_loss": loss,
-        "test_samples": result["samples"],
-        "best_epoch": description["best_epoch"],
-        "best_val_accuracy": description["best_val_accuracy"],
-        "parameters": description["parameters"],
-        "train_wall_time_s": description["train_wall_time_s"],
-        "device": description["device"],
-        "seed": description["seed"],
-    }
-    confusion = pd.DataFrame(result["confusion"], index=pd.Index(class_names, name="true"), columns=class_names)
-    with atomic_output(run_dir / "confusion.csv") as temporary:
-        confusion.to_csv(temporary)
-    with atomic_output(run_dir / "metrics.json") as temporary:
-        temporary.write_text(json.dumps(metrics, indent=2))
-    return metrics
+    return write_test_results(run_dir, "aegnn", scores, labels, loss, class_names, description)

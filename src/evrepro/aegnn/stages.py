@@ -1,17 +1,13 @@
 """The AEGNN stages of the workflow: train one run × seed, evaluate it."""
 
-import json
 from dataclasses import asdict
-from pathlib import Path
-
-import yaml
 
 from evrepro.aegnn.evaluate import evaluate_run
 from evrepro.aegnn.graph_res import GraphResConfig
 from evrepro.aegnn.presets import network_options
 from evrepro.aegnn.train import TrainConfig, train_run
-from evrepro.fileio import atomic_output
 from evrepro.graphs.store import GraphStore
+from evrepro.runs import write_resolved_config
 
 
 def model_config(graphs_path, network_block: dict) -> GraphResConfig:
@@ -23,17 +19,12 @@ def model_config(graphs_path, network_block: dict) -> GraphResConfig:
 
 def train_stage(graphs_path, run_dir, name: str, run: dict, seed: int, progress: bool = True) -> None:
     """Write the resolved config of run × seed, then train (or resume) it."""
-    run_dir = Path(run_dir)
     config = model_config(graphs_path, run["network"])
     training = TrainConfig(**run["training"])
     with GraphStore(graphs_path) as store:
         preprocessing = store.params.as_dict()
-    resolved = json.loads(json.dumps({  # plain lists and numbers for YAML
-        "run": name, "model": "aegnn", "dataset": run["dataset"], "seed": seed,
-        "preprocessing": preprocessing, "network": config.as_dict(), "training": asdict(training)}))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_output(run_dir / "config.yaml") as temporary:
-        temporary.write_text(yaml.safe_dump(resolved, sort_keys=False))
+    write_resolved_config(run_dir, run=name, model="aegnn", dataset=run["dataset"], seed=seed,
+                          preprocessing=preprocessing, network=config.as_dict(), training=asdict(training))
     train_run(graphs_path, run_dir, config, training, seed, progress)
 
 

@@ -1,1 +1,1 @@
-"""Model-independent metrics (numpy only): accuracy, top-k, confusion matrices."""
+"""Model-independent metrics (numpy, pandas): accuracy, top-k, confusion matrices, test results on disk."""

@@ -1,17 +1,21 @@
 """The stream store ``results/streams/{dataset}/{prep}.h5`` and its builder.
 
-Per split: ``stream{k}/times|pixels`` (k = 0 is the input, k = 1.. the LIF levels) with ``offsets``;
-per convolution ``conv/{name}/partitions|indices`` (sample-local input indices) with ``offsets``, and
-``conv/{name}/row_lengths`` (one per output event, so a row's entries follow from their running sum);
-``label``. ``{prep}`` is the hash of the preprocessing parameters.
+Per split: ``stream{k}/times|pixels`` (k = 0 is the input, k = 1.. the LIF levels) with ``offsets``,
+and ``stream0/polarity``; per convolution ``conv/{name}/partitions|indices`` (sample-local input
+indices) with ``offsets``, and ``conv/{name}/row_lengths`` (one per output event, so a row's entries
+follow from their running sum); ``label``. ``{prep}`` is the hash of the preprocessing parameters.
+The train split holds ``cache_repeats`` augmented copies of its n samples (copy r of sample i at
+``r * n + i``), each drawn from its own seeded generator.
 """
 
 import json
 
 import numpy as np
 
+from evrepro.datasets.store import EventsStore
 from evrepro.ragged import RaggedWriter
 from evrepro.sample_cache import SampleCacheReader, build_sample_cache
+from evrepro.streams.augment import augment
 from evrepro.streams.preprocess import StreamParams, conv_names, level_shapes, preprocess_stream
 
 FORMAT = "evrepro.streams/1"
@@ -20,9 +24,12 @@ FORMAT = "evrepro.streams/1"
 class _StreamSplitWriter:
     def __init__(self, group, params: StreamParams, sensor_size):
         self.params, self.sensor_size = params, sensor_size
-        self.streams = [RaggedWriter(group.create_group(f"stream{k}"),
-                                     {"times": (np.int64, (0,), 0), "pixels": (np.int32, (0,), 0)}, "offsets")
-                        for k in range(params.num_levels + 1)]
+        self.streams = []
+        for k in range(params.num_levels + 1):
+            columns = {"times": (np.int64, (0,), 0), "pixels": (np.int32, (0,), 0)}
+            if k == 0:
+                columns["polarity"] = (np.int8, (0,), 0)
+            self.streams.append(RaggedWriter(group.create_group(f"stream{k}"), columns, "offsets"))
         self.convs = {}
         for name in conv_names(params):
             conv = group.create_group(f"conv/{name}")
@@ -32,8 +39,8 @@ class _StreamSplitWriter:
 
     def add(self, events, split: str, index: int) -> None:
         sample = preprocess_stream(events, self.sensor_size, self.params)
-        for writer, (times, pixels) in zip(self.streams, sample["streams"]):
-            writer.add(times=times, pixels=pixels)
+        for k, (writer, (times, pixels)) in enumerate(zip(self.streams, sample["streams"])):
+            writer.add(times=times, pixels=pixels, **({"polarity": sample["polarity"]} if k == 0 else {}))
         for name, (partitions, indices, splits) in sample["convs"].items():
             entries, rows = self.convs[name]
             entries.add(partitions=partitions, indices=indices)
@@ -47,13 +54,27 @@ class _StreamSplitWriter:
             rows.close()
 
 
+def augmented_copies(params: StreamParams, split: str) -> int:
+    """How many copies of each sample of ``split`` the store holds (only train is augmented)."""
+    return params.cache_repeats if split == "train" else 1
+
+
 def build_stream_store(events_path, out_path, params: StreamParams, progress: bool = True) -> dict[str, int]:
-    """Preprocess every sample of an events store into a stream store, atomically."""
+    """Preprocess every sample of an events store (and its augmented training copies) into a stream store."""
+    with EventsStore(events_path) as events:
+        sensor_size = events.sensor_size
+
+    def transform(events, split, index, copy):
+        if split != "train" or not params.augmentation.active:
+            return events
+        rng = np.random.default_rng([params.augment_seed, index, copy])
+        return augment(events, sensor_size, params.augmentation, rng)
+
     return build_sample_cache(
         events_path, out_path, FORMAT, params.as_dict(),
         lambda group, events: _StreamSplitWriter(group, params, events.sensor_size), desc="streams",
         extra_attributes=lambda events: {"level_shapes": json.dumps(level_shapes(events.sensor_size, params))},
-        progress=progress)
+        copies=lambda split: augmented_copies(params, split), transform=transform, progress=progress)
 
 
 class StreamStore(SampleCacheReader):
@@ -68,17 +89,31 @@ class StreamStore(SampleCacheReader):
 
     def sample(self, split: str, index: int) -> dict:
         """The same structure as ``preprocess_stream`` returns, plus ``label``."""
+        return self.block(split, index, index + 1)[0]
+
+    def block(self, split: str, start: int, stop: int) -> list[dict]:
+        """Samples ``start`` to ``stop - 1`` of a split, read with one slice per column."""
         group = self.handle[split]
-        streams = []
+        count = stop - start
+        samples = [{"shapes": self.shapes, "label": int(label), "streams": [], "convs": {}}
+                   for label in group["label"][start:stop]]
         for k in range(self.params.num_levels + 1):
             stream = group[f"stream{k}"]
-            a, b = stream["offsets"][index : index + 2]
-            streams.append((stream["times"][a:b], stream["pixels"][a:b].astype(np.int64)))
-        convs = {}
+            offsets = stream["offsets"][start : stop + 1]
+            times, pixels = (stream[name][offsets[0] : offsets[-1]] for name in ("times", "pixels"))
+            polarity = stream["polarity"][offsets[0] : offsets[-1]] if k == 0 else None
+            for n, (a, b) in enumerate(zip(offsets[:-1] - offsets[0], offsets[1:] - offsets[0])):
+                samples[n]["streams"].append((times[a:b], pixels[a:b].astype(np.int64)))
+                if k == 0:
+                    samples[n]["polarity"] = polarity[a:b]
         for name in conv_names(self.params):
             conv = group[f"conv/{name}"]
-            a, b = conv["offsets"][index : index + 2]
-            c, d = conv["row_offsets"][index : index + 2]
-            splits = np.concatenate([[0], np.cumsum(conv["row_lengths"][c:d], dtype=np.int64)])
-            convs[name] = (conv["partitions"][a:b].astype(np.int64), conv["indices"][a:b].astype(np.int64), splits)
-        return {"streams": streams, "convs": convs, "shapes": self.shapes, "label": int(group["label"][index])}
+            offsets, row_offsets = conv["offsets"][start : stop + 1], conv["row_offsets"][start : stop + 1]
+            partitions, indices = (conv[column][offsets[0] : offsets[-1]] for column in ("partitions", "indices"))
+            lengths = conv["row_lengths"][row_offsets[0] : row_offsets[-1]]
+            for n in range(count):
+                a, b = offsets[n : n + 2] - offsets[0]
+                c, d = row_offsets[n : n + 2] - row_offsets[0]
+                splits = np.concatenate([[0], np.cumsum(lengths[c:d], dtype=np.int64)])
+                samples[n]["convs"][name] = (partitions[a:b].astype(np.int64), indices[a:b].astype(np.int64), splits)
+        return samples

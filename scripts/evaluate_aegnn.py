@@ -1,4 +1,4 @@
-"""Rule evaluate: test metrics of a run × seed's best checkpoint."""
+"""Rule evaluate_aegnn: test metrics of an AEGNN run × seed's best checkpoint."""
 
 from pathlib import Path
 

@@ -1,0 +1,8 @@
+"""Rule streams: ECN preprocessing of an events store into a stream cache."""
+
+from evrepro.logs import logged
+from evrepro.streams.preprocess import StreamParams
+from evrepro.streams.store import build_stream_store
+
+with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake's script directive
+    build_stream_store(snakemake.input[0], snakemake.output[0], StreamParams(**snakemake.params.preprocessing))

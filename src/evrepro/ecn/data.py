@@ -1,0 +1,55 @@
+"""The ECN input pipeline: ``tf.data`` batches of collated stream-cache samples.
+
+A Python generator reads the stream cache buffer by buffer in the epoch's order
+(``evrepro.streams.batches``), collates each batch in numpy and hands it to ``tf.data``, which
+prefetches the next batch while the model trains on the current one. Nothing is cached across
+epochs, so memory stays flat however long training runs.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from evrepro.streams.batches import EpochOrder, collate, epoch_order, read_batches
+from evrepro.streams.preprocess import StreamParams, conv_names
+from evrepro.streams.store import StreamStore
+
+
+def input_signature(params: StreamParams, voxel_levels: list[int]) -> tuple[dict, tf.TensorSpec]:
+    """TensorSpecs of (model inputs, labels) of a collated batch."""
+    spec = {"batch_size": tf.TensorSpec((), tf.int32), "sizes": tf.TensorSpec((params.num_levels + 1,), tf.int32),
+            "polarity": tf.TensorSpec((None,), tf.int32)}
+    for name in conv_names(params):
+        spec[f"{name}_segments"] = tf.TensorSpec((None,), tf.int32)
+        spec[f"{name}_sources"] = tf.TensorSpec((None,), tf.int32)
+        spec[f"{name}_dt"] = tf.TensorSpec((None,), tf.float32)
+    for level in voxel_levels:
+        spec[f"voxel{level}"] = tf.TensorSpec((None,), tf.int32)
+    return spec, tf.TensorSpec((None,), tf.int32)
+
+
+def batches(store_path, split: str, order: EpochOrder, voxel_levels: list[int], start_batch: int = 0,
+            prefetch: int = 2) -> tf.data.Dataset:
+    """(inputs, labels) for the batches of ``order`` from ``start_batch`` on."""
+    with StreamStore(store_path) as store:
+        params = store.params
+
+    def generate():
+        with StreamStore(store_path) as store:
+            for samples in read_batches(store, split, order, start_batch):
+                batch = collate(samples, params, voxel_levels)
+                labels = batch.pop("labels")
+                yield batch, labels
+
+    return tf.data.Dataset.from_generator(generate, output_signature=input_signature(params, voxel_levels)) \
+        .prefetch(prefetch)
+
+
+def split_order(store: StreamStore, split: str, batch_size: int, *, shuffle: bool, seed: int = 0, epoch: int = 0,
+                shuffle_buffer: int = 1024) -> EpochOrder:
+    """The order of one epoch over a split; a training epoch e reads augmented copy e mod copies."""
+    copies = store.copies(split)
+    count = store.num_samples(split) // copies
+    first = (epoch % copies) * count
+    block_size = max(1, shuffle_buffer // 16)
+    return epoch_order(first, count, batch_size, shuffle=shuffle, seed=seed, epoch=epoch, block_size=block_size,
+                       buffer_blocks=int(np.ceil(shuffle_buffer / block_size)))

@@ -1,0 +1,133 @@
+"""ECN's vox-pool event-stream classifier (``inception_vox_pooling``, ECN.md §1.8-1.9, §1.11).
+
+Stem: a binary-polarity event convolution from the input stream onto level 0 (3×3 link, ReLU), BN,
+dropout. Each level i: an in-place block ``x + BN(ReLU(cross conv + pointwise temporal conv + MLP))``;
+from ``vox_start`` on, the level's features are mean-pooled into voxels [B, frames, H, W, F], batch
+normalised and added to the strided Conv3D (ReLU, BN) of the previous level's voxels; below the last
+level, a strided event convolution onto the next level (ReLU), BN, dropout. Head: the last voxels
+(one frame) through a per-pixel Dense(2F), global max-pool, BN, dropout, hidden Dense+ReLU+BN+dropout
+layers, and the logits. L2 on every kernel, no other regularisation.
+
+Inputs are the arrays of ``evrepro.streams.batches.collate`` as a dict of tensors.
+"""
+
+import keras
+import tensorflow as tf
+
+from evrepro.ecn.conv import BinaryEventConv, EventConv, TemporalEventConv
+from evrepro.ecn.presets import ECNConfig
+from evrepro.streams.batches import PARTITIONS
+
+
+class InPlaceBlock(keras.layers.Layer):
+    """``x + BN(ReLU(ft + fp + fc))`` on one level's stream (ECN's ``do_in_place``)."""
+
+    def __init__(self, filters: int, temporal_kernel_size: int, regularizer, batch_norm, name: str):
+        super().__init__(name=name)
+        self.cross = EventConv(filters, PARTITIONS, temporal_kernel_size, kernel_regularizer=regularizer,
+                               name="cross")
+        self.point = TemporalEventConv(filters, 4 * temporal_kernel_size, kernel_regularizer=regularizer,
+                                       name="point")
+        self.hidden = keras.layers.Dense(4 * filters, activation="relu", kernel_regularizer=regularizer,
+                                         name="mlp_hidden")
+        self.out = keras.layers.Dense(filters, kernel_regularizer=regularizer, name="mlp_out")
+        self.norm = batch_norm(name="bn")
+
+    def call(self, x, cross, point, *, num_events, training=False):
+        ft = self.cross(x, *cross, num_outputs=num_events)
+        fp = self.point(x, *point, num_outputs=num_events)
+        fc = self.out(self.hidden(x))
+        return x + self.norm(tf.nn.relu(ft + fp + fc), training=training)
+
+
+class VoxPoolNetwork(keras.Model):
+    """The vox-pool network of one ECNConfig; ``call`` maps a collated batch to logits."""
+
+    def __init__(self, config: ECNConfig, seed: int = 0):
+        super().__init__(name="ecn_vox_pool")
+        self.config = config
+        regularizer = keras.regularizers.L2(config.l2)
+        kt = config.temporal_kernel_size
+
+        def batch_norm(name):
+            return keras.layers.BatchNormalization(momentum=config.batchnorm_momentum, name=name)
+
+        def dropout(name):
+            return keras.layers.Dropout(config.dropout_rate, seed=seed + len(self._dropouts), name=name)
+
+        self._dropouts = []
+        self.stem = BinaryEventConv(config.filters(0), PARTITIONS, kt, activation="relu",
+                                    kernel_regularizer=regularizer, name="stem")
+        self.stem_norm = batch_norm(name="stem_bn")
+        self._dropouts.append(dropout("stem_dropout"))
+        self.blocks, self.downs, self.down_norms, self.down_dropouts = [], [], [], []
+        self.voxel_norms, self.voxel_convs, self.voxel_conv_norms = {}, {}, {}
+        for i in range(config.num_levels):
+            filters = config.filters(i)
+            self.blocks.append(InPlaceBlock(filters, kt, regularizer, batch_norm, name=f"level{i}_in_place"))
+            if i >= config.vox_start:
+                self.voxel_norms[i] = batch_norm(name=f"level{i}_voxel_bn")
+                if i > config.vox_start:
+                    self.voxel_convs[i] = keras.layers.Conv3D(filters, 2, strides=2, padding="same",
+                                                              activation="relu", kernel_regularizer=regularizer,
+                                                              name=f"level{i}_voxel_conv")
+                    self.voxel_conv_norms[i] = batch_norm(name=f"level{i}_voxel_conv_bn")
+            if i < config.num_levels - 1:
+                self.downs.append(EventConv(config.filters(i + 1), PARTITIONS, kt, activation="relu",
+                                            kernel_regularizer=regularizer, name=f"level{i}_down"))
+                self.down_norms.append(batch_norm(name=f"level{i}_down_bn"))
+                self._dropouts.append(dropout(f"level{i}_down_dropout"))
+        last = config.filters(config.num_levels - 1)
+        self.pixel_dense = keras.layers.Dense(2 * last, kernel_regularizer=regularizer, name="pixel_dense")
+        self.global_pool = keras.layers.GlobalMaxPooling2D(name="global_max_pool")
+        self.head_norms = [batch_norm(name="pool_bn")]
+        self._dropouts.append(dropout("pool_dropout"))
+        self.hidden = []
+        for k, units in enumerate(config.hidden_units):
+            self.hidden.append(keras.layers.Dense(units, activation="relu", kernel_regularizer=regularizer,
+                                                  name=f"hidden{k}"))
+            self.head_norms.append(batch_norm(name=f"hidden{k}_bn"))
+            self._dropouts.append(dropout(f"hidden{k}_dropout"))
+        outputs = 1 if config.binary_logit else config.num_classes
+        self.logits = keras.layers.Dense(outputs, kernel_regularizer=regularizer, name="logits")
+
+    def voxelize(self, x, voxel, level: int, batch_size):
+        """Mean of the level's event features per voxel: [B, frames, H, W, F] (empty voxels 0)."""
+        height, width = self.config.level_shapes[level + 1]
+        frames = self.config.frames(level)
+        pooled = tf.math.unsorted_segment_mean(x, voxel, batch_size * frames * height * width)
+        return tf.reshape(pooled, (-1, frames, height, width, x.shape[-1]))
+
+    def call(self, inputs, training=False):
+        cfg = self.config
+        sizes, batch_size = inputs["sizes"], inputs["batch_size"]
+
+        def edges(name):
+            return inputs[f"{name}_segments"], inputs[f"{name}_sources"], inputs[f"{name}_dt"]
+
+        dropouts = iter(self._dropouts)
+        x = self.stem(inputs["polarity"], *edges("stem"), num_outputs=sizes[1])
+        x = next(dropouts)(self.stem_norm(x, training=training), training=training)
+        voxels = None
+        for i in range(cfg.num_levels):
+            x = self.blocks[i](x, edges(f"level{i}_cross"), edges(f"level{i}_point"), num_events=sizes[i + 1],
+                               training=training)
+            if i >= cfg.vox_start:
+                fresh = self.voxel_norms[i](self.voxelize(x, inputs[f"voxel{i}"], i, batch_size), training=training)
+                if voxels is not None:
+                    fresh = fresh + self.voxel_conv_norms[i](self.voxel_convs[i](voxels), training=training)
+                voxels = fresh
+            if i < cfg.num_levels - 1:
+                x = self.downs[i](x, *edges(f"level{i}_down"), num_outputs=sizes[i + 2])
+                x = next(dropouts)(self.down_norms[i](x, training=training), training=training)
+        x = self.global_pool(self.pixel_dense(voxels[:, 0]))
+        x = next(dropouts)(self.head_norms[0](x, training=training), training=training)
+        for dense, norm in zip(self.hidden, self.head_norms[1:]):
+            x = next(dropouts)(norm(dense(x), training=training), training=training)
+        return self.logits(x)
+
+
+def parameter_counts(model: keras.Model) -> dict[str, int]:
+    """Trainable and non-trainable (BatchNorm statistics) parameter counts of a built model."""
+    count = lambda variables: int(sum(v.numpy().size for v in variables))  # noqa: E731
+    return {"trainable": count(model.trainable_weights), "non_trainable": count(model.non_trainable_weights)}
