@@ -32,7 +32,8 @@ def digit_streams(tiny_digits, tmp_path_factory):
     path = tmp_path_factory.mktemp("async") / "graphs.h5"
     build_graph_store(tiny_digits["store"], path, DIGITS, progress=False)
     with GraphStore(path) as store:
-        return [(s["pos"], s["x"]) for s in map(lambda i: store.sample("test", i), range(store.num_samples("test")))]
+        samples = [store.sample("test", i) for i in range(store.num_samples("test"))]
+    return [(s["pos"], s["x"]) for s in samples]
 
 
 def make_model(preset="ncars", dim=3, bias=True, root=True, seed=0, classes=10) -> GraphRes:
@@ -180,8 +181,8 @@ def test_pooled_positions_and_edges_are_those_of_the_dense_pool(digit_streams):
 def dense_size(pos, r=DIGITS.radius, cap=DIGITS.max_neighbors) -> flops.GraphSize:
     edges = torch.from_numpy(radius_graph(pos, r, cap))
     n = len(pos)
-    pooled_x, pooled_pos, pooled_edges, batch = voxel_max_pool(torch.zeros(n, 1), torch.from_numpy(pos), edges,
-                                                               torch.zeros(n, dtype=torch.long), (8.0, 8.0), (34, 34))
+    _, pooled_pos, pooled_edges, batch = voxel_max_pool(torch.zeros(n, 1), torch.from_numpy(pos), edges,
+                                                        torch.zeros(n, dtype=torch.long), (8.0, 8.0), (34, 34))
     cells = grid_max_pool(torch.ones(len(pooled_pos), 1), pooled_pos, batch, 1, (34, 34))
     return flops.GraphSize(n, edges.shape[1], len(pooled_pos), pooled_edges.shape[1], int(cells.sum()))
 
@@ -223,8 +224,10 @@ def test_dense_flops_by_hand():
 def test_async_flops_by_hand():
     model = make_model("ncars", 2, classes=2)
     c = model.config.channels
-    block = lambda nodes, edges, i: (edges * 4 * (2 + 2 * c[i] * c[i + 1])  # noqa: E731
-                                     + nodes * (c[i + 1] + 2 * c[i] * c[i + 1] + c[i + 1] + 3 * c[i + 1]))
+
+    def block(nodes, edges, i):  # dim 2: 4 basis products of 2 factors per edge
+        return edges * 4 * (2 + 2 * c[i] * c[i + 1]) + nodes * (c[i + 1] + 2 * c[i] * c[i + 1] + c[i + 1] + 3 * c[i + 1])
+
     engine = AsyncGraphRes(model, radius=3.0, max_neighbors=16)
     engine.step(np.float32([5, 5, 0]), np.float32([1]))
     engine.step(np.float32([6, 5, 0]), np.float32([-1]))

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from evrepro.aegnn import flops
 from evrepro.aegnn.asynchronous.graph import StreamGraph
-from evrepro.aegnn.asynchronous.layers import block_rows, index_tensor, max_rows
+from evrepro.aegnn.asynchronous.layers import block_rows, folded_norm, index_tensor, max_rows
 from evrepro.aegnn.asynchronous.pooled import PooledGraph
 from evrepro.aegnn.graph_res import GRID_CELLS, GraphRes
 
@@ -57,6 +57,7 @@ class AsyncGraphRes:
             raise ValueError("AsyncGraphRes needs the model in eval mode (BatchNorm from running statistics)")
         self.model, self.config = model, model.config
         self.device = next(model.parameters()).device
+        self.norms = [folded_norm(norm) for norm in model.norms]
         self.graph = StreamGraph(radius, max_neighbors)
         self.pooled = PooledGraph(self.config.dim, self.config.pool_voxel, self.config.sensor_size)
         c = self.config.channels
@@ -155,7 +156,7 @@ class AsyncGraphRes:
 
     def _block(self, index: int, graph, inputs: Tensor, pos: Tensor, scale: float, targets: np.ndarray,
                cost: dict) -> Tensor:
-        values, edges = block_rows(self.model, index, inputs, pos, scale, targets, graph.in_edges)
+        values, edges = block_rows(self.model, index, self.norms[index], inputs, pos, scale, targets, graph.in_edges)
         c, cfg = self.config.channels, self.config
         cost[f"conv{index + 1}"] = flops.spline_block(targets.size, edges, c[index], c[index + 1], cfg.dim,
                                                       cfg.root_weight, cfg.bias)

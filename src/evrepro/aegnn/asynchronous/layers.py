@@ -1,22 +1,50 @@
 """GraphRes computations restricted to chosen nodes: the work the engine does per event.
 
 ``block_rows`` evaluates SplineConv -> ELU -> eval-mode BatchNorm of ``GraphRes.block`` for a set of
-target nodes only, from all their incoming edges, with the model's own modules and the same
-pseudo-coordinates and B-spline basis as the dense pass. ``max_rows`` is the max over groups of rows.
+target nodes only, from all their incoming edges, with the model's weights and the same
+pseudo-coordinates and B-spline basis as the dense pass. BatchNorm in eval mode is a per-channel
+affine map of the running statistics (``folded_norm``). ``max_rows`` is the max over groups of rows.
 """
+
+import itertools
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from evrepro.aegnn.graph_res import GraphRes
-from evrepro.aegnn.spline_conv import cartesian_pseudo, open_bspline_basis
+from evrepro.aegnn.spline_conv import cartesian_pseudo
 
 CHUNK_ELEMENTS = 1 << 22  # targets per chunk × cells × F_out: bounds the transformed sources held at once
 
 
 def index_tensor(a: np.ndarray, device) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64)).to(device)
+
+
+def folded_norm(norm: torch.nn.BatchNorm1d) -> tuple[Tensor, Tensor]:
+    """(scale, shift) with norm(x) = x · scale + shift in eval mode: (x - mean) / sqrt(var + eps) · γ + β."""
+    if norm.running_mean is None:
+        raise ValueError("BatchNorm without running statistics normalises by its batch: it has no per-node form")
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    shift = -norm.running_mean * scale
+    if norm.bias is not None:
+        shift = shift + norm.bias
+    return scale.detach(), shift.detach()
+
+
+def spline_basis(pseudo: Tensor, kernel_size: int) -> tuple[Tensor, Tensor]:
+    """``open_bspline_basis`` in one vectorised pass: the same weights (to rounding) and kernel indices."""
+    dim = pseudo.shape[1]
+    v = pseudo * (kernel_size - 1)
+    lower = v.floor().clamp(0, kernel_size - 2)
+    frac = v - lower
+    bits = torch.tensor(list(itertools.product((0, 1), repeat=dim)), device=pseudo.device)  # (2^dim, dim) corners
+    factors = torch.where(bits.bool(), frac[:, None, :], 1 - frac[:, None, :])
+    strides = kernel_size ** torch.arange(dim, device=pseudo.device)
+    return factors.prod(dim=2), ((lower.long()[:, None, :] + bits) * strides).sum(dim=2)
 
 
 def spline_rows(model: GraphRes, index: int, x: Tensor, pos: Tensor, scale: float, targets: Tensor,
@@ -30,7 +58,7 @@ def spline_rows(model: GraphRes, index: int, x: Tensor, pos: Tensor, scale: floa
     conv = model.convs[index]
     n, cells, f_out = targets.numel(), conv.cells, conv.out_channels
     pseudo = cartesian_pseudo(pos, torch.stack([sources, targets[rows]]), scale)
-    basis, kernel = open_bspline_basis(pseudo, conv.kernel_size)
+    basis, kernel = spline_basis(pseudo, conv.kernel_size)
     used = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
     used[sources] = True
     unique = used.nonzero().squeeze(1)
@@ -50,9 +78,9 @@ def spline_rows(model: GraphRes, index: int, x: Tensor, pos: Tensor, scale: floa
     return out
 
 
-def block_rows(model: GraphRes, index: int, x: Tensor, pos: Tensor, scale: float, targets: np.ndarray,
-               in_edges) -> tuple[Tensor, int]:
-    """``model.block(index)`` at ``targets``, and the number of edges used.
+def block_rows(model: GraphRes, index: int, norm: tuple[Tensor, Tensor], x: Tensor, pos: Tensor, scale: float,
+               targets: np.ndarray, in_edges) -> tuple[Tensor, int]:
+    """``model.block(index)`` at ``targets``, with its BatchNorm folded to ``norm``; and the number of edges used.
 
     ``in_edges(targets)`` gives (sources, rows) as numpy arrays, rows non-decreasing. Targets are
     processed in chunks of at most ``CHUNK_ELEMENTS / (cells · F_out)``.
@@ -65,16 +93,17 @@ def block_rows(model: GraphRes, index: int, x: Tensor, pos: Tensor, scale: float
         sources, rows = in_edges(part)
         edges += sources.size
         out = spline_rows(model, index, x, pos, scale, *(index_tensor(a, x.device) for a in (part, sources, rows)))
-        parts.append(model.norms[index](torch.nn.functional.elu(out)))
+        parts.append(torch.nn.functional.elu(out) * norm[0] + norm[1])
     return (torch.cat(parts) if parts else x.new_zeros((0, conv.out_channels))), edges
 
 
 def max_rows(x: Tensor, members: list[np.ndarray]) -> Tensor:
-    """Row-wise max of ``x`` over each group of row indices (non-empty groups only)."""
-    sizes = [m.size for m in members]
-    index = index_tensor(np.concatenate(members), x.device)
-    group = torch.repeat_interleave(torch.arange(len(members), device=x.device),
-                                    torch.tensor(sizes, device=x.device))
-    values = x[index]
-    return values.new_full((len(members), x.shape[1]), float("-inf")).scatter_reduce(
-        0, group[:, None].expand_as(values), values, reduce="amax", include_self=True)
+    """Row-wise max of ``x`` over each group of row indices (non-empty groups only).
+
+    Groups are padded to a common size with their own first member, which leaves each max unchanged.
+    """
+    padded = np.empty((len(members), max(m.size for m in members)), dtype=np.int64)
+    for row, m in enumerate(members):
+        padded[row, : m.size] = m
+        padded[row, m.size :] = m[0]
+    return x[index_tensor(padded, x.device)].amax(dim=1)
