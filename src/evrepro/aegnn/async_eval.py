@@ -1,0 +1,190 @@
+"""Event-by-event evaluation of a trained GraphRes: FLOPs, latency and exactness, dense vs asynchronous.
+
+``evaluate_async`` runs the asynchronous engine over a fixed subset of the test streams of a graph
+cache and writes ``run_dir/async.json`` (and ``accuracy_vs_events.csv``):
+
+- FLOPs per event (``evrepro.aegnn.flops``), per layer and in all: dense = one full pass on the graph
+  of all events so far, asynchronous = what the engine recomputed for the event; means over all
+  events of the streams processed;
+- latency per event: the engine's step against a dense recomputation (radius graph of the prefix
+  plus a full forward pass), the latter timed at a sample of event counts (every ``check_every``-th
+  and the last) because it is slow; on CUDA, timings are bracketed by ``torch.cuda.synchronize``;
+- the largest difference between the engine and the dense model, logits and every layer, at those
+  same event counts;
+- accuracy as a function of the number of events seen, over every test stream, from the dense model
+  on prefixes: the engine gives the same outputs, as the difference check verifies.
+"""
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from evrepro.aegnn import flops
+from evrepro.aegnn.asynchronous import AsyncGraphRes
+from evrepro.aegnn.data import GraphStoreDataset
+from evrepro.aegnn.evaluate import load_model
+from evrepro.aegnn.train import pick_device
+from evrepro.fileio import atomic_output
+from evrepro.graphs.radius import radius_graph
+from evrepro.graphs.store import GraphStore
+
+WARMUP_EVENTS = 20
+
+
+class Clock:
+    """Wall time of a block on a device: CUDA work is waited for before reading the clock."""
+
+    def __init__(self, device: torch.device):
+        self.cuda = device.type == "cuda"
+
+    def now(self) -> float:
+        if self.cuda:
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+
+def dense_pass(model, pos: np.ndarray, x: np.ndarray, radius: float, max_neighbors: int, device):
+    """Dense recomputation on a prefix: its radius graph, then the full forward; (logits, layers)."""
+    edges = radius_graph(pos, radius, max_neighbors)
+    with torch.inference_mode():
+        return model(torch.from_numpy(x).to(device), torch.from_numpy(pos).to(device),
+                     torch.from_numpy(edges).to(device), torch.zeros(len(pos), dtype=torch.long, device=device), 1,
+                     return_layers=True)
+
+
+def largest_difference(engine: AsyncGraphRes, layers: dict) -> tuple[float, float]:
+    """(logits, any layer): largest absolute difference between the engine and a dense pass."""
+    mine = engine.layers()
+    differences = {name: float((mine[name] - value).abs().max()) if value.numel() else 0.0
+                   for name, value in layers.items()}
+    return differences["head"], max(differences.values())
+
+
+def event_counts(n_samples: int, first: int = 25) -> list[int]:
+    """25, 50, 100, ... doubling below ``n_samples``, then ``n_samples``."""
+    counts = [first * 2**i for i in range(int(math.log2(max(n_samples / first, 1))) + 1)]
+    return sorted({c for c in counts if c < n_samples} | {n_samples})
+
+
+def accuracy_vs_events(model, store: GraphStore, split: str, counts: list[int], device, batch_size: int = 64):
+    """Accuracy of the dense model on the first n events of every stream of a split, for each n in ``counts``."""
+    streams = [store.sample(split, i) for i in range(store.num_samples(split))]
+    radius, max_neighbors = store.params.radius, store.params.max_neighbors
+    labels = np.array([s["label"] for s in streams])
+    accuracy = []
+    for count in counts:
+        predicted = []
+        for start in range(0, len(streams), batch_size):
+            chunk = [(s["pos"][:count], s["x"][:count]) for s in streams[start : start + batch_size]]
+            sizes = [len(pos) for pos, _ in chunk]
+            offsets = np.cumsum([0] + sizes[:-1])
+            edges = np.concatenate([radius_graph(pos, radius, max_neighbors) + o for (pos, _), o in zip(chunk, offsets)],
+                                   axis=1)
+            batch = torch.repeat_interleave(torch.arange(len(chunk)), torch.tensor(sizes))
+            with torch.inference_mode():
+                logits = model(torch.from_numpy(np.concatenate([x for _, x in chunk])).to(device),
+                               torch.from_numpy(np.concatenate([pos for pos, _ in chunk])).to(device),
+                               torch.from_numpy(edges).to(device), batch.to(device), len(chunk))
+            predicted.append(logits.argmax(1).cpu().numpy())
+        accuracy.append(float(np.mean(np.concatenate(predicted) == labels)))
+    return accuracy, len(streams)
+
+
+def _summary(values) -> dict:
+    values = np.asarray(values, dtype=np.float64)
+    return {"mean": float(values.mean()), "median": float(np.median(values))}
+
+
+def _log_ratio(dense: float, asynchronous: float) -> float | None:
+    return math.log10(dense / asynchronous) if asynchronous > 0 and dense > 0 else None
+
+
+def evaluate_async(graphs_path, run_dir, max_streams: int = 8, device: str = "auto", check_every: int = 50,
+                   split: str = "test", threads: int | None = None) -> dict:
+    """Asynchronous evaluation of a run's best model; writes run_dir/async.json and accuracy_vs_events.csv.
+
+    ``threads`` sets torch's CPU threads for the process (the engine's per-event work is small: one
+    thread is usually fastest, and the dense pass is timed under the same setting).
+    """
+    run_dir = Path(run_dir)
+    if threads:
+        torch.set_num_threads(threads)
+    device = pick_device(device)
+    model, _ = load_model(run_dir, device)
+    clock = Clock(device)
+    subset = GraphStoreDataset(graphs_path, split, limit=max_streams).subset
+    with GraphStore(graphs_path) as store:
+        params = store.params
+        streams = [store.sample(split, int(i)) for i in subset]
+        r, cap = params.radius, params.max_neighbors
+
+        warmup = streams[0]
+        engine = AsyncGraphRes(model, r, cap)
+        for k in range(min(WARMUP_EVENTS, len(warmup["pos"]))):
+            engine.step(warmup["pos"][k], warmup["x"][k])
+        dense_pass(model, warmup["pos"], warmup["x"], r, cap, device)
+
+        dense_flops = {name: 0 for name in flops.LAYERS}
+        async_flops = {name: 0 for name in flops.LAYERS}
+        async_ms, dense_ms, worst_logits, worst_layers, checks, events = [], [], 0.0, 0.0, 0, 0
+        for stream in streams:
+            pos, x = stream["pos"], stream["x"]
+            engine = AsyncGraphRes(model, r, cap)
+            for k in range(len(pos)):
+                began = clock.now()
+                engine.step(pos[k], x[k])
+                async_ms.append(1000 * (clock.now() - began))
+                for name, value in engine.last_flops.items():
+                    async_flops[name] += value
+                for name, value in engine.dense_flops().items():
+                    dense_flops[name] += value
+                if (k + 1) % check_every == 0 or k == len(pos) - 1:
+                    began = clock.now()
+                    _, layers = dense_pass(model, pos[: k + 1], x[: k + 1], r, cap, device)
+                    dense_ms.append(1000 * (clock.now() - began))
+                    logits_difference, layers_difference = largest_difference(engine, layers)
+                    worst_logits, worst_layers = max(worst_logits, logits_difference), max(worst_layers, layers_difference)
+                    checks += 1
+            events += len(pos)
+
+        counts = event_counts(params.n_samples)
+        accuracy, samples = accuracy_vs_events(model, store, split, counts, device)
+
+    dense_total, async_total = sum(dense_flops.values()) / events, sum(async_flops.values()) / events
+    latency = {"async": {**_summary(async_ms), "samples": len(async_ms)},
+               "dense": {**_summary(dense_ms), "samples": len(dense_ms)}}
+    result = {
+        "flop_definition": flops.DEFINITION,
+        "split": split,
+        "streams": len(streams),
+        "stream_indices": [int(i) for i in subset],
+        "events": events,
+        "graph": {"radius": r, "max_neighbors": cap, "n_samples": params.n_samples},
+        "mflops_per_event": {"dense": dense_total / 1e6, "async": async_total / 1e6},
+        "layers": {name: {"dense_mflops_per_event": dense_flops[name] / events / 1e6,
+                          "async_mflops_per_event": async_flops[name] / events / 1e6,
+                          "log10_dense_over_async": _log_ratio(dense_flops[name], async_flops[name])}
+                   for name in flops.LAYERS},
+        "latency_ms_per_event": {**latency, "device": str(device), "threads": torch.get_num_threads(),
+                                 "dense_timing": f"radius graph of the prefix + full forward, timed at every "
+                                                 f"{check_every}th event count and the last of each stream"},
+        "speedup": {"flops": dense_total / async_total,
+                    "latency_mean": latency["dense"]["mean"] / latency["async"]["mean"],
+                    "latency_median": latency["dense"]["median"] / latency["async"]["median"]},
+        "max_abs_difference": {"logits": worst_logits, "any_layer": worst_layers, "checks": checks,
+                               "checked_at": f"every {check_every}th event count and the last of each stream"},
+        "accuracy_vs_events": {
+            "events": counts, "accuracy": accuracy, "samples": samples,
+            "method": "dense model on the first n events of every stream of the split; the asynchronous engine "
+                      "gives the same outputs after n events, up to max_abs_difference (checked above)"},
+    }
+    with atomic_output(run_dir / "accuracy_vs_events.csv") as temporary:
+        pd.DataFrame({"events": counts, "accuracy": accuracy, "samples": samples}).to_csv(temporary, index=False)
+    with atomic_output(run_dir / "async.json") as temporary:
+        temporary.write_text(json.dumps(result, indent=2))
+    return result

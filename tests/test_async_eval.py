@@ -1,0 +1,77 @@
+"""Asynchronous evaluation of a trained run: async.json and accuracy_vs_events.csv, consistent with themselves."""
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+from torch_geometric.loader import DataLoader
+
+from evrepro.aegnn import flops
+from evrepro.aegnn.async_eval import evaluate_async, event_counts
+from evrepro.aegnn.data import GraphStoreDataset
+from evrepro.aegnn.evaluate import load_model
+from evrepro.aegnn.graph_res import GraphResConfig
+from evrepro.aegnn.train import TrainConfig, run_batches, train_run
+from evrepro.graphs.preprocess import GraphParams
+from evrepro.graphs.store import GraphStore, build_graph_store
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_digits, tmp_path_factory):
+    root = tmp_path_factory.mktemp("async_eval")
+    graphs = root / "graphs.h5"
+    build_graph_store(tiny_digits["store"], graphs, GraphParams(200, 3.0, 8, 3e-5), progress=False)
+    model = GraphResConfig(num_classes=10, sensor_size=(34, 34), edge_scale=3.0, pool_voxel=(8.0, 8.0))
+    train_run(graphs, root / "run", model, TrainConfig(epochs=1, batch_size=8, threads=1), seed=0, progress=False)
+    return graphs, root / "run"
+
+
+def test_event_counts_double_up_to_the_stream_length():
+    assert event_counts(500) == [25, 50, 100, 200, 400, 500]
+    assert event_counts(200) == [25, 50, 100, 200]
+    assert event_counts(10) == [10]
+
+
+def test_async_json_is_complete_and_consistent(trained):
+    graphs, run_dir = trained
+    threads = torch.get_num_threads()
+    try:
+        result = evaluate_async(graphs, run_dir, max_streams=3, device="cpu", check_every=40, threads=1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+    assert json.loads((run_dir / "async.json").read_text()) == result
+    assert result["flop_definition"] == flops.DEFINITION
+    assert result["streams"] == 3 and result["events"] == 3 * 200
+    assert result["graph"] == {"radius": 3.0, "max_neighbors": 8, "n_samples": 200}
+
+    total = result["mflops_per_event"]
+    assert 0 < total["async"] < total["dense"]
+    layers = result["layers"]
+    assert list(layers) == list(flops.LAYERS)
+    for key in ("dense", "async"):
+        assert sum(layer[f"{key}_mflops_per_event"] for layer in layers.values()) == pytest.approx(total[key])
+    assert layers["conv1"]["log10_dense_over_async"] > 1  # one event among up to 200 at the first layer
+    assert result["speedup"]["flops"] == pytest.approx(total["dense"] / total["async"])
+
+    latency = result["latency_ms_per_event"]
+    assert latency["device"] == "cpu" and latency["threads"] == 1 and latency["async"]["samples"] == 600
+    assert latency["dense"]["samples"] == result["max_abs_difference"]["checks"] == 3 * 5  # 40, 80, ..., 200
+    for key in ("async", "dense"):
+        assert latency[key]["mean"] > 0 and latency[key]["median"] > 0
+    assert result["speedup"]["latency_mean"] == pytest.approx(latency["dense"]["mean"] / latency["async"]["mean"])
+
+    difference = result["max_abs_difference"]
+    assert 0 <= difference["logits"] <= difference["any_layer"] <= 1e-4
+
+    curve = result["accuracy_vs_events"]
+    with GraphStore(graphs) as store:
+        assert curve["samples"] == store.num_samples("test")
+    assert curve["events"] == [25, 50, 100, 200]
+    assert all(0 <= a <= 1 for a in curve["accuracy"])
+    model, _ = load_model(run_dir)
+    _, accuracy, _, _ = run_batches(model, DataLoader(GraphStoreDataset(graphs, "test"), batch_size=64), "cpu")
+    assert curve["accuracy"][-1] == pytest.approx(accuracy)  # all events: the ordinary test accuracy
+    table = pd.read_csv(run_dir / "accuracy_vs_events.csv")
+    assert table["events"].tolist() == curve["events"] and table["accuracy"].tolist() == pytest.approx(curve["accuracy"])
