@@ -133,7 +133,9 @@ class AsyncGraphRes:
         self.graph.insert_all(pos)
         moved = self.pooled.add_nodes(pos)
         touched = self.pooled.update_edges(self.graph.edge_index(), np.zeros((2, 0), dtype=np.int64))
-        everything = np.arange(n)
+        # every node, in a spatial order: each chunk of targets then draws on few distinct sources
+        cell = np.floor(pos[:, :2] / (4 * self.graph.radius)).astype(np.int64)
+        everything = np.lexsort((cell[:, 0], cell[:, 1]))
         self._propagate(everything, everything, moved, touched, n)
         return self.logits.clone()
 
