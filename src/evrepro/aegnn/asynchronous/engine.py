@@ -60,14 +60,13 @@ class AsyncGraphRes:
         self.norms = [folded_norm(norm) for norm in model.norms]
         self.graph = StreamGraph(radius, max_neighbors)
         self.pooled = PooledGraph(self.config.dim, self.config.pool_voxel, self.config.sensor_size)
-        c = self.config.channels
-        self.x = self._rows(0, c[0])
-        self.pos = self._rows(0, self.config.dim)
-        self.level0 = {"h1": self._rows(0, c[1]), "h2": self._rows(0, c[2]), "h3": self._rows(0, c[3]),
-                       "b4": self._rows(0, c[4]), "h4": self._rows(0, c[4]), "h5": self._rows(0, c[5])}
-        self.coarse_pos = self._rows(0, self.config.dim)
-        self.level1 = {"p5": self._rows(0, c[5]), "h6": self._rows(0, c[6]), "b7": self._rows(0, c[7]),
-                       "h7": self._rows(0, c[7])}
+        c, dim = self.config.channels, self.config.dim
+        # per node of each graph level: positions (``dim`` columns), inputs and block outputs
+        self.level0 = {name: self._rows(0, width) for name, width in (
+            ("pos", dim), ("x", c[0]), ("h1", c[1]), ("h2", c[2]), ("h3", c[3]), ("b4", c[4]), ("h4", c[4]),
+            ("h5", c[5]))}
+        self.level1 = {name: self._rows(0, width) for name, width in (
+            ("pos", dim), ("p5", c[5]), ("h6", c[6]), ("b7", c[7]), ("h7", c[7]))}
         self.slot_of_coarse = np.zeros(0, dtype=np.int64)
         self.slot_members: list[set[int]] = [set() for _ in range(SLOTS)]
         self.grid = torch.zeros(SLOTS, c[7], device=self.device)
@@ -83,17 +82,12 @@ class AsyncGraphRes:
     def _rows(self, n: int, channels: int) -> Tensor:
         return torch.full((n, channels), float("nan"), device=self.device)
 
-    def _reserve(self, tensors: dict, names, needed: int) -> None:
-        for name in names:
-            tensor = getattr(self, name) if tensors is None else tensors[name]
-            if tensor.shape[0] >= needed:
-                continue
-            grown = torch.cat([tensor, self._rows(max(needed, 2 * tensor.shape[0], 64) - tensor.shape[0],
-                                                  tensor.shape[1])])
-            if tensors is None:
-                setattr(self, name, grown)
-            else:
-                tensors[name] = grown
+    def _reserve(self, tensors: dict[str, Tensor], needed: int) -> None:
+        """Grow every tensor of a level to at least ``needed`` rows (doubling; new rows NaN)."""
+        for name, tensor in tensors.items():
+            if tensor.shape[0] < needed:
+                extra = max(needed, 2 * tensor.shape[0], 64) - tensor.shape[0]
+                tensors[name] = torch.cat([tensor, self._rows(extra, tensor.shape[1])])
 
     def _store(self, tensor: Tensor, rows: np.ndarray, values: Tensor) -> np.ndarray:
         """Write ``values`` into ``rows``; return the rows whose value changed."""
@@ -144,13 +138,13 @@ class AsyncGraphRes:
         x = torch.as_tensor(np.asarray(x, dtype=np.float32), device=self.device).reshape(n - first, -1)
         if x.shape[1] != self.config.channels[0]:
             raise ValueError(f"event {first}: {x.shape[1]} features, the model takes {self.config.channels[0]}")
-        self._reserve(None, ("x", "pos"), n)
-        self._reserve(self.level0, self.level0, n)
-        self.x[first:n] = x
-        self.pos[first:n] = torch.from_numpy(pos[:, : self.config.dim]).to(self.device)
+        self._reserve(self.level0, n)
+        self.level0["x"][first:n] = x
+        self.level0["pos"][first:n] = torch.from_numpy(pos[:, : self.config.dim]).to(self.device)
 
     def _propagate(self, structural: np.ndarray, changed: np.ndarray, moved: list[int], touched: set[int],
                    new_nodes: int) -> None:
+        """Recompute what changed, level by level, and record the FLOPs of the work done."""
         cost = {}
         changed = self._event_level(structural, changed, cost)
         self._coarse_level(changed, moved, touched, new_nodes, cost)
@@ -172,11 +166,11 @@ class AsyncGraphRes:
     def _event_level(self, structural: np.ndarray, changed: np.ndarray, cost: dict) -> np.ndarray:
         """conv1-conv5 on the event graph; returns the nodes whose conv5 output changed."""
         cfg, state = self.config, self.level0
-        inputs = (self.x, state["h1"], state["h2"], state["h3"], state["h4"])
+        inputs = (state["x"], state["h1"], state["h2"], state["h3"], state["h4"])
         outputs = ("h1", "h2", "h3", "b4", "h5")
         for i in range(5):
             targets = self._targets(self.graph, structural, changed, cfg.root_weight)
-            values = self._block(i, self.graph, inputs[i], self.pos, cfg.edge_scale, targets, cost)
+            values = self._block(i, self.graph, inputs[i], state["pos"], cfg.edge_scale, targets, cost)
             changed = self._store(state[outputs[i]], targets, values)
             if i == 1:
                 changed_skip = changed
@@ -189,8 +183,7 @@ class AsyncGraphRes:
                       cost: dict) -> None:
         """Voxel pool, conv6, conv7, grid pool and head, from the event nodes whose conv5 output changed."""
         cfg, pooled, state = self.config, self.pooled, self.level1
-        self._reserve(state, state, pooled.size)
-        self._reserve(None, ("coarse_pos",), pooled.size)
+        self._reserve(state, pooled.size)
         affected = np.unique(pooled.coarse_of_node[changed])
         members = [np.asarray(pooled.members[v]) for v in affected.tolist()]
         cost["pool5"] = (flops.max_pool(sum(m.size for m in members), len(members), cfg.channels[5])
@@ -200,18 +193,19 @@ class AsyncGraphRes:
         changed_skip = changed
 
         moved = np.asarray(moved, dtype=np.int64)
-        self.coarse_pos[index_tensor(moved, self.device)] = torch.from_numpy(pooled.pos[moved]).to(self.device)
+        state["pos"][index_tensor(moved, self.device)] = torch.from_numpy(pooled.pos[moved]).to(self.device)
         structural = _union(touched, moved, pooled.out_neighbors(moved.tolist()))
         for i, name in ((5, "h6"), (6, "b7")):
             targets = self._targets(pooled, structural, changed, cfg.root_weight)
-            values = self._block(i, pooled, state["p5"] if i == 5 else state["h6"], self.coarse_pos,
-                                 cfg.pooled_scale, targets, cost)
+            values = self._block(i, pooled, state["p5"] if i == 5 else state["h6"], state["pos"], cfg.pooled_scale,
+                                 targets, cost)
             changed = self._store(state[name], targets, values)
         changed = self._residual(state["h7"], state["b7"], state["p5"], _union(changed, changed_skip), "conv7",
                                  cost)
         self._grid_and_head(changed, moved, cost)
 
     def _grid_and_head(self, changed: np.ndarray, moved: np.ndarray, cost: dict) -> None:
+        """Grid cells of changed or moved coarse nodes, then the head from the grid entries that changed."""
         cfg = self.config
         if self.slot_of_coarse.size < self.pooled.size:
             self.slot_of_coarse = np.concatenate(
