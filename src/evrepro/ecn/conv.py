@@ -50,7 +50,7 @@ class EventConv(keras.layers.Layer):
         """Σ_j exp(-λ_{p,k} dt_ij) x_j per (output event, partition): [N_out, P·K·F_in]."""
         weighted = self.temporal_weights(segments, dt)[:, :, None] * tf.gather(features, sources)[:, None, :]
         sums = tf.math.unsorted_segment_sum(weighted, segments, num_outputs * self.partitions)
-        return tf.reshape(sums, (num_outputs, -1))
+        return tf.reshape(sums, (num_outputs, self.partitions * self.temporal_kernel_size * features.shape[-1]))
 
     def call(self, features, segments, sources, dt, *, num_outputs):
         sums = self.segment_sums(features, segments, sources, dt, num_outputs)
@@ -85,4 +85,4 @@ class BinaryEventConv(EventConv):
         keys = segments * 2 + tf.gather(tf.cast(polarity, segments.dtype), sources)
         sums = tf.math.unsorted_segment_sum(self.temporal_weights(segments, dt), keys,
                                             num_outputs * self.partitions * 2)
-        return tf.reshape(sums, (num_outputs, -1))
+        return tf.reshape(sums, (num_outputs, self.partitions * 2 * self.temporal_kernel_size))

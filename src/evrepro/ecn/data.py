@@ -1,10 +1,14 @@
 """The ECN input pipeline: ``tf.data`` batches of collated stream-cache samples.
 
-A Python generator reads the stream cache buffer by buffer in the epoch's order
+A Python generator reads the stream cache buffer by buffer in each epoch's order
 (``evrepro.streams.batches``), collates each batch in numpy and hands it to ``tf.data``, which
-prefetches the next batch while the model trains on the current one. Nothing is cached across
-epochs, so memory stays flat however long training runs.
+prefetches the next batch while the model works on the current one. One pipeline serves every pass
+over a split (``Passes``): building a new ``from_generator`` dataset per epoch grows the process by
+about 100 MB an epoch, a long-lived one keeps memory flat however long training runs.
 """
+
+import itertools
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import tensorflow as tf
@@ -27,23 +31,6 @@ def input_signature(params: StreamParams, voxel_levels: list[int]) -> tuple[dict
     return spec, tf.TensorSpec((None,), tf.int32)
 
 
-def batches(store_path, split: str, order: EpochOrder, voxel_levels: list[int], start_batch: int = 0,
-            prefetch: int = 2) -> tf.data.Dataset:
-    """(inputs, labels) for the batches of ``order`` from ``start_batch`` on."""
-    with StreamStore(store_path) as store:
-        params = store.params
-
-    def generate():
-        with StreamStore(store_path) as store:
-            for samples in read_batches(store, split, order, start_batch):
-                batch = collate(samples, params, voxel_levels)
-                labels = batch.pop("labels")
-                yield batch, labels
-
-    return tf.data.Dataset.from_generator(generate, output_signature=input_signature(params, voxel_levels)) \
-        .prefetch(prefetch)
-
-
 def split_order(store: StreamStore, split: str, batch_size: int, *, shuffle: bool, seed: int = 0, epoch: int = 0,
                 shuffle_buffer: int = 1024) -> EpochOrder:
     """The order of one epoch over a split; a training epoch e reads augmented copy e mod copies."""
@@ -53,3 +40,38 @@ def split_order(store: StreamStore, split: str, batch_size: int, *, shuffle: boo
     block_size = max(1, shuffle_buffer // 16)
     return epoch_order(first, count, batch_size, shuffle=shuffle, seed=seed, epoch=epoch, block_size=block_size,
                        buffer_blocks=int(np.ceil(shuffle_buffer / block_size)))
+
+
+class Passes:
+    """Successive passes (epochs) over a split through one ``tf.data`` pipeline.
+
+    ``order_of(epoch)`` gives each epoch's order; passes start at ``first_epoch``. ``next_pass()``
+    yields the (inputs, labels) batches of the next epoch.
+    """
+
+    def __init__(self, store_path, split: str, voxel_levels: list[int], order_of: Callable[[int], EpochOrder],
+                 first_epoch: int = 0, prefetch: int = 2):
+        self.order_of, self.epoch = order_of, first_epoch
+        with StreamStore(store_path) as store:
+            params = store.params
+
+        def generate():
+            with StreamStore(store_path) as store:
+                for epoch in itertools.count(first_epoch):
+                    for samples in read_batches(store, split, order_of(epoch)):
+                        batch = collate(samples, params, voxel_levels)
+                        labels = batch.pop("labels")
+                        yield batch, labels
+
+        dataset = tf.data.Dataset.from_generator(generate, output_signature=input_signature(params, voxel_levels))
+        self._iterator = iter(dataset.prefetch(prefetch))
+
+    def next_pass(self) -> Iterator[tuple[dict, tf.Tensor]]:
+        order = self.order_of(self.epoch)
+        self.epoch += 1
+        for _ in range(order.num_batches):
+            yield next(self._iterator)
+
+    def close(self) -> None:
+        """Stop the pipeline's generator now rather than at interpreter exit."""
+        self._iterator = None

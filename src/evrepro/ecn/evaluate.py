@@ -26,6 +26,7 @@ def load_classifier(stream_path, run_dir, device: str = "auto") -> tuple[Classif
 def evaluate_run(stream_path, run_dir, class_names: list[str], device: str = "auto") -> dict:
     """Test metrics of a run's best checkpoint, written to metrics.json and confusion.csv."""
     classifier, description = load_classifier(stream_path, run_dir, device)
-    loss, _, scores, labels = classifier.evaluate("test")
-    metrics = write_test_results(run_dir, "ecn", scores, labels, loss, class_names, description)
-    return metrics
+    passes = classifier.passes("test")
+    loss, _, scores, labels = classifier.evaluate(passes)
+    passes.close()
+    return write_test_results(run_dir, "ecn", scores, labels, loss, class_names, description)

@@ -2,6 +2,7 @@
 
 ECN's recipe (ECN.md §2.1): Adam at 1e-3, L2 4e-5 on every kernel (in the network), dropout 0.5,
 ReduceLROnPlateau on the *training* accuracy (patience 10, factor 0.2), batches of 32 for N-MNIST.
+An optional per-epoch decay (``lr_decay``, 1 in ECN) lets a short laptop run settle.
 
 ``run_dir/checkpoints/last.npz`` holds every model variable (weights, BatchNorm statistics and the
 dropout layers' seed states), every optimiser variable and a JSON state: the epoch just finished,
@@ -25,7 +26,7 @@ import pandas as pd
 import tensorflow as tf
 from tqdm import tqdm
 
-from evrepro.ecn.data import batches, input_signature, split_order
+from evrepro.ecn.data import Passes, input_signature, split_order
 from evrepro.ecn.network import VoxPoolNetwork, parameter_counts
 from evrepro.ecn.presets import ECNConfig
 from evrepro.fileio import atomic_output
@@ -42,6 +43,7 @@ class TrainConfig:
     epochs: int = 150
     batch_size: int = 32
     lr: float = 1e-3
+    lr_decay: float = 1.0  # per-epoch factor on top of the plateau schedule; ECN: 1 (none)
     plateau_monitor: str = "train_accuracy"  # ECN's choice; "val_accuracy" is the other option
     plateau_patience: int = 10
     plateau_factor: float = 0.2
@@ -132,20 +134,28 @@ class Classifier:
 
         return tf.function(step, input_signature=self.spec)
 
+    def passes(self, split: str, batch_size: int = EVAL_BATCH, *, shuffle: bool = False, seed: int = 0,
+               shuffle_buffer: int = 1024, first_epoch: int = 0) -> Passes:
+        """A pipeline for successive passes over a split, shuffled per (seed, epoch) or in stored order."""
+
+        def order_of(epoch):
+            with StreamStore(self.store_path) as store:
+                return split_order(store, split, batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
+                                   shuffle_buffer=shuffle_buffer)
+
+        return Passes(self.store_path, split, self.config.voxel_levels, order_of, first_epoch)
+
     def build(self) -> None:
-        """Create the model's variables by running it once on the first validation batch."""
-        with StreamStore(self.store_path) as store:
-            order = split_order(store, "val", 2, shuffle=False)
-        inputs, labels = next(iter(batches(self.store_path, "val", order, self.config.voxel_levels)))
+        """Create the model's variables by running it once on a batch of the validation split."""
+        passes = self.passes("val", batch_size=2)
+        inputs, labels = next(passes.next_pass())
+        passes.close()
         self.predict_step(inputs, labels)
 
-    def evaluate(self, split: str, progress: bool = False):
-        """(mean loss, accuracy, scores, labels) of the model in inference mode over a split."""
-        with StreamStore(self.store_path) as store:
-            order = split_order(store, split, EVAL_BATCH, shuffle=False)
+    def evaluate(self, passes: Passes, progress: bool = False):
+        """(mean loss, accuracy, scores, labels) of the model in inference mode over the next pass of ``passes``."""
         total, scores, labels = 0.0, [], []
-        for inputs, batch_labels in tqdm(batches(self.store_path, split, order, self.config.voxel_levels),
-                                         total=order.num_batches, desc=split, disable=not progress, leave=False):
+        for inputs, batch_labels in tqdm(passes.next_pass(), disable=not progress, leave=False):
             loss_sum, logits = self.predict_step(inputs, batch_labels)
             total += float(loss_sum)
             scores.append(self.scores(logits.numpy()))
@@ -221,23 +231,22 @@ def train_run(stream_path, run_dir, model_config: ECNConfig, train_config: Train
 
     with StreamStore(stream_path) as store:
         copies = store.copies("train")
+    train_passes = classifier.passes("train", train_config.batch_size, shuffle=True, seed=seed,
+                                     shuffle_buffer=train_config.shuffle_buffer, first_epoch=start)
+    val_passes = classifier.passes("val")
     for epoch in range(start, train_config.epochs):
         began = time.perf_counter()
-        lr = plateau.lr
+        lr = plateau.lr * train_config.lr_decay**epoch
         optimizer.learning_rate.assign(lr)
-        with StreamStore(stream_path) as store:
-            order = split_order(store, "train", train_config.batch_size, shuffle=True, seed=seed, epoch=epoch,
-                                shuffle_buffer=train_config.shuffle_buffer)
         loss_sum, correct, seen = 0.0, 0, 0
-        for inputs, labels in tqdm(batches(stream_path, "train", order, model_config.voxel_levels),
-                                   total=order.num_batches, desc=f"epoch {epoch}", disable=not progress,
+        for inputs, labels in tqdm(train_passes.next_pass(), desc=f"epoch {epoch}", disable=not progress,
                                    mininterval=5, leave=False):
             loss, logits = train_step(inputs, labels)
             labels = labels.numpy()
             loss_sum += float(loss) * labels.size
             correct += int(np.sum(classifier.scores(logits.numpy()).argmax(1) == labels))
             seen += labels.size
-        val_loss, val_acc, _, _ = classifier.evaluate("val")
+        val_loss, val_acc, _, _ = classifier.evaluate(val_passes)
         row = {"epoch": epoch, "lr": lr, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
                "val_loss": val_loss, "val_accuracy": val_acc, "seconds": time.perf_counter() - began}
         history.append(row)
@@ -254,6 +263,8 @@ def train_run(stream_path, run_dir, model_config: ECNConfig, train_config: Train
         with atomic_output(run_dir / "history.csv") as temporary:
             pd.DataFrame(history).to_csv(temporary, index=False)
 
+    train_passes.close()
+    val_passes.close()
     save_arrays(checkpoints / "best.npz", {"weights": best["weights"]},
                 {"epoch": best["epoch"], "val_accuracy": best["val_accuracy"]})
     counts = parameter_counts(model)

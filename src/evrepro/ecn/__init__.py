@@ -1,0 +1,1 @@
+"""ECN in TensorFlow 2 / Keras 3: event convolutions, vox-pool network, input pipeline, training (never imports torch)."""

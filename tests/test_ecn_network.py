@@ -1,0 +1,68 @@
+"""The vox-pool network: ECN's parameter counts per configuration, batch independence, voxel branch."""
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from evrepro.ecn.network import VoxPoolNetwork, parameter_counts  # noqa: E402
+from evrepro.ecn.presets import PRESET_NETWORKS, ECNConfig  # noqa: E402
+from evrepro.events import make_events  # noqa: E402
+from evrepro.streams.batches import collate  # noqa: E402
+from evrepro.streams.preprocess import PRESETS, level_shapes, preprocess_stream  # noqa: E402
+
+# ECN.md §1.12: (dataset, sensor (width, height), classes) -> (trainable, non-trainable BatchNorm statistics)
+EXPECTED = {
+    ("nmnist", (34, 34), 10): (1_849_490, 2_752),
+    ("mnist-dvs", (128, 128), 10): (1_890_466, 2_848),
+    ("cifar10-dvs", (128, 128), 10): (1_890_466, 2_848),
+    ("ncaltech101", (234, 174), 102): (7_432_414, 5_184),
+    ("asl-dvs", (240, 180), 24): (7_412_368, 5_184),
+    ("ncars", (120, 100), 2): (7_406_457, 5_184),
+}
+
+
+def synthetic_sample(sensor_size, params, seed, n=3000, duration=100_000):
+    rng = np.random.default_rng(seed)
+    width, height = sensor_size
+    events = make_events(np.sort(rng.integers(0, duration, n)), rng.integers(0, width, n),
+                         rng.integers(0, height, n), rng.integers(0, 2, n))
+    return {**preprocess_stream(events, sensor_size, params), "label": int(rng.integers(0, 2))}
+
+
+def as_inputs(batch):
+    return {key: tf.constant(value) for key, value in batch.items() if key != "labels"}
+
+
+@pytest.mark.parametrize("dataset, sensor_size, classes", list(EXPECTED))
+def test_parameter_counts_match_ecn(dataset, sensor_size, classes):
+    params = PRESETS[dataset]
+    config = ECNConfig(num_classes=classes, level_shapes=tuple(level_shapes(sensor_size, params)),
+                       **PRESET_NETWORKS[dataset])
+    model = VoxPoolNetwork(config)
+    samples = [synthetic_sample(sensor_size, params, seed) for seed in range(2)]
+    logits = model(as_inputs(collate(samples, params, config.voxel_levels)))
+    assert logits.shape == (2, 1 if dataset == "ncars" else classes)
+    counts = parameter_counts(model)
+    assert (counts["trainable"], counts["non_trainable"]) == EXPECTED[(dataset, sensor_size, classes)]
+
+
+def test_a_samples_output_does_not_depend_on_its_batch():
+    """Block-diagonal batching: in inference mode, each sample's logits are those it gets alone."""
+    params = PRESETS["digits"]
+    config = ECNConfig(num_classes=10, level_shapes=tuple(level_shapes((34, 34), params)), filters0=4, vox_start=0)
+    model = VoxPoolNetwork(config)
+    samples = [synthetic_sample((34, 34), params, seed, n=n) for seed, n in ((0, 4000), (1, 50), (2, 2500))]
+    together = model(as_inputs(collate(samples, params, config.voxel_levels))).numpy()
+    for k, sample in enumerate(samples):
+        alone = model(as_inputs(collate([sample], params, config.voxel_levels))).numpy()
+        np.testing.assert_allclose(together[k], alone[0], rtol=1e-5, atol=1e-5)
+    assert not np.allclose(together[0], together[2])
+
+
+def test_bad_configurations_are_refused():
+    shapes = ((34, 34), (17, 17), (9, 9))
+    with pytest.raises(ValueError, match="vox_start must be in"):
+        ECNConfig(num_classes=10, level_shapes=shapes, vox_start=2)
+    with pytest.raises(ValueError, match="binary_logit needs 2 classes"):
+        ECNConfig(num_classes=10, level_shapes=shapes, vox_start=0, binary_logit=True)

@@ -1,0 +1,91 @@
+"""ECN training: resume after SIGKILL reproduces the uninterrupted run; evaluation; the plateau schedule."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from evrepro.ecn.evaluate import evaluate_run  # noqa: E402
+from evrepro.ecn.presets import ECNConfig  # noqa: E402
+from evrepro.ecn.train import Plateau, TrainConfig, load_arrays, train_run  # noqa: E402
+from evrepro.streams.preprocess import PRESETS, level_shapes  # noqa: E402
+from evrepro.streams.store import build_stream_store  # noqa: E402
+
+MODEL = ECNConfig(num_classes=10, level_shapes=tuple(level_shapes((34, 34), PRESETS["digits"])), filters0=4,
+                  vox_start=0, hidden_units=(16,), batchnorm_momentum=0.9)
+TRAINING = TrainConfig(epochs=4, batch_size=8, lr=3e-3, plateau_patience=1, shuffle_buffer=32, threads=1)
+
+
+@pytest.fixture(scope="module")
+def streams(tiny_digits, tmp_path_factory):
+    """Two augmented copies of the training split, so resuming must also pick the right copy."""
+    path = tmp_path_factory.mktemp("streams") / "s.h5"
+    params = replace(PRESETS["digits"], cache_repeats=2, flip_time=0.5, rotate_max=0.3)
+    build_stream_store(tiny_digits["store"], path, params, progress=False)
+    return path
+
+
+def test_the_plateau_schedule_cuts_the_rate_after_patience_epochs_without_gain():
+    plateau = Plateau(1e-3, patience=2, factor=0.2)
+    for value in (0.5, 0.6, 0.6, 0.60005):  # the last gain is below min_delta 1e-4
+        plateau.update(value)
+    assert plateau.lr == pytest.approx(2e-4) and plateau.state["wait"] == 0
+    plateau.update(0.7)
+    assert plateau.state["best"] == 0.7 and plateau.lr == pytest.approx(2e-4)
+
+
+def test_a_killed_training_resumes_to_the_uninterrupted_result(streams, tmp_path):
+    train_run(streams, tmp_path / "whole", MODEL, TRAINING, seed=0, progress=False)
+
+    script = (f"from evrepro.ecn.train import *; from test_ecn_training import MODEL, TRAINING; "
+              f"train_run({str(streams)!r}, {str(tmp_path / 'killed')!r}, MODEL, TRAINING, seed=0, progress=False)")
+    process = subprocess.Popen([sys.executable, "-c", script], start_new_session=True,
+                               cwd=os.path.dirname(__file__), stderr=subprocess.DEVNULL)
+    last = tmp_path / "killed" / "checkpoints" / "last.npz"
+    deadline = time.monotonic() + 300
+    while not last.exists():
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    _, state = load_arrays(last)
+    assert state["epoch"] < TRAINING.epochs - 1, "the kill came too late to test anything"
+    assert state["position"] == {"epoch": state["epoch"] + 1, "batch": 0, "copy": (state["epoch"] + 1) % 2,
+                                 "shuffle_seed": [0, state["epoch"] + 1]}
+    assert not (tmp_path / "killed" / "model.json").exists()
+
+    train_run(streams, tmp_path / "killed", MODEL, TRAINING, seed=0, progress=False)
+    whole = pd.read_csv(tmp_path / "whole" / "history.csv").drop(columns="seconds")
+    resumed = pd.read_csv(tmp_path / "killed" / "history.csv").drop(columns="seconds")
+    pd.testing.assert_frame_equal(whole, resumed)
+    assert whole["lr"].nunique() > 1  # the plateau schedule acted, and was restored on resume
+    a, state_a = load_arrays(tmp_path / "whole" / "checkpoints" / "best.npz")
+    b, state_b = load_arrays(tmp_path / "killed" / "checkpoints" / "best.npz")
+    assert state_a == state_b
+    for key, array in a["weights"].items():
+        np.testing.assert_array_equal(b["weights"][key], array)
+    names = [str(d) for d in range(10)]
+    assert evaluate_run(streams, tmp_path / "whole", names) | {"train_wall_time_s": 0} == \
+        evaluate_run(streams, tmp_path / "killed", names) | {"train_wall_time_s": 0}
+
+
+def test_evaluation_writes_metrics_and_a_confusion_matrix(streams, tmp_path):
+    train_run(streams, tmp_path, MODEL, replace(TRAINING, epochs=1), seed=3, progress=False)
+    metrics = evaluate_run(streams, tmp_path, [str(d) for d in range(10)])
+    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+    description = json.loads((tmp_path / "model.json").read_text())
+    assert metrics["family"] == "ecn" and metrics["parameters"] == description["parameters"] > 0
+    assert description["non_trainable_parameters"] == 2 * (4 + 4 + 4 + 8 + 8 + 8 + 8 + 16 + 16 + 16 + 16 + 32 + 16)
+    confusion = pd.read_csv(tmp_path / "confusion.csv", index_col=0)
+    assert confusion.values.sum() == metrics["test_samples"]
+    assert np.trace(confusion.values) / metrics["test_samples"] == pytest.approx(metrics["test_accuracy"])
+    assert 0 <= metrics["test_accuracy"] <= metrics["test_top3_accuracy"] <= 1
