@@ -40,6 +40,12 @@ TINY_AEGNN = {"model": "aegnn", "dataset": "digits", "seeds": [0, 1],
               "training": {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "threads": 1}}
 
 
+TINY_ECN = {"model": "ecn", "dataset": "digits", "seeds": [0],
+            "preprocessing": {"preset": "digits", "cache_repeats": 2, "flip_time": 0.5},
+            "network": {"preset": "digits", "filters0": 4, "hidden_units": [16]},
+            "training": {"epochs": 2, "batch_size": 8, "threads": 1}}
+
+
 def snakemake(root, *args, timeout=600):
     return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=root, capture_output=True, text=True,
                           timeout=timeout)
@@ -69,22 +75,44 @@ def test_pipeline_runs_end_to_end_and_builds_the_report(tmp_path):
     assert "datasets.csv" in html and "digits_samples.png" in html
 
 
-def test_an_aegnn_run_trains_evaluates_and_reaches_the_tables(tmp_path):
-    root = make_project(tmp_path, tiny_config(max_images=40, runs={"tiny": TINY_AEGNN}))
+def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_report(tmp_path):
+    config = tiny_config(max_images=40, runs={"tiny": TINY_AEGNN, "tiny_ecn": TINY_ECN})
+    config["async_eval"] = {"max_streams": 2, "check_every": 100}
+    root = make_project(tmp_path, config)
     result = snakemake(root, "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    caches = list((root / "results/graphs/digits").glob("*.h5"))
-    assert len(caches) == 1 and len(caches[0].stem) == 10
+    caches = list((root / "results/graphs/digits").glob("*.h5")) + list((root / "results/streams/digits").glob("*.h5"))
+    assert len(caches) == 2 and all(len(cache.stem) == 10 for cache in caches)
     for seed in (0, 1):
         folder = root / f"results/runs/tiny/seed-{seed}"
         metrics = json.loads((folder / "metrics.json").read_text())
         assert metrics["parameters"] == 34_458 and metrics["device"] == "cpu"
         assert len(pd.read_csv(folder / "history.csv")) == 2
         assert yaml.safe_load((folder / "config.yaml").read_text())["preprocessing"]["n_samples"] == 200
+        result = json.loads((folder / "async.json").read_text())
+        assert result["streams"] == 2 and result["events"] == 400
+        assert result["max_abs_difference"]["any_layer"] <= 1e-4
+        assert result["mflops_per_event"]["async"] < result["mflops_per_event"]["dense"]
+    ecn = root / "results/runs/tiny_ecn/seed-0"
+    metrics = json.loads((ecn / "metrics.json").read_text())
+    assert metrics["family"] == "ecn" and metrics["parameters"] > 0 and metrics["device"] == "cpu"
+    assert len(pd.read_csv(ecn / "history.csv")) == 2 and (ecn / "checkpoints/best.npz").exists()
+    resolved = yaml.safe_load((ecn / "config.yaml").read_text())
+    assert resolved["preprocessing"]["cache_repeats"] == 2 and resolved["network"]["filters0"] == 4
     runs = pd.read_csv(root / "results/tables/runs.csv")
-    assert runs["seed"].astype(str).tolist() == ["0", "1", "mean"]
-    assert runs["test_accuracy"].iloc[2] == pytest.approx(runs["test_accuracy"].iloc[:2].mean(), abs=1e-4)
-    assert (root / "results/figures/training_curves.png").stat().st_size > 10_000
+    assert runs["run"].tolist() == ["tiny", "tiny", "tiny_ecn", "tiny"]
+    assert runs["model"].tolist() == ["aegnn", "aegnn", "ecn", "aegnn"]
+    assert runs["seed"].astype(str).tolist() == ["0", "1", "0", "mean"]
+    assert runs["test_accuracy"].iloc[3] == pytest.approx(runs["test_accuracy"].iloc[:2].mean(), abs=1e-4)
+    assert pd.read_csv(root / "results/tables/async.csv")["seed"].tolist() == [0, 1]
+    figures = ["training_curves.png", "async_flops_per_layer.png", "accuracy_vs_events.png",
+               f"streams/digits-{caches[1].stem}_levels.png", f"streams/digits-{caches[1].stem}_neighbourhood.png"]
+    for figure in figures:
+        assert (root / "results/figures" / figure).stat().st_size > 10_000, figure
+    report = snakemake(root, "--report", "results/report.html")
+    assert report.returncode == 0, report.stderr[-3000:]
+    html = (root / "results/report.html").read_text()
+    assert all(name in html for name in ("runs.csv", "async.csv", "async_flops_per_layer.png", "_levels.png"))
 
 
 def test_changing_the_generator_seed_rebuilds_the_data(tmp_path):

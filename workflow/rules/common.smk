@@ -92,6 +92,10 @@ def all_targets():
     if RUNS:
         targets += [f"{folder}/metrics.json" for folder in run_seed_dirs()]
         targets += ["results/tables/runs.csv", "results/figures/training_curves.png"]
+    if runs_of("aegnn"):
+        targets += [f"{folder}/async.json" for folder in run_seed_dirs("aegnn")]
+        targets += ["results/tables/async.csv", "results/figures/async_flops_per_layer.png",
+                    "results/figures/accuracy_vs_events.png"]
     for dataset, prep in stream_caches():
         targets += [f"results/figures/streams/{dataset}-{prep}_levels.png",
                     f"results/figures/streams/{dataset}-{prep}_neighbourhood.png"]

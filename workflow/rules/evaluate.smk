@@ -35,3 +35,23 @@ rule evaluate_ecn:
         "../../envs/ecn.yaml"
     script:
         "../../scripts/evaluate_ecn.py"
+
+
+rule async_eval:
+    input:
+        graphs=graph_cache,
+        best="results/runs/{run}/seed-{seed}/checkpoints/best.pt",
+        model="results/runs/{run}/seed-{seed}/model.json",
+    output:
+        result="results/runs/{run}/seed-{seed}/async.json",
+        accuracy="results/runs/{run}/seed-{seed}/accuracy_vs_events.csv",
+    params:
+        options=config["async_eval"],
+    wildcard_constraints:
+        run=run_pattern("aegnn"),
+    log:
+        "logs/async_eval/{run}_seed-{seed}.log",
+    conda:
+        "../../envs/aegnn.yaml"
+    script:
+        "../../scripts/async_eval.py"

@@ -104,3 +104,43 @@ rule stream_figures:
         "../../envs/report.yaml"
     script:
         "../../scripts/stream_figures.py"
+
+
+rule async_table:
+    input:
+        [f"{folder}/async.json" for folder in run_seed_dirs("aegnn")],
+    output:
+        report(
+            "results/tables/async.csv",
+            caption="../report/async_table.rst",
+            category="Results",
+        ),
+    log:
+        "logs/report/async_table.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/async_table.py"
+
+
+rule async_figures:
+    input:
+        results=[f"{folder}/async.json" for folder in run_seed_dirs("aegnn")],
+        accuracy=[f"{folder}/accuracy_vs_events.csv" for folder in run_seed_dirs("aegnn")],
+    output:
+        flops=report(
+            "results/figures/async_flops_per_layer.png",
+            caption="../report/async_flops_figure.rst",
+            category="Results",
+        ),
+        accuracy=report(
+            "results/figures/accuracy_vs_events.png",
+            caption="../report/accuracy_vs_events.rst",
+            category="Results",
+        ),
+    log:
+        "logs/report/async_figures.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/async_figures.py"

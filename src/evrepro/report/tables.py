@@ -74,3 +74,31 @@ def write_runs_table(metrics_paths, runs: dict, out_csv: str | Path) -> pd.DataF
     with atomic_output(out_csv) as temporary:
         table.to_csv(temporary, index=False)
     return table
+
+
+def async_table(async_paths) -> pd.DataFrame:
+    """One row per AEGNN run × seed from async.json: FLOPs and latency per event, dense and asynchronous."""
+    rows = []
+    for path in async_paths:
+        run, seed = run_and_seed(path)
+        result = json.loads(Path(path).read_text())
+        latency = result["latency_ms_per_event"]
+        rows.append({"run": run, "seed": seed, "streams": result["streams"], "events": result["events"],
+                     "dense_mflops_per_event": result["mflops_per_event"]["dense"],
+                     "async_mflops_per_event": result["mflops_per_event"]["async"],
+                     "flops_ratio": result["speedup"]["flops"],
+                     "dense_ms_per_event": latency["dense"]["mean"], "async_ms_per_event": latency["async"]["mean"],
+                     "latency_ratio": result["speedup"]["latency_mean"], "device": latency["device"],
+                     "max_abs_difference": result["max_abs_difference"]["any_layer"],
+                     "accuracy_all_events": result["accuracy_vs_events"]["accuracy"][-1]})
+    return pd.DataFrame(rows).sort_values(["run", "seed"]).reset_index(drop=True)
+
+
+def write_async_table(async_paths, out_csv: str | Path) -> pd.DataFrame:
+    """Write ``async_table`` to ``out_csv`` atomically (max_abs_difference kept in full)."""
+    table = async_table(async_paths)
+    rounded = table.drop(columns="max_abs_difference").round(4)
+    rounded.insert(rounded.columns.get_loc("device") + 1, "max_abs_difference", table["max_abs_difference"])
+    with atomic_output(out_csv) as temporary:
+        rounded.to_csv(temporary, index=False)
+    return rounded

@@ -1,0 +1,55 @@
+"""Figures of AEGNN's asynchronous evaluation (async.json, accuracy_vs_events.csv of each run × seed)."""
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from evrepro.fileio import atomic_output  # noqa: E402
+from evrepro.report.tables import run_and_seed  # noqa: E402
+
+
+def _save(figure, out_png) -> None:
+    figure.tight_layout()
+    with atomic_output(out_png) as temporary:
+        figure.savefig(temporary, dpi=110, format="png")
+    plt.close(figure)
+
+
+def plot_async_flops(async_paths, out_png) -> None:
+    """Per layer, log10(dense / asynchronous) FLOPs per event (the paper's per-layer figure), one bar per run × seed."""
+    results = [(run_and_seed(path), json.loads(Path(path).read_text())) for path in async_paths]
+    layers = list(results[0][1]["layers"])
+    width = 0.8 / len(results)
+    figure, ax = plt.subplots(figsize=(8, 3.6))
+    for k, ((run, seed), result) in enumerate(results):
+        ratios = [result["layers"][name]["log10_dense_over_async"] for name in layers]
+        ax.bar(np.arange(len(layers)) + k * width, [np.nan if r is None else r for r in ratios], width,
+               label=f"{run} seed {seed}: {result['speedup']['flops']:.1f}× fewer FLOPs in all")
+    ax.set_xticks(np.arange(len(layers)) + 0.4 - width / 2, layers)
+    ax.set(ylabel="log10(dense / async) FLOPs per event", title="asynchronous saving per layer")
+    ax.axhline(0, color="k", linewidth=0.5)
+    ax.legend(fontsize=7)
+    _save(figure, out_png)
+
+
+def plot_accuracy_vs_events(csv_paths, out_png) -> None:
+    """Test accuracy after the first n events of each stream, one line per run × seed."""
+    figure, ax = plt.subplots(figsize=(5.5, 3.6))
+    counts = set()
+    for path in csv_paths:
+        run, seed = run_and_seed(path)
+        table = pd.read_csv(path)
+        counts |= set(table["events"].tolist())
+        ax.plot(table["events"], table["accuracy"], "o-", label=f"{run} seed {seed}")
+    ax.set(xscale="log", xlabel="events seen", ylabel="test accuracy", ylim=(0, 1),
+           title="accuracy as events arrive")
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xticks(sorted(counts), [str(count) for count in sorted(counts)])
+    ax.legend(fontsize=7)
+    _save(figure, out_png)
