@@ -1,5 +1,10 @@
 """Shared fixtures: the real recordings in ../shared/fixtures/real and a tiny generated digits store."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -28,3 +33,16 @@ def tiny_digits(tmp_path_factory):
     store = root / "digits.h5"
     stages.build_events("digits", TINY_DIGITS, manifest, root / "raw", store, progress=False)
     return {"manifest": manifest, "raw": root / "raw", "store": store}
+
+
+def kill_when_written(script: str, path: Path, cwd=None, timeout_s: float = 300) -> None:
+    """Run ``python -c script``; SIGKILL its whole process group as soon as ``path`` exists."""
+    process = subprocess.Popen([sys.executable, "-c", script], start_new_session=True, cwd=cwd,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        assert process.poll() is None, f"the process ended before writing {path}"
+        assert time.monotonic() < deadline, f"{path} not written within {timeout_s} s"
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()

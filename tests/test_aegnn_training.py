@@ -1,17 +1,13 @@
 """AEGNN training: resume after SIGKILL reproduces the uninterrupted run; evaluation writes its metrics."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from conftest import kill_when_written
 from evrepro.aegnn.evaluate import evaluate_run
 from evrepro.aegnn.graph_res import GraphResConfig
 from evrepro.aegnn.train import TrainConfig, lr_factor, train_run
@@ -41,14 +37,8 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(graphs, tmp_path)
               f"train_run({str(graphs)!r}, {str(tmp_path / 'killed')!r}, "
               f"GraphResConfig(num_classes=10, sensor_size=(34, 34), edge_scale=3.0, pool_voxel=(8.0, 8.0)), "
               f"TrainConfig(epochs=4, batch_size=8, warmup_epochs=1, threads=1), seed=0, progress=False)")
-    process = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
     last = tmp_path / "killed" / "checkpoints" / "last.pt"
-    deadline = time.monotonic() + 300
-    while not last.exists():
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_when_written(script, last)
     interrupted_at = torch.load(last, weights_only=False)["epoch"]
     assert interrupted_at < TRAINING.epochs - 1, "the kill came too late to test anything"
     assert not (tmp_path / "killed" / "model.json").exists()

@@ -226,7 +226,8 @@ def test_async_flops_by_hand():
     c = model.config.channels
 
     def block(nodes, edges, i):  # dim 2: 4 basis products of 2 factors per edge
-        return edges * 4 * (2 + 2 * c[i] * c[i + 1]) + nodes * (c[i + 1] + 2 * c[i] * c[i + 1] + c[i + 1] + 3 * c[i + 1])
+        per_node = c[i + 1] + 2 * c[i] * c[i + 1] + c[i + 1] + 3 * c[i + 1]
+        return edges * 4 * (2 + 2 * c[i] * c[i + 1]) + nodes * per_node
 
     engine = AsyncGraphRes(model, radius=3.0, max_neighbors=16)
     engine.step(np.float32([5, 5, 0]), np.float32([1]))

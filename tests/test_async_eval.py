@@ -74,4 +74,5 @@ def test_async_json_is_complete_and_consistent(trained):
     _, accuracy, _, _ = run_batches(model, DataLoader(GraphStoreDataset(graphs, "test"), batch_size=64), "cpu")
     assert curve["accuracy"][-1] == pytest.approx(accuracy)  # all events: the ordinary test accuracy
     table = pd.read_csv(run_dir / "accuracy_vs_events.csv")
-    assert table["events"].tolist() == curve["events"] and table["accuracy"].tolist() == pytest.approx(curve["accuracy"])
+    assert table["events"].tolist() == curve["events"]
+    assert table["accuracy"].tolist() == pytest.approx(curve["accuracy"])

@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-tf = pytest.importorskip("tensorflow")
-
-from evrepro.ecn.conv import BinaryEventConv, EventConv, TemporalEventConv  # noqa: E402
+from evrepro.ecn.conv import BinaryEventConv, EventConv, TemporalEventConv
 
 
 def reference_conv(features, segments, sources, dt, decay, kernel, bias, partitions, num_outputs):

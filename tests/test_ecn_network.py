@@ -2,14 +2,13 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-tf = pytest.importorskip("tensorflow")
-
-from evrepro.ecn.network import VoxPoolNetwork, parameter_counts  # noqa: E402
-from evrepro.ecn.presets import PRESET_NETWORKS, ECNConfig  # noqa: E402
-from evrepro.events import make_events  # noqa: E402
-from evrepro.streams.batches import collate  # noqa: E402
-from evrepro.streams.preprocess import PRESETS, level_shapes, preprocess_stream  # noqa: E402
+from evrepro.ecn.network import VoxPoolNetwork, parameter_counts
+from evrepro.ecn.presets import PRESET_NETWORKS, ECNConfig
+from evrepro.events import make_events
+from evrepro.streams.batches import collate
+from evrepro.streams.preprocess import PRESETS, level_shapes, preprocess_stream
 
 # ECN.md §1.12: (dataset, sensor (width, height), classes) -> (trainable, non-trainable BatchNorm statistics)
 EXPECTED = {

@@ -1,24 +1,19 @@
 """ECN training: resume after SIGKILL reproduces the uninterrupted run; evaluation; the plateau schedule."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("tensorflow")
-
-from evrepro.ecn.evaluate import evaluate_run  # noqa: E402
-from evrepro.ecn.presets import ECNConfig  # noqa: E402
-from evrepro.ecn.train import Plateau, TrainConfig, load_arrays, train_run  # noqa: E402
-from evrepro.streams.preprocess import PRESETS, level_shapes  # noqa: E402
-from evrepro.streams.store import build_stream_store  # noqa: E402
+from conftest import kill_when_written
+from evrepro.ecn.evaluate import evaluate_run
+from evrepro.ecn.presets import ECNConfig
+from evrepro.ecn.train import Plateau, TrainConfig, load_arrays, train_run
+from evrepro.streams.preprocess import PRESETS, level_shapes
+from evrepro.streams.store import build_stream_store
 
 MODEL = ECNConfig(num_classes=10, level_shapes=tuple(level_shapes((34, 34), PRESETS["digits"])), filters0=4,
                   vox_start=0, hidden_units=(16,), batchnorm_momentum=0.9)
@@ -48,15 +43,8 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(streams, tmp_path
 
     script = (f"from evrepro.ecn.train import *; from test_ecn_training import MODEL, TRAINING; "
               f"train_run({str(streams)!r}, {str(tmp_path / 'killed')!r}, MODEL, TRAINING, seed=0, progress=False)")
-    process = subprocess.Popen([sys.executable, "-c", script], start_new_session=True,
-                               cwd=os.path.dirname(__file__), stderr=subprocess.DEVNULL)
     last = tmp_path / "killed" / "checkpoints" / "last.npz"
-    deadline = time.monotonic() + 300
-    while not last.exists():
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_when_written(script, last, cwd=Path(__file__).parent)
     _, state = load_arrays(last)
     assert state["epoch"] < TRAINING.epochs - 1, "the kill came too late to test anything"
     assert state["position"] == {"epoch": state["epoch"] + 1, "batch": 0, "copy": (state["epoch"] + 1) % 2,

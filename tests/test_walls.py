@@ -10,7 +10,8 @@ import pytest
 import evrepro
 from conftest import REPO
 
-MODULES = sorted(name for _, name, _ in pkgutil.walk_packages(evrepro.__path__, "evrepro.") if name != "evrepro.__main__")
+MODULES = sorted(name for _, name, _ in pkgutil.walk_packages(evrepro.__path__, "evrepro.")
+                 if name != "evrepro.__main__")
 FAMILIES = {"ecn": "tensorflow", "aegnn": "torch"}
 
 

@@ -83,7 +83,8 @@ def accuracy_vs_events(model, store: GraphStore, split: str, counts: list[int], 
             chunk = [(s["pos"][:count], s["x"][:count]) for s in streams[start : start + batch_size]]
             sizes = [len(pos) for pos, _ in chunk]
             offsets = np.cumsum([0] + sizes[:-1])
-            edges = np.concatenate([radius_graph(pos, radius, max_neighbors) + o for (pos, _), o in zip(chunk, offsets)],
+            edges = np.concatenate([radius_graph(pos, radius, max_neighbors) + o
+                                    for (pos, _), o in zip(chunk, offsets)],
                                    axis=1)
             batch = torch.repeat_interleave(torch.arange(len(chunk)), torch.tensor(sizes))
             with torch.inference_mode():
@@ -148,7 +149,8 @@ def evaluate_async(graphs_path, run_dir, max_streams: int = 8, device: str = "au
                     _, layers = dense_pass(model, pos[: k + 1], x[: k + 1], r, cap, device)
                     dense_ms.append(1000 * (clock.now() - began))
                     logits_difference, layers_difference = largest_difference(engine, layers)
-                    worst_logits, worst_layers = max(worst_logits, logits_difference), max(worst_layers, layers_difference)
+                    worst_logits = max(worst_logits, logits_difference)
+                    worst_layers = max(worst_layers, layers_difference)
                     checks += 1
             events += len(pos)
 

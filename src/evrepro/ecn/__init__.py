@@ -1,1 +1,3 @@
-"""ECN in TensorFlow 2 / Keras 3: event convolutions, vox-pool network, input pipeline, training (never imports torch)."""
+"""ECN in TensorFlow 2 / Keras 3: event convolutions, vox-pool network, input pipeline, training.
+
+Never imports torch."""
