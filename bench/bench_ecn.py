@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/bench_ecn.py   ->  results/bench/ecn.json
   N-Caltech101 configuration (pooling 2, 5 levels) on a synthetic 300,000-event, 300 ms stream on 240×180;
 - training: the digits default run's network (N-MNIST's: 32 filters, 3 levels) on a stream cache of 600
   generated digits recordings, batches of 32, with the process's resident memory sampled every 0.2 s:
-  its peak per epoch shows whether memory stays flat.
+  its peak per epoch over 24 epochs shows whether memory stays flat.
 """
 
 import json
@@ -75,7 +75,7 @@ class MemorySampler:
         self._thread.join()
 
 
-def bench_training(epochs=6) -> dict:
+def bench_training(epochs=24) -> dict:
     from evrepro.ecn.presets import ECNConfig
     from evrepro.ecn.train import TrainConfig, train_run
 

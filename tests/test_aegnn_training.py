@@ -39,13 +39,17 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(graphs, tmp_path)
               f"TrainConfig(epochs=4, batch_size=8, warmup_epochs=1, threads=1), seed=0, progress=False)")
     last = tmp_path / "killed" / "checkpoints" / "last.pt"
     kill_when_written(script, last)
-    interrupted_at = torch.load(last, weights_only=False)["epoch"]
+    checkpoint = torch.load(last, weights_only=False)
+    interrupted_at = checkpoint["epoch"]
     assert interrupted_at < TRAINING.epochs - 1, "the kill came too late to test anything"
     assert not (tmp_path / "killed" / "model.json").exists()
 
     train_run(graphs, tmp_path / "killed", MODEL, TRAINING, seed=0, progress=False)
     whole = pd.read_csv(tmp_path / "whole" / "history.csv").drop(columns="seconds")
-    resumed = pd.read_csv(tmp_path / "killed" / "history.csv").drop(columns="seconds")
+    resumed = pd.read_csv(tmp_path / "killed" / "history.csv")
+    # the epochs before the kill were not trained again: their timings are the killed run's own
+    assert resumed["seconds"].iloc[: interrupted_at + 1].tolist() == [row["seconds"] for row in checkpoint["history"]]
+    resumed = resumed.drop(columns="seconds")
     pd.testing.assert_frame_equal(whole, resumed)
     a = torch.load(tmp_path / "whole" / "checkpoints" / "best.pt", weights_only=False)
     b = torch.load(tmp_path / "killed" / "checkpoints" / "best.pt", weights_only=False)

@@ -1,6 +1,8 @@
 """ECN training: resume after SIGKILL reproduces the uninterrupted run; evaluation; the plateau schedule."""
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,22 +40,33 @@ def test_the_plateau_schedule_cuts_the_rate_after_patience_epochs_without_gain()
     assert plateau.state["best"] == 0.7 and plateau.lr == pytest.approx(2e-4)
 
 
-def test_a_killed_training_resumes_to_the_uninterrupted_result(streams, tmp_path):
-    train_run(streams, tmp_path / "whole", MODEL, TRAINING, seed=0, progress=False)
+def training_script(streams, run_dir) -> str:
+    """Train MODEL with TRAINING in a fresh interpreter (TensorFlow's thread pools set from TRAINING.threads)."""
+    return (f"from evrepro.ecn.train import train_run; from test_ecn_training import MODEL, TRAINING; "
+            f"train_run({str(streams)!r}, {str(run_dir)!r}, MODEL, TRAINING, seed=0, progress=False)")
 
-    script = (f"from evrepro.ecn.train import *; from test_ecn_training import MODEL, TRAINING; "
-              f"train_run({str(streams)!r}, {str(tmp_path / 'killed')!r}, MODEL, TRAINING, seed=0, progress=False)")
+
+def test_a_killed_training_resumes_to_the_uninterrupted_result(streams, tmp_path):
+    tests = Path(__file__).parent
+    whole = subprocess.run([sys.executable, "-c", training_script(streams, tmp_path / "whole")], cwd=tests,
+                           capture_output=True, text=True)
+    assert whole.returncode == 0, whole.stderr[-2000:]
     last = tmp_path / "killed" / "checkpoints" / "last.npz"
-    kill_when_written(script, last, cwd=Path(__file__).parent)
+    kill_when_written(training_script(streams, tmp_path / "killed"), last, cwd=tests)
     _, state = load_arrays(last)
     assert state["epoch"] < TRAINING.epochs - 1, "the kill came too late to test anything"
     assert state["position"] == {"epoch": state["epoch"] + 1, "batch": 0, "copy": (state["epoch"] + 1) % 2,
                                  "shuffle_seed": [0, state["epoch"] + 1]}
     assert not (tmp_path / "killed" / "model.json").exists()
 
-    train_run(streams, tmp_path / "killed", MODEL, TRAINING, seed=0, progress=False)
+    resumed = subprocess.run([sys.executable, "-c", training_script(streams, tmp_path / "killed")], cwd=tests,
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
     whole = pd.read_csv(tmp_path / "whole" / "history.csv").drop(columns="seconds")
-    resumed = pd.read_csv(tmp_path / "killed" / "history.csv").drop(columns="seconds")
+    resumed = pd.read_csv(tmp_path / "killed" / "history.csv")
+    # the epochs before the kill were not trained again: their timings are the killed run's own
+    assert resumed["seconds"].iloc[: state["epoch"] + 1].tolist() == [row["seconds"] for row in state["history"]]
+    resumed = resumed.drop(columns="seconds")
     pd.testing.assert_frame_equal(whole, resumed)
     assert whole["lr"].nunique() > 1  # the plateau schedule acted, and was restored on resume
     a, state_a = load_arrays(tmp_path / "whole" / "checkpoints" / "best.npz")

@@ -78,8 +78,11 @@ class Plateau:
 def configure_tensorflow(device: str, threads: int | None) -> str:
     """Pin the device ("auto", "cpu", "gpu") and CPU threads and turn op determinism on; returns the device used."""
     if threads and tf.config.threading.get_intra_op_parallelism_threads() != threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # this process already ran TensorFlow: its thread pools are fixed
+            log.warning("TensorFlow is already initialised in this process; training.threads=%d not applied", threads)
     gpus = tf.config.list_physical_devices("GPU")
     if device == "gpu" and not gpus:
         raise RuntimeError("training.device is 'gpu' but tensorflow sees no GPU (is tensorflow-cpu installed?)")
