@@ -40,42 +40,60 @@ def test_the_plateau_schedule_cuts_the_rate_after_patience_epochs_without_gain()
     assert plateau.state["best"] == 0.7 and plateau.lr == pytest.approx(2e-4)
 
 
-def training_script(streams, run_dir) -> str:
+def training_script(streams, run_dir, checkpoint_every=None) -> str:
     """Train MODEL with TRAINING in a fresh interpreter (TensorFlow's thread pools set from TRAINING.threads)."""
-    return (f"from evrepro.ecn.train import train_run; from test_ecn_training import MODEL, TRAINING; "
-            f"train_run({str(streams)!r}, {str(run_dir)!r}, MODEL, TRAINING, seed=0, progress=False)")
+    return (f"import logging; from dataclasses import replace; logging.basicConfig(level=logging.INFO); "
+            f"from evrepro.ecn.train import train_run; from test_ecn_training import MODEL, TRAINING; "
+            f"train_run({str(streams)!r}, {str(run_dir)!r}, MODEL, "
+            f"replace(TRAINING, checkpoint_every_batches={checkpoint_every}), seed=0, progress=False)")
 
 
-def test_a_killed_training_resumes_to_the_uninterrupted_result(streams, tmp_path):
-    tests = Path(__file__).parent
-    whole = subprocess.run([sys.executable, "-c", training_script(streams, tmp_path / "whole")], cwd=tests,
-                           capture_output=True, text=True)
-    assert whole.returncode == 0, whole.stderr[-2000:]
+def run_training(streams, run_dir, checkpoint_every=None) -> str:
+    result = subprocess.run([sys.executable, "-c", training_script(streams, run_dir, checkpoint_every)],
+                            cwd=Path(__file__).parent, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stderr
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(streams, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("whole")
+    run_training(streams, run_dir)
+    return run_dir
+
+
+@pytest.mark.parametrize("checkpoint_every", [None, 2], ids=["at-epoch-ends", "mid-epoch"])
+def test_a_killed_training_resumes_to_the_uninterrupted_result(streams, uninterrupted, tmp_path, checkpoint_every):
     last = tmp_path / "killed" / "checkpoints" / "last.npz"
-    kill_when_written(training_script(streams, tmp_path / "killed"), last, cwd=tests)
+    kill_when_written(training_script(streams, tmp_path / "killed", checkpoint_every), last, cwd=Path(__file__).parent)
     _, state = load_arrays(last)
-    assert state["epoch"] < TRAINING.epochs - 1, "the kill came too late to test anything"
-    assert state["position"] == {"epoch": state["epoch"] + 1, "batch": 0, "copy": (state["epoch"] + 1) % 2,
-                                 "shuffle_seed": [0, state["epoch"] + 1]}
+    position = state["position"]
+    if checkpoint_every:  # killed at its first checkpoint: two batches into epoch 0
+        assert position == {"epoch": 0, "batch": 2, "copy": 0, "shuffle_seed": [0, 0]} and state["history"] == []
+        assert state["partial"]["seen"] == 2 * TRAINING.batch_size
+    else:
+        assert position == {"epoch": len(state["history"]), "batch": 0, "copy": position["epoch"] % 2,
+                            "shuffle_seed": [0, position["epoch"]]} and state["partial"] is None
+        assert position["epoch"] < TRAINING.epochs, "the kill came too late to test anything"
     assert not (tmp_path / "killed" / "model.json").exists()
 
-    resumed = subprocess.run([sys.executable, "-c", training_script(streams, tmp_path / "killed")], cwd=tests,
-                             capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    whole = pd.read_csv(tmp_path / "whole" / "history.csv").drop(columns="seconds")
+    log = run_training(streams, tmp_path / "killed", checkpoint_every)
+    assert f"resuming from {last} at epoch {position['epoch']}, batch {position['batch']}" in log
+    whole = pd.read_csv(uninterrupted / "history.csv").drop(columns="seconds")
     resumed = pd.read_csv(tmp_path / "killed" / "history.csv")
     # the epochs before the kill were not trained again: their timings are the killed run's own
-    assert resumed["seconds"].iloc[: state["epoch"] + 1].tolist() == [row["seconds"] for row in state["history"]]
+    done = len(state["history"])
+    assert resumed["seconds"].iloc[:done].tolist() == [row["seconds"] for row in state["history"]]
     resumed = resumed.drop(columns="seconds")
     pd.testing.assert_frame_equal(whole, resumed)
     assert whole["lr"].nunique() > 1  # the plateau schedule acted, and was restored on resume
-    a, state_a = load_arrays(tmp_path / "whole" / "checkpoints" / "best.npz")
+    a, state_a = load_arrays(uninterrupted / "checkpoints" / "best.npz")
     b, state_b = load_arrays(tmp_path / "killed" / "checkpoints" / "best.npz")
     assert state_a == state_b
     for key, array in a["weights"].items():
         np.testing.assert_array_equal(b["weights"][key], array)
     names = [str(d) for d in range(10)]
-    assert evaluate_run(streams, tmp_path / "whole", names) | {"train_wall_time_s": 0} == \
+    assert evaluate_run(streams, uninterrupted, names) | {"train_wall_time_s": 0} == \
         evaluate_run(streams, tmp_path / "killed", names) | {"train_wall_time_s": 0}
 
 

@@ -45,20 +45,22 @@ def split_order(store: StreamStore, split: str, batch_size: int, *, shuffle: boo
 class Passes:
     """Successive passes (epochs) over a split through one ``tf.data`` pipeline.
 
-    ``order_of(epoch)`` gives each epoch's order; passes start at ``first_epoch``. ``next_pass()``
-    yields the (inputs, labels) batches of the next epoch.
+    ``order_of(epoch)`` gives each epoch's order; passes start at batch ``first_batch`` of
+    ``first_epoch`` (a resumed run). ``next_pass()`` yields the (inputs, labels) batches of the next epoch.
     """
 
     def __init__(self, store_path, split: str, voxel_levels: list[int], order_of: Callable[[int], EpochOrder],
-                 first_epoch: int = 0, prefetch: int = 2):
+                 first_epoch: int = 0, first_batch: int = 0, prefetch: int = 2):
         self.order_of, self.epoch = order_of, first_epoch
+        self.first_epoch, self.first_batch = first_epoch, first_batch
         with StreamStore(store_path) as store:
             params = store.params
 
         def generate():
             with StreamStore(store_path) as store:
                 for epoch in itertools.count(first_epoch):
-                    for samples in read_batches(store, split, order_of(epoch)):
+                    start = first_batch if epoch == first_epoch else 0
+                    for samples in read_batches(store, split, order_of(epoch), start):
                         batch = collate(samples, params, voxel_levels)
                         labels = batch.pop("labels")
                         yield batch, labels
@@ -66,10 +68,16 @@ class Passes:
         dataset = tf.data.Dataset.from_generator(generate, output_signature=input_signature(params, voxel_levels))
         self._iterator = iter(dataset.prefetch(prefetch))
 
+    def batches_in(self, epoch: int) -> int:
+        """How many batches a whole pass of ``epoch`` has."""
+        return self.order_of(epoch).num_batches
+
     def next_pass(self) -> Iterator[tuple[dict, tf.Tensor]]:
-        order = self.order_of(self.epoch)
+        """The batches of the next epoch (from ``first_batch`` on, for the first one)."""
+        start = self.first_batch if self.epoch == self.first_epoch else 0
+        count = self.batches_in(self.epoch) - start
         self.epoch += 1
-        for _ in range(order.num_batches):
+        for _ in range(count):
             yield next(self._iterator)
 
     def close(self) -> None:

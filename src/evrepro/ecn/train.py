@@ -5,11 +5,12 @@ ReduceLROnPlateau on the *training* accuracy (patience 10, factor 0.2), batches 
 An optional per-epoch decay (``lr_decay``, 1 in ECN) lets a short laptop run settle.
 
 ``run_dir/checkpoints/last.npz`` holds every model variable (weights, BatchNorm statistics and the
-dropout layers' seed states), every optimiser variable and a JSON state: the epoch just finished,
-the input pipeline's position (the next epoch, the augmented copy it reads and its shuffle seed),
-the plateau schedule, the history and the best weights so far. It is rewritten atomically after
-every epoch; a restarted run continues from it and ends as the uninterrupted run would (op
-determinism is on, and an epoch's batch order depends only on (seed, epoch)). When training ends,
+dropout layers' seed states), every optimiser variable and a JSON state: the input pipeline's
+position (epoch and batch, the augmented copy it reads and its shuffle seed), the epoch's running
+sums when taken mid-epoch, the plateau schedule, the history and the best weights so far. It is
+rewritten atomically after every epoch, and every ``checkpoint_every_batches`` batches when set; a
+restarted run continues from it and ends as the uninterrupted run would (op determinism is on, and
+an epoch's batch order depends only on (seed, epoch)). When training ends,
 the weights with the best validation accuracy are written to ``best.npz``, the checkpoint that is
 evaluated.
 """
@@ -48,6 +49,7 @@ class TrainConfig:
     plateau_patience: int = 10
     plateau_factor: float = 0.2
     shuffle_buffer: int = 1024
+    checkpoint_every_batches: int | None = None  # also checkpoint within an epoch (long epochs, preemption)
     device: str = "auto"
     threads: int | None = None
 
@@ -138,7 +140,7 @@ class Classifier:
         return tf.function(step, input_signature=self.spec)
 
     def passes(self, split: str, batch_size: int = EVAL_BATCH, *, shuffle: bool = False, seed: int = 0,
-               shuffle_buffer: int = 1024, first_epoch: int = 0) -> Passes:
+               shuffle_buffer: int = 1024, first_epoch: int = 0, first_batch: int = 0) -> Passes:
         """A pipeline for successive passes over a split, shuffled per (seed, epoch) or in stored order."""
 
         def order_of(epoch):
@@ -146,7 +148,7 @@ class Classifier:
                 return split_order(store, split, batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
                                    shuffle_buffer=shuffle_buffer)
 
-        return Passes(self.store_path, split, self.config.voxel_levels, order_of, first_epoch)
+        return Passes(self.store_path, split, self.config.voxel_levels, order_of, first_epoch, first_batch)
 
     def build(self) -> None:
         """Create the model's variables by running it once on a batch of the validation split."""
@@ -222,47 +224,63 @@ def train_run(stream_path, run_dir, model_config: ECNConfig, train_config: Train
     optimizer.build(model.trainable_variables)
     train_step = classifier.train_step_for(optimizer)
     plateau = Plateau(train_config.lr, train_config.plateau_patience, train_config.plateau_factor)
-    history, best, start = [], None, 0
+    with StreamStore(stream_path) as store:
+        copies = store.copies("train")
+    history, best, position, partial = [], None, {"epoch": 0, "batch": 0}, None
     last = checkpoints / "last.npz"
     if last.exists():
         groups, state = load_arrays(last)
         _assign(model.variables, groups["model"], "model variables", last)
         _assign(optimizer.variables, groups["optimizer"], "optimizer variables", last)
-        plateau.state, history, start = state["plateau"], state["history"], state["position"]["epoch"]
-        best = {"weights": groups["best"], **state["best"]}
-        log.info("resuming from %s at epoch %d", last, start)
+        plateau.state, history = state["plateau"], state["history"]
+        position, partial = state["position"], state["partial"]
+        best = {"weights": groups["best"], **state["best"]} if state["best"] else None
+        log.info("resuming from %s at epoch %d, batch %d", last, position["epoch"], position["batch"])
 
-    with StreamStore(stream_path) as store:
-        copies = store.copies("train")
+    def save_checkpoint(epoch: int, batch: int, sums: dict | None) -> None:
+        """last.npz at the input pipeline's position (epoch, batch), with the epoch's running sums when mid-epoch."""
+        at = {"epoch": epoch, "batch": batch, "copy": epoch % copies, "shuffle_seed": [seed, epoch]}
+        groups = {"model": _arrays(model.variables), "optimizer": _arrays(optimizer.variables)}
+        if best:
+            groups["best"] = best["weights"]
+        save_arrays(last, groups, {"position": at, "partial": sums, "plateau": plateau.state, "history": history,
+                                   "best": {"epoch": best["epoch"], "val_accuracy": best["val_accuracy"]} if best
+                                   else None})
+
     train_passes = classifier.passes("train", train_config.batch_size, shuffle=True, seed=seed,
-                                     shuffle_buffer=train_config.shuffle_buffer, first_epoch=start)
+                                     shuffle_buffer=train_config.shuffle_buffer, first_epoch=position["epoch"],
+                                     first_batch=position["batch"])
     val_passes = classifier.passes("val")
-    for epoch in range(start, train_config.epochs):
+    every = train_config.checkpoint_every_batches
+    for epoch in range(position["epoch"], train_config.epochs):
         began = time.perf_counter()
         lr = plateau.lr * train_config.lr_decay**epoch
         optimizer.learning_rate.assign(lr)
-        loss_sum, correct, seen = 0.0, 0, 0
-        for inputs, labels in tqdm(train_passes.next_pass(), desc=f"epoch {epoch}", disable=not progress,
-                                   mininterval=5, leave=False):
+        sums = partial or {"loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}  # a resumed epoch's so far
+        partial = None
+        first_batch = position["batch"] if epoch == position["epoch"] else 0
+        total = train_passes.batches_in(epoch)
+        batches = tqdm(train_passes.next_pass(), desc=f"epoch {epoch}", disable=not progress, mininterval=5,
+                       leave=False)
+        for batch, (inputs, labels) in enumerate(batches, start=first_batch + 1):  # batch: how many are done
             loss, logits = train_step(inputs, labels)
             labels = labels.numpy()
-            loss_sum += float(loss) * labels.size
-            correct += int(np.sum(classifier.scores(logits.numpy()).argmax(1) == labels))
-            seen += labels.size
+            sums["loss_sum"] += float(loss) * labels.size
+            sums["correct"] += int(np.sum(classifier.scores(logits.numpy()).argmax(1) == labels))
+            sums["seen"] += labels.size
+            if every and batch % every == 0 and batch < total:
+                save_checkpoint(epoch, batch, {**sums, "seconds": sums["seconds"] + time.perf_counter() - began})
         val_loss, val_acc, _, _ = classifier.evaluate(val_passes)
-        row = {"epoch": epoch, "lr": lr, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
-               "val_loss": val_loss, "val_accuracy": val_acc, "seconds": time.perf_counter() - began}
+        row = {"epoch": epoch, "lr": lr, "train_loss": sums["loss_sum"] / sums["seen"],
+               "train_accuracy": sums["correct"] / sums["seen"], "val_loss": val_loss, "val_accuracy": val_acc,
+               "seconds": sums["seconds"] + time.perf_counter() - began}
         history.append(row)
         plateau.update(row[train_config.plateau_monitor])
         log.info("epoch %d: train loss %.4f acc %.4f | val loss %.4f acc %.4f | lr %.2g", epoch, row["train_loss"],
                  row["train_accuracy"], val_loss, val_acc, lr)
         if best is None or val_acc > best["val_accuracy"]:
             best = {"weights": _arrays(model.weights), "epoch": epoch, "val_accuracy": val_acc}
-        position = {"epoch": epoch + 1, "batch": 0, "copy": (epoch + 1) % copies, "shuffle_seed": [seed, epoch + 1]}
-        save_arrays(last, {"model": _arrays(model.variables), "optimizer": _arrays(optimizer.variables),
-                           "best": best["weights"]},
-                    {"epoch": epoch, "position": position, "plateau": plateau.state, "history": history,
-                     "best": {"epoch": best["epoch"], "val_accuracy": best["val_accuracy"]}})
+        save_checkpoint(epoch + 1, 0, None)
         with atomic_output(run_dir / "history.csv") as temporary:
             pd.DataFrame(history).to_csv(temporary, index=False)
 
