@@ -37,35 +37,26 @@ def cmd_events(args) -> None:
                  args.raw or f"resources/raw/{args.dataset}", args.out or f"results/events/{args.dataset}.h5")
 
 
-def _run(args) -> tuple[dict, str]:
-    """A run of the config with its defaults filled, and the cache it trains on."""
+def _run(args) -> tuple[dict, dict]:
+    """The config (defaults filled) and one of its runs."""
     from evrepro.config import load_config
-    from evrepro.runs import aegnn_graph_params, ecn_stream_params, graph_cache_id, stream_cache_id
 
     config = load_config(args.config)
     if args.run not in config["runs"]:
         raise SystemExit(f"{args.config}: no run {args.run!r} under runs (runs: {', '.join(config['runs'])})")
-    run = config["runs"][args.run]
-    if run["model"] == "aegnn":
-        cache = f"results/graphs/{run['dataset']}/{graph_cache_id(aegnn_graph_params(run))}.h5"
-    else:
-        cache = f"results/streams/{run['dataset']}/{stream_cache_id(ecn_stream_params(run))}.h5"
-    return run, cache
+    return config, config["runs"][args.run]
 
 
 def cmd_cache(args) -> None:
-    run, cache = _run(args)
+    from evrepro.runs import cache_params, cache_path
+
+    _, run = _run(args)
     events = f"results/events/{run['dataset']}.h5"
     if run["model"] == "aegnn":
-        from evrepro.graphs.store import build_graph_store
-        from evrepro.runs import aegnn_graph_params
-
-        build_graph_store(events, cache, aegnn_graph_params(run))
+        from evrepro.graphs.store import build_graph_store as build
     else:
-        from evrepro.runs import ecn_stream_params
-        from evrepro.streams.store import build_stream_store
-
-        build_stream_store(events, cache, ecn_stream_params(run))
+        from evrepro.streams.store import build_stream_store as build
+    build(events, cache_path(run), cache_params(run))
 
 
 def _stages(run: dict):
@@ -78,25 +69,29 @@ def _stages(run: dict):
 
 
 def cmd_train(args) -> None:
-    run, cache = _run(args)
-    _stages(run).train_stage(cache, f"results/runs/{args.run}/seed-{args.seed}", args.run, run, args.seed)
+    from evrepro.runs import cache_path
+
+    _, run = _run(args)
+    _stages(run).train_stage(cache_path(run), f"results/runs/{args.run}/seed-{args.seed}", args.run, run, args.seed)
 
 
 def cmd_evaluate(args) -> None:
-    run, cache = _run(args)
-    print(json.dumps(_stages(run).evaluate_stage(cache, f"results/runs/{args.run}/seed-{args.seed}"), indent=2))
+    from evrepro.runs import cache_path
+
+    _, run = _run(args)
+    print(json.dumps(_stages(run).evaluate_stage(cache_path(run), f"results/runs/{args.run}/seed-{args.seed}"),
+                     indent=2))
 
 
 def cmd_async(args) -> None:
-    from evrepro.config import load_config
+    from evrepro.runs import cache_path
 
-    run, cache = _run(args)
+    config, run = _run(args)
     if run["model"] != "aegnn":
         raise SystemExit(f"run {args.run!r} is an {run['model']} run: asynchronous inference is AEGNN's")
     from evrepro.aegnn.async_eval import evaluate_async
 
-    options = load_config(args.config)["async_eval"]
-    result = evaluate_async(cache, f"results/runs/{args.run}/seed-{args.seed}", **options)
+    result = evaluate_async(cache_path(run), f"results/runs/{args.run}/seed-{args.seed}", **config["async_eval"])
     print(json.dumps({key: result[key] for key in ("mflops_per_event", "speedup", "max_abs_difference")}, indent=2))
 
 
@@ -142,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     dataset_command("fetch", cmd_fetch, "download or generate a dataset's archives", "out")
     dataset_command("extract", cmd_extract, "unpack a dataset's archives", "archives", "out")
     dataset_command("events", cmd_events, "build the events store", "archives", "raw", "out")
+
     def run_command(name, function, help_text, seed=True):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("run", help="a run name under runs: in the config")

@@ -19,20 +19,26 @@ def aegnn_graph_params(run: dict) -> GraphParams:
     return replace(GRAPH_PRESETS[block.pop("preset")], **block)
 
 
-def graph_cache_id(params: GraphParams) -> str:
-    """``{prep}`` in results/graphs/{dataset}/{prep}.h5: a hash of the preprocessing parameters."""
-    return params_hash(params.as_dict())
-
-
 def ecn_stream_params(run: dict) -> StreamParams:
     """The stream-cache parameters of an ECN run: its preset with the run's overrides."""
     block = dict(run["preprocessing"])
     return replace(STREAM_PRESETS[block.pop("preset")], **block)
 
 
-def stream_cache_id(params: StreamParams) -> str:
-    """``{prep}`` in results/streams/{dataset}/{prep}.h5: a hash of the preprocessing parameters."""
+def cache_params(run: dict) -> GraphParams | StreamParams:
+    """The parameters of the cache a run trains on: AEGNN's graphs or ECN's streams."""
+    return aegnn_graph_params(run) if run["model"] == "aegnn" else ecn_stream_params(run)
+
+
+def cache_id(params: GraphParams | StreamParams) -> str:
+    """``{prep}`` in a cache's path: a hash of its preprocessing parameters."""
     return params_hash(params.as_dict())
+
+
+def cache_path(run: dict) -> str:
+    """results/graphs/{dataset}/{prep}.h5 (AEGNN) or results/streams/{dataset}/{prep}.h5 (ECN) of a run."""
+    folder = "graphs" if run["model"] == "aegnn" else "streams"
+    return f"results/{folder}/{run['dataset']}/{cache_id(cache_params(run))}.h5"
 
 
 def write_resolved_config(run_dir, **sections) -> None:

@@ -1,7 +1,7 @@
 # Model preprocessing caches, keyed by a hash of their parameters: graphs (AEGNN), streams (ECN).
 
-GRAPH_PARAMS = graph_params_by_id()
-STREAM_PARAMS = stream_params_by_id()
+GRAPH_PARAMS = cache_params_by_id("aegnn")
+STREAM_PARAMS = cache_params_by_id("ecn")
 
 
 rule graphs:

@@ -2,7 +2,7 @@
 
 import re
 
-from evrepro.runs import aegnn_graph_params, ecn_stream_params, graph_cache_id, stream_cache_id
+from evrepro.runs import cache_id, cache_params, cache_path
 
 DATASETS = list(config["datasets"])
 RUNS = config["runs"]
@@ -39,39 +39,19 @@ def split_params(wildcards):
     return {"val_fraction": block["val_fraction"], "split_seed": block["split_seed"]}
 
 
-def graph_params_by_id():
-    """Every graph cache the AEGNN runs need: {prep id: preprocessing parameters}."""
-    caches = {}
-    for name in runs_of("aegnn"):
-        params = aegnn_graph_params(RUNS[name])
-        caches[graph_cache_id(params)] = params.as_dict()
-    return caches
+def cache_params_by_id(model):
+    """Every cache the runs of one family need: {prep id: preprocessing parameters}."""
+    return {cache_id(cache_params(RUNS[name])): cache_params(RUNS[name]).as_dict() for name in runs_of(model)}
 
 
-def stream_params_by_id():
-    """Every stream cache the ECN runs need: {prep id: preprocessing parameters}."""
-    caches = {}
-    for name in runs_of("ecn"):
-        params = ecn_stream_params(RUNS[name])
-        caches[stream_cache_id(params)] = params.as_dict()
-    return caches
-
-
-def graph_cache(wildcards):
-    """The graph cache an AEGNN run trains on."""
-    run = RUNS[wildcards.run]
-    return f"results/graphs/{run['dataset']}/{graph_cache_id(aegnn_graph_params(run))}.h5"
-
-
-def stream_cache(wildcards):
-    """The stream cache an ECN run trains on."""
-    run = RUNS[wildcards.run]
-    return f"results/streams/{run['dataset']}/{stream_cache_id(ecn_stream_params(run))}.h5"
+def run_cache(wildcards):
+    """The cache (graphs or streams) a run trains on."""
+    return cache_path(RUNS[wildcards.run])
 
 
 def stream_caches():
     """(dataset, prep id) of every stream cache, once each."""
-    return sorted({(RUNS[name]["dataset"], stream_cache_id(ecn_stream_params(RUNS[name]))) for name in runs_of("ecn")})
+    return sorted({(RUNS[name]["dataset"], cache_id(cache_params(RUNS[name]))) for name in runs_of("ecn")})
 
 
 def run_seed_dirs(model=None):

@@ -3,7 +3,7 @@
 
 rule evaluate_aegnn:
     input:
-        graphs=graph_cache,
+        graphs=run_cache,
         best="results/runs/{run}/seed-{seed}/checkpoints/best.pt",
         model="results/runs/{run}/seed-{seed}/model.json",
     output:
@@ -21,7 +21,7 @@ rule evaluate_aegnn:
 
 rule evaluate_ecn:
     input:
-        streams=stream_cache,
+        streams=run_cache,
         best="results/runs/{run}/seed-{seed}/checkpoints/best.npz",
         model="results/runs/{run}/seed-{seed}/model.json",
     output:
@@ -39,7 +39,7 @@ rule evaluate_ecn:
 
 rule async_eval:
     input:
-        graphs=graph_cache,
+        graphs=run_cache,
         best="results/runs/{run}/seed-{seed}/checkpoints/best.pt",
         model="results/runs/{run}/seed-{seed}/model.json",
     output:

@@ -3,7 +3,7 @@
 
 rule train_aegnn:
     input:
-        graphs=graph_cache,
+        graphs=run_cache,
     output:
         best="results/runs/{run}/seed-{seed}/checkpoints/best.pt",
         history="results/runs/{run}/seed-{seed}/history.csv",
@@ -22,7 +22,7 @@ rule train_aegnn:
 
 rule train_ecn:
     input:
-        streams=stream_cache,
+        streams=run_cache,
     output:
         best="results/runs/{run}/seed-{seed}/checkpoints/best.npz",
         history="results/runs/{run}/seed-{seed}/history.csv",

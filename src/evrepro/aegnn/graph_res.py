@@ -84,12 +84,17 @@ def voxel_max_pool(x: Tensor, pos: Tensor, edge_index: Tensor, batch: Tensor, vo
     return pooled_x, pooled_pos, pooled_edges, pooled_batch
 
 
-def grid_max_pool(x: Tensor, pos: Tensor, batch: Tensor, num_graphs: int, sensor_size) -> Tensor:
-    """Max features per cell of a fixed 4×4 grid over the sensor: (graphs, 16 × C), empty cells 0."""
+def grid_cells(pos: Tensor, sensor_size) -> Tensor:
+    """Cell of each position in the fixed 4×4 grid over the sensor, row-major (cy · 4 + cx)."""
     cell = (sensor_size[0] / GRID_CELLS, sensor_size[1] / GRID_CELLS)
     cx = (pos[:, 0] / cell[0]).floor().long().clamp(0, GRID_CELLS - 1)
     cy = (pos[:, 1] / cell[1]).floor().long().clamp(0, GRID_CELLS - 1)
-    slot = batch * GRID_CELLS**2 + cy * GRID_CELLS + cx
+    return cy * GRID_CELLS + cx
+
+
+def grid_max_pool(x: Tensor, pos: Tensor, batch: Tensor, num_graphs: int, sensor_size) -> Tensor:
+    """Max features per cell of a fixed 4×4 grid over the sensor: (graphs, 16 × C), empty cells 0."""
+    slot = batch * GRID_CELLS**2 + grid_cells(pos, sensor_size)
     out = x.new_full((num_graphs * GRID_CELLS**2, x.shape[1]), float("-inf")).scatter_reduce(
         0, slot[:, None].expand_as(x), x, reduce="amax", include_self=True)
     out = torch.where(torch.isinf(out), torch.zeros_like(out), out)

@@ -36,21 +36,14 @@ def open_bspline_basis(pseudo: Tensor, kernel_size: int) -> tuple[Tensor, Tensor
     Along each dimension, v = u * (kernel_size - 1) falls between knots floor(v) and floor(v) + 1
     with weights 1 - frac and frac; dimension 0 varies fastest in the flat kernel index.
     """
-    edges, dim = pseudo.shape
+    dim = pseudo.shape[1]
     v = pseudo * (kernel_size - 1)
     lower = v.floor().clamp(0, kernel_size - 2)
     frac = v - lower
-    lower = lower.long()
-    weights, indices = [], []
-    for corner in itertools.product((0, 1), repeat=dim):
-        weight = torch.ones(edges, dtype=pseudo.dtype, device=pseudo.device)
-        index = torch.zeros(edges, dtype=torch.long, device=pseudo.device)
-        for d, bit in enumerate(corner):
-            weight = weight * (frac[:, d] if bit else 1 - frac[:, d])
-            index = index + (lower[:, d] + bit) * kernel_size**d
-        weights.append(weight)
-        indices.append(index)
-    return torch.stack(weights, 1), torch.stack(indices, 1)
+    corners = torch.tensor(list(itertools.product((0, 1), repeat=dim)), device=pseudo.device)  # (2^dim, dim)
+    factors = torch.where(corners.bool(), frac[:, None, :], 1 - frac[:, None, :])
+    strides = kernel_size ** torch.arange(dim, device=pseudo.device)
+    return factors.prod(dim=2), ((lower.long()[:, None, :] + corners) * strides).sum(dim=2)
 
 
 class SplineAdjacency(NamedTuple):

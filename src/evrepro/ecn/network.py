@@ -12,6 +12,7 @@ Inputs are the arrays of ``evrepro.streams.batches.collate`` as a dict of tensor
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from evrepro.ecn.conv import BinaryEventConv, EventConv, TemporalEventConv
@@ -129,5 +130,5 @@ class VoxPoolNetwork(keras.Model):
 
 def parameter_counts(model: keras.Model) -> dict[str, int]:
     """Trainable and non-trainable (BatchNorm statistics) parameter counts of a built model."""
-    count = lambda variables: int(sum(v.numpy().size for v in variables))  # noqa: E731
-    return {"trainable": count(model.trainable_weights), "non_trainable": count(model.non_trainable_weights)}
+    return {"trainable": int(sum(np.prod(v.shape) for v in model.trainable_weights)),
+            "non_trainable": int(sum(np.prod(v.shape) for v in model.non_trainable_weights))}

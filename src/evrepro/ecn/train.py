@@ -10,9 +10,8 @@ position (epoch and batch, the augmented copy it reads and its shuffle seed), th
 sums when taken mid-epoch, the plateau schedule, the history and the best weights so far. It is
 rewritten atomically after every epoch, and every ``checkpoint_every_batches`` batches when set; a
 restarted run continues from it and ends as the uninterrupted run would (op determinism is on, and
-an epoch's batch order depends only on (seed, epoch)). When training ends,
-the weights with the best validation accuracy are written to ``best.npz``, the checkpoint that is
-evaluated.
+an epoch's batch order depends only on (seed, epoch)). When training ends, the weights with the best
+validation accuracy are written to ``best.npz``, the checkpoint that is evaluated.
 """
 
 import json
@@ -59,9 +58,9 @@ class Plateau:
 
     MIN_DELTA = 1e-4
 
-    def __init__(self, lr: float, patience: int, factor: float, state: dict | None = None):
+    def __init__(self, lr: float, patience: int, factor: float):
         self.patience, self.factor = patience, factor
-        self.state = state or {"lr": lr, "best": None, "wait": 0}
+        self.state = {"lr": lr, "best": None, "wait": 0}
 
     @property
     def lr(self) -> float:
@@ -157,10 +156,10 @@ class Classifier:
         passes.close()
         self.predict_step(inputs, labels)
 
-    def evaluate(self, passes: Passes, progress: bool = False):
+    def evaluate(self, passes: Passes):
         """(mean loss, accuracy, scores, labels) of the model in inference mode over the next pass of ``passes``."""
         total, scores, labels = 0.0, [], []
-        for inputs, batch_labels in tqdm(passes.next_pass(), disable=not progress, leave=False):
+        for inputs, batch_labels in passes.next_pass():
             loss_sum, logits = self.predict_step(inputs, batch_labels)
             total += float(loss_sum)
             scores.append(self.scores(logits.numpy()))

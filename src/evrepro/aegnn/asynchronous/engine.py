@@ -30,18 +30,14 @@ from evrepro.aegnn import flops
 from evrepro.aegnn.asynchronous.graph import StreamGraph
 from evrepro.aegnn.asynchronous.layers import block_rows, folded_norm, index_tensor, max_rows
 from evrepro.aegnn.asynchronous.pooled import PooledGraph
-from evrepro.aegnn.graph_res import GRID_CELLS, GraphRes
+from evrepro.aegnn.graph_res import GRID_CELLS, GraphRes, grid_cells
 
 SLOTS = GRID_CELLS**2
 
 
 def grid_slots(pos: np.ndarray, sensor_size) -> np.ndarray:
-    """Cells of ``grid_max_pool``'s 4×4 grid for positions (m, >= 2), computed with its operations."""
-    cell = (sensor_size[0] / GRID_CELLS, sensor_size[1] / GRID_CELLS)
-    pos = torch.from_numpy(np.ascontiguousarray(pos, dtype=np.float32))
-    cx = (pos[:, 0] / cell[0]).floor().long().clamp(0, GRID_CELLS - 1)
-    cy = (pos[:, 1] / cell[1]).floor().long().clamp(0, GRID_CELLS - 1)
-    return (cy * GRID_CELLS + cx).numpy()
+    """Cells of ``grid_max_pool``'s 4×4 grid for positions (m, >= 2), computed by ``grid_cells`` itself."""
+    return grid_cells(torch.from_numpy(np.ascontiguousarray(pos, dtype=np.float32)), sensor_size).numpy()
 
 
 def _union(*parts) -> np.ndarray:

@@ -6,14 +6,12 @@ pseudo-coordinates and B-spline basis as the dense pass. BatchNorm in eval mode 
 affine map of the running statistics (``folded_norm``). ``max_rows`` is the max over groups of rows.
 """
 
-import itertools
-
 import numpy as np
 import torch
 from torch import Tensor
 
 from evrepro.aegnn.graph_res import GraphRes
-from evrepro.aegnn.spline_conv import cartesian_pseudo
+from evrepro.aegnn.spline_conv import cartesian_pseudo, open_bspline_basis
 
 CHUNK_ELEMENTS = 1 << 22  # targets per chunk × cells × F_out: bounds the transformed sources held at once
 
@@ -35,18 +33,6 @@ def folded_norm(norm: torch.nn.BatchNorm1d) -> tuple[Tensor, Tensor]:
     return scale.detach(), shift.detach()
 
 
-def spline_basis(pseudo: Tensor, kernel_size: int) -> tuple[Tensor, Tensor]:
-    """``open_bspline_basis`` in one vectorised pass: the same weights (to rounding) and kernel indices."""
-    dim = pseudo.shape[1]
-    v = pseudo * (kernel_size - 1)
-    lower = v.floor().clamp(0, kernel_size - 2)
-    frac = v - lower
-    bits = torch.tensor(list(itertools.product((0, 1), repeat=dim)), device=pseudo.device)  # (2^dim, dim) corners
-    factors = torch.where(bits.bool(), frac[:, None, :], 1 - frac[:, None, :])
-    strides = kernel_size ** torch.arange(dim, device=pseudo.device)
-    return factors.prod(dim=2), ((lower.long()[:, None, :] + bits) * strides).sum(dim=2)
-
-
 def spline_rows(model: GraphRes, index: int, x: Tensor, pos: Tensor, scale: float, targets: Tensor,
                 sources: Tensor, rows: Tensor) -> Tensor:
     """Output of ``model.convs[index]`` at ``targets`` from every edge into them.
@@ -58,7 +44,7 @@ def spline_rows(model: GraphRes, index: int, x: Tensor, pos: Tensor, scale: floa
     conv = model.convs[index]
     n, cells, f_out = targets.numel(), conv.cells, conv.out_channels
     pseudo = cartesian_pseudo(pos, torch.stack([sources, targets[rows]]), scale)
-    basis, kernel = spline_basis(pseudo, conv.kernel_size)
+    basis, kernel = open_bspline_basis(pseudo, conv.kernel_size)
     used = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
     used[sources] = True
     unique = used.nonzero().squeeze(1)
