@@ -1,13 +1,19 @@
 # evrepro: ECN and AEGNN reproduced side by side. Map of the flow: ../shared/DESIGN.md and README.md.
-from snakemake.utils import min_version, validate
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+from evrepro.config import read_yaml, validate_config
 
 min_version("9.0")
+
+read_yaml("config/config.yaml")  # a YAML syntax error is reported with its line and column
 
 
 configfile: "config/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+validate_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 
 
 report: "workflow/report/workflow.rst"

@@ -6,4 +6,6 @@ from evrepro.datasets.stages import fetch
 from evrepro.logs import logged
 
 with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake's script directive
-    fetch(snakemake.wildcards.dataset, snakemake.params.dataset_config, Path(snakemake.output[0]).parent)
+    # the whole dataset block: mirror URLs too, which the rule does not track (checksums pin the download)
+    dataset = snakemake.wildcards.dataset
+    fetch(dataset, snakemake.config["datasets"][dataset], Path(snakemake.output[0]).parent)

@@ -10,7 +10,7 @@ import pytest
 
 from evrepro.datasets import stages
 from evrepro.datasets.download import DownloadError, download
-from evrepro.datasets.extract import extract_all
+from evrepro.datasets.extract import ArchiveError, extract_all
 from evrepro.datasets.registry import REGISTRY, Archive, DatasetSpec
 from evrepro.events import make_events
 from evrepro.events.atis import encode_atis
@@ -120,7 +120,7 @@ def test_extraction_refuses_paths_outside_the_folder_and_leaves_nothing(tmp_path
     with zipfile.ZipFile(tmp_path / "evil.zip", "w") as handle:
         handle.writestr("ok.txt", "fine")
         handle.writestr("../escape.txt", "bad")
-    with pytest.raises(ValueError, match=r"evil\.zip: member '\.\./escape\.txt'"):
+    with pytest.raises(ArchiveError, match=r"evil\.zip: member '\.\./escape\.txt'"):
         extract_all([tmp_path / "evil.zip"], tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists() and not (tmp_path / "escape.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.zip"]

@@ -1,9 +1,14 @@
-"""``python -m evrepro STAGE ...``: every workflow stage, outside Snakemake too."""
+"""``python -m evrepro STAGE ...``: every workflow stage, outside Snakemake too.
+
+An expected error (bad input, a wrong download, a config mistake) is printed as one line and the
+command exits with status 1; ``--debug`` shows its traceback instead.
+"""
 
 import argparse
 import json
 from pathlib import Path
 
+from evrepro.errors import ConfigError
 from evrepro.logs import logged
 
 
@@ -12,7 +17,8 @@ def _dataset_config(args) -> dict:
 
     config = load_config(args.config)
     if args.dataset not in config["datasets"]:
-        raise SystemExit(f"{args.config}: dataset {args.dataset!r} is not configured under datasets")
+        raise ConfigError(f"{args.config}: dataset {args.dataset!r} is not configured under datasets "
+                          f"(configured: {', '.join(config['datasets'])})")
     return config["datasets"][args.dataset]
 
 
@@ -43,7 +49,7 @@ def _run(args) -> tuple[dict, dict]:
 
     config = load_config(args.config)
     if args.run not in config["runs"]:
-        raise SystemExit(f"{args.config}: no run {args.run!r} under runs (runs: {', '.join(config['runs'])})")
+        raise ConfigError(f"{args.config}: no run {args.run!r} under runs (runs: {', '.join(config['runs'])})")
     return config, config["runs"][args.run]
 
 
@@ -88,7 +94,7 @@ def cmd_async(args) -> None:
 
     config, run = _run(args)
     if run["model"] != "aegnn":
-        raise SystemExit(f"run {args.run!r} is an {run['model']} run: asynchronous inference is AEGNN's")
+        raise ConfigError(f"run {args.run!r} is an {run['model']} run: asynchronous inference is AEGNN's")
     from evrepro.aegnn.async_eval import evaluate_async
 
     result = evaluate_async(cache_path(run), f"results/runs/{args.run}/seed-{args.seed}", **config["async_eval"])
@@ -99,6 +105,7 @@ def cmd_inspect(args) -> None:
     import numpy as np
 
     from evrepro.events import read
+    from evrepro.events.array import first_decrease
 
     events = read(args.file)
     summary = {"file": args.file, "events": int(events.size)}
@@ -106,6 +113,12 @@ def cmd_inspect(args) -> None:
         for field in ("x", "y", "t"):
             summary[field] = [int(events[field].min()), int(events[field].max())]
         summary["on"], summary["off"] = int(np.sum(events["p"] == 1)), int(np.sum(events["p"] == 0))
+    decrease = first_decrease(events["t"])
+    summary["time_decreases"] = decrease[1] if decrease else 0
+    if decrease:
+        index = decrease[0]
+        summary["first_time_decrease"] = {"event": index, "t": int(events["t"][index]),
+                                          "previous_t": int(events["t"][index - 1])}
     print(json.dumps(summary))
 
 
@@ -124,10 +137,16 @@ def cmd_figure(args) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="evrepro", description=__doc__)
     parser.add_argument("--log", help="also write logs and progress to this file")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an expected error")
+    debug = argparse.ArgumentParser(add_help=False)  # --debug after the command too
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
 
+    def add_command(name, help_text):
+        return commands.add_parser(name, help=help_text, parents=[debug])
+
     def dataset_command(name, function, help_text, *paths):
-        sub = commands.add_parser(name, help=help_text)
+        sub = add_command(name, help_text)
         sub.add_argument("dataset")
         sub.add_argument("--config", default="config/config.yaml")
         for path in paths:
@@ -139,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     dataset_command("events", cmd_events, "build the events store", "archives", "raw", "out")
 
     def run_command(name, function, help_text, seed=True):
-        sub = commands.add_parser(name, help=help_text)
+        sub = add_command(name, help_text)
         sub.add_argument("run", help="a run name under runs: in the config")
         sub.add_argument("--config", default="config/config.yaml")
         if seed:
@@ -150,14 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     run_command("train", cmd_train, "train (or resume) one run × seed")
     run_command("evaluate", cmd_evaluate, "test metrics of a run × seed's best checkpoint")
     run_command("async", cmd_async, "AEGNN event by event against the dense model: async.json")
-    inspect = commands.add_parser("inspect", help="summarise one event file (any supported format)")
+    inspect = add_command("inspect", "summarise one event file (any supported format)")
     inspect.add_argument("file")
     inspect.set_defaults(func=cmd_inspect)
-    table = commands.add_parser("table", help="datasets table from events stores")
+    table = add_command("table", "datasets table from events stores")
     table.add_argument("stores", nargs="+")
     table.add_argument("--out", default="results/tables/datasets.csv")
     table.set_defaults(func=cmd_table)
-    figure = commands.add_parser("figure", help="samples figure from an events store")
+    figure = add_command("figure", "samples figure from an events store")
     figure.add_argument("store")
     figure.add_argument("--out", required=True)
     figure.add_argument("--samples-per-class", type=int, default=3)
@@ -169,6 +188,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    with logged(args.log):
+    with logged(args.log, label=f"evrepro {args.command}: error", debug=args.debug):
         args.func(args)
     return 0

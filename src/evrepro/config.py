@@ -1,19 +1,58 @@
-"""Load and validate a workflow config outside Snakemake, with the same schema and default filling."""
+"""Read and validate the workflow config, in the Snakefile and outside it, with errors that point at the mistake."""
 
 from pathlib import Path
 
 import yaml
 
+from evrepro.errors import ConfigError
+
 REPO_SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
-def load_config(path: str | Path, schema: str | Path = REPO_SCHEMA) -> dict:
-    """Read a config YAML, validate it against the workflow schema and fill its defaults."""
+def read_yaml(path: str | Path) -> dict:
+    """A YAML mapping from ``path``; a syntax error names the file, line and column."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+        context = f" ({error.context})" if error.context else ""
+        raise ConfigError(f"{where}: YAML syntax error: {error.problem}{context}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: YAML syntax error: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: holds a YAML {type(data).__name__}, not a mapping of config keys")
+    return data
+
+
+def validate_config(config: dict, schema: str | Path = REPO_SCHEMA) -> dict:
+    """Validate ``config`` against the workflow schema and fill in its defaults, in place.
+
+    The error is one line: where in the config (``runs.x.training``) and what is wrong there.
+    """
+    import jsonschema
     from snakemake.utils import validate
 
     schema = Path(schema)
     if not schema.exists():
-        raise FileNotFoundError(f"config schema {schema} not found; run evrepro from its repository checkout")
-    config = yaml.safe_load(Path(path).read_text()) or {}
+        raise ConfigError(f"config schema {schema} not found; run evrepro from its repository checkout")
+    document = yaml.safe_load(schema.read_text())
+    validator = jsonschema.validators.validator_for(document)(document)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is not None:
+        where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+        raise ConfigError(f"config {where}: {error.message}")
     validate(config, str(schema.resolve()))
     return config
+
+
+def load_config(path: str | Path, schema: str | Path = REPO_SCHEMA) -> dict:
+    """Read a config YAML, validate it against the workflow schema and fill its defaults."""
+    if not Path(path).exists():
+        raise ConfigError(f"{path}: config file not found (give another with --config)")
+    try:
+        return validate_config(read_yaml(path), schema)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}" if not str(error).startswith(str(path)) else str(error)) from None

@@ -1,4 +1,9 @@
-"""Per-rule logs: everything a stage logs or prints to stderr (tqdm progress too) goes to its log file."""
+"""Per-rule logs: everything a stage logs or prints to stderr (tqdm progress too) goes to its log file.
+
+An expected error (``evrepro.errors``) is reported on stderr as one line and the process exits with
+status 1; its traceback goes to the log file only (or to stderr too with ``debug``). Any other error
+keeps its traceback: it is a bug.
+"""
 
 import logging
 import sys
@@ -6,6 +11,8 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from evrepro.errors import is_expected, one_line
 
 
 class _Tee:
@@ -28,23 +35,31 @@ class _Tee:
 
 
 @contextmanager
-def logged(log_path: str | Path | None) -> Iterator[None]:
-    """Send logging and stderr to ``log_path`` (and still to stderr); record any exception there too."""
-    if log_path is None:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", force=True)
-        yield
-        return
-    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "a") as log_file:
-        original = sys.stderr
+def logged(log_path: str | Path | None, label: str = "error", debug: bool = False) -> Iterator[None]:
+    """Send logging and stderr to ``log_path`` (and still to stderr); report errors as the module says.
+
+    ``label`` starts the one-line report of an expected error (``evrepro fetch: error``).
+    """
+    log_file = None
+    if log_path is not None:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        log_file = open(log_path, "a")
+    original = sys.stderr
+    if log_file:
         sys.stderr = _Tee(original, log_file)
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
-                            stream=sys.stderr, force=True)
-        try:
-            yield
-        except BaseException:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr,
+                        force=True)
+    try:
+        yield
+    except BaseException as error:
+        if log_file:
             log_file.write(traceback.format_exc())
+        if debug or not is_expected(error):
             raise
-        finally:
-            sys.stderr = original
-            logging.basicConfig(level=logging.INFO, force=True)
+        original.write(f"{label}: {one_line(error)}\n")
+        raise SystemExit(1) from None
+    finally:
+        sys.stderr = original
+        logging.basicConfig(level=logging.INFO, force=True)
+        if log_file:
+            log_file.close()

@@ -14,8 +14,13 @@ import numpy as np
 from tqdm import tqdm
 
 from evrepro.datasets.store import EventsStore
+from evrepro.errors import EvreproError
 from evrepro.fileio import atomic_output, sha256_file
 from evrepro.h5meta import H5Store, root_attributes
+
+
+class SampleError(EvreproError):
+    """A sample of an events store that the preprocessing cannot take; names the store, split and sample."""
 
 
 def build_sample_cache(events_path, out_path, format_name: str, params: dict, split_writer, *, desc: str,
@@ -41,7 +46,11 @@ def build_sample_cache(events_path, out_path, format_name: str, params: dict, sp
                 for k in tqdm(range(n * repeats), desc=f"{desc} {split}", disable=not progress, mininterval=2):
                     r, i = divmod(k, n)
                     sample = events.sample(split, i)
-                    writer.add(transform(sample, split, i, r) if transform else sample, split, k)
+                    try:
+                        writer.add(transform(sample, split, i, r) if transform else sample, split, k)
+                    except ValueError as error:
+                        raise SampleError(f"{events_path}: {split} sample {i} "
+                                          f"({events.sample_ids(split)[i]}): {error}") from error
                 writer.close()
                 group.create_dataset("label", data=np.tile(events.labels(split), repeats))
                 counts[split] = n * repeats

@@ -2,6 +2,7 @@
 
 import re
 
+from evrepro.run_folder import training_params
 from evrepro.runs import cache_id, cache_params, cache_path
 
 DATASETS = list(config["datasets"])
@@ -29,9 +30,9 @@ def run_pattern(model):
 
 
 def fetch_params(wildcards):
-    """What decides a dataset's archives: the generator block, or the mirror URLs."""
-    block = config["datasets"][wildcards.dataset]
-    return {key: block[key] for key in ("generator", "urls") if key in block}
+    """What decides a dataset's archives: the generator block (downloads are pinned by their checksums,
+    so a new mirror URL changes nothing)."""
+    return config["datasets"][wildcards.dataset].get("generator", {})
 
 
 def split_params(wildcards):
@@ -52,6 +53,11 @@ def run_cache(wildcards):
 def stream_caches():
     """(dataset, prep id) of every stream cache, once each."""
     return sorted({(RUNS[name]["dataset"], cache_id(cache_params(RUNS[name]))) for name in runs_of("ecn")})
+
+
+def runs_table_params():
+    """What the runs table shows of each run (not its description or seeds: those come from the files)."""
+    return {name: {"model": run["model"], "dataset": run["dataset"]} for name, run in RUNS.items()}
 
 
 def run_seed_dirs(model=None):

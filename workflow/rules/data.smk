@@ -5,7 +5,7 @@ rule fetch:
     output:
         manifest="resources/archives/{dataset}/manifest.json",
     params:
-        dataset_config=fetch_params,
+        generator=fetch_params,
     log:
         "logs/fetch/{dataset}.log",
     conda:

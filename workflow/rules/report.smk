@@ -54,7 +54,7 @@ rule runs_table:
             category="Results",
         ),
     params:
-        runs=RUNS,
+        runs=runs_table_params(),
     log:
         "logs/report/runs_table.log",
     conda:

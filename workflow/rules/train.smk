@@ -1,4 +1,8 @@
 # Training: one job per run × seed. Killed jobs resume from checkpoints/last.* when run again.
+# A job's params are what decides its training (not the seed list, not the description, not threads or
+# device), so adding a seed or editing a description reruns nothing that exists. A rerun job that finds
+# its training complete rewrites its outputs from checkpoints/last.*; one whose training changed sets
+# the old one aside under superseded/ (evrepro.run_folder).
 
 
 rule train_aegnn:
@@ -9,7 +13,7 @@ rule train_aegnn:
         history="results/runs/{run}/seed-{seed}/history.csv",
         model="results/runs/{run}/seed-{seed}/model.json",
     params:
-        run=lambda wildcards: RUNS[wildcards.run],
+        training=lambda wildcards: training_params(RUNS[wildcards.run]),
     wildcard_constraints:
         run=run_pattern("aegnn"),
     log:
@@ -28,7 +32,7 @@ rule train_ecn:
         history="results/runs/{run}/seed-{seed}/history.csv",
         model="results/runs/{run}/seed-{seed}/model.json",
     params:
-        run=lambda wildcards: RUNS[wildcards.run],
+        training=lambda wildcards: training_params(RUNS[wildcards.run]),
     wildcard_constraints:
         run=run_pattern("ecn"),
     log:

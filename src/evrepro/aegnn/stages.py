@@ -5,8 +5,9 @@ from dataclasses import asdict
 from evrepro.aegnn.evaluate import evaluate_run
 from evrepro.aegnn.graph_res import GraphResConfig
 from evrepro.aegnn.presets import network_options
-from evrepro.aegnn.train import TrainConfig, train_run
+from evrepro.aegnn.train import TrainConfig, epochs_done, train_run
 from evrepro.graphs.store import GraphStore
+from evrepro.run_folder import RunFolder, training_identity
 from evrepro.runs import write_resolved_config
 
 
@@ -18,9 +19,11 @@ def model_config(graphs_path, network_block: dict) -> GraphResConfig:
 
 
 def train_stage(graphs_path, run_dir, name: str, run: dict, seed: int, progress: bool = True) -> None:
-    """Write the resolved config of run × seed, then train (or resume) it."""
+    """Write the resolved config of run × seed, then train it: resumed, restored or anew (``RunFolder.claim``)."""
     config = model_config(graphs_path, run["network"])
     training = TrainConfig(**run["training"])
+    identity = training_identity("aegnn", run["dataset"], seed, graphs_path, config.as_dict(), asdict(training))
+    RunFolder(run_dir).claim(identity, epochs_done)
     with GraphStore(graphs_path) as store:
         preprocessing = store.params.as_dict()
     write_resolved_config(run_dir, run=name, model="aegnn", dataset=run["dataset"], seed=seed,

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from evrepro.aegnn.data import GraphStoreDataset
 from evrepro.aegnn.graph_res import GraphRes, GraphResConfig, parameter_count
 from evrepro.fileio import atomic_output
+from evrepro.run_folder import write_history
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,11 @@ def _save(obj, path: Path) -> None:
         torch.save(obj, temporary)
 
 
+def epochs_done(last: Path) -> int:
+    """Epochs a checkpoint ``last.pt`` has trained."""
+    return len(torch.load(last, map_location="cpu", weights_only=False)["history"])
+
+
 def train_run(graphs_path, run_dir, model_config: GraphResConfig, train_config: TrainConfig, seed: int,
               progress: bool = True) -> pd.DataFrame:
     """Train (or resume) one run × seed; writes checkpoints/, history.csv and model.json in ``run_dir``."""
@@ -139,9 +145,11 @@ def train_run(graphs_path, run_dir, model_config: GraphResConfig, train_config: 
         _save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                "scheduler": scheduler.state_dict(), "rng": _rng_state(), "epoch": epoch, "history": history,
                "best": best_state}, last)
-        with atomic_output(run_dir / "history.csv") as temporary:
-            pd.DataFrame(history).to_csv(temporary, index=False)
+        write_history(run_dir / "history.csv", history)
 
+    if start >= train_config.epochs:
+        log.info("%s already holds all %d epochs: rewriting its outputs from the checkpoint", last, len(history))
+        write_history(run_dir / "history.csv", history)
     _save(best_state, checkpoints / "best.pt")
     description = {"family": "aegnn", "architecture": "GraphRes", "config": model_config.as_dict(),
                    "training": asdict(train_config), "seed": seed, "device": str(device),

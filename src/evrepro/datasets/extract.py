@@ -1,36 +1,74 @@
-"""Unpack downloaded archives, including archives nested inside them (N-MNIST's Train.zip/Test.zip)."""
+"""Unpack downloaded archives, including archives nested inside them (N-MNIST's Train.zip/Test.zip).
+
+Archives are checked against their fetch manifest (size, SHA-256) before anything is unpacked, and a
+member that fails to decompress is reported with the archive that holds it.
+"""
 
 import logging
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from tqdm import tqdm
 
-from evrepro.fileio import atomic_output
+from evrepro.errors import EvreproError
+from evrepro.fileio import atomic_output, sha256_file
 
 log = logging.getLogger(__name__)
+DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, tarfile.TarError)
 
 
-def _check_member(archive: Path, name: str) -> None:
+class ArchiveError(EvreproError):
+    """An archive does not match its manifest, or one of its members cannot be unpacked."""
+
+
+def check_archive(path: Path, size: int, sha256: str, manifest: Path) -> None:
+    """Refuse an archive whose size or SHA-256 differs from what ``manifest`` recorded when it was fetched."""
+    redo = f"delete it and {manifest}, then run again to fetch it anew"
+    if not path.exists():
+        raise ArchiveError(f"{path}: missing, but {manifest} lists it; {redo}")
+    actual = path.stat().st_size
+    if actual != size:
+        raise ArchiveError(f"{path}: {actual:,} bytes, but {manifest} recorded {size:,} when it was fetched "
+                           f"(truncated or replaced since); {redo}")
+    digest = sha256_file(path)
+    if digest != sha256:
+        raise ArchiveError(f"{path}: sha256 {digest}, but {manifest} recorded {sha256} when it was fetched "
+                           f"(changed since); {redo}")
+
+
+def _check_member(label: str, name: str) -> None:
     parts = Path(name).parts
     if Path(name).is_absolute() or ".." in parts:
-        raise ValueError(f"{archive}: member {name!r} would be written outside the extraction folder")
+        raise ArchiveError(f"{label}: member {name!r} would be written outside the extraction folder")
 
 
-def unpack(archive: Path, destination: Path, progress: bool = True) -> None:
-    """Unpack one zip or tar archive into ``destination``."""
+def unpack(archive: Path, destination: Path, progress: bool = True, label: str | None = None) -> None:
+    """Unpack one zip or tar archive into ``destination``; errors name it as ``label`` (default: its path)."""
+    label = label or str(archive)
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as handle:
-            members = handle.infolist()
-            for member in tqdm(members, desc=f"extract {archive.name}", disable=not progress, mininterval=2):
-                _check_member(archive, member.filename)
-                handle.extract(member, destination)
+            for member in tqdm(handle.infolist(), desc=f"extract {archive.name}", disable=not progress,
+                               mininterval=2):
+                _check_member(label, member.filename)
+                try:
+                    handle.extract(member, destination)
+                except DAMAGED as error:
+                    raise ArchiveError(f"{label}: member {member.filename!r} is damaged ({error})") from error
     elif tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as handle:
-            handle.extractall(destination, filter="data")
+        member = None
+        try:
+            with tarfile.open(archive) as handle:
+                for member in handle:
+                    handle.extract(member, destination, filter="data")
+        except tarfile.FilterError as error:
+            raise ArchiveError(f"{label}: {error}") from error
+        except DAMAGED as error:
+            where = f"after member {member.name!r}" if member is not None else "at its start"
+            raise ArchiveError(f"{label}: damaged {where} ({error})") from error
     else:
-        raise ValueError(f"{archive}: neither a zip nor a tar archive")
+        raise ArchiveError(f"{label}: neither a zip nor a tar archive ({archive.stat().st_size:,} bytes)")
 
 
 def extract_all(archives: list[Path], destination: str | Path, progress: bool = True) -> None:
@@ -38,9 +76,21 @@ def extract_all(archives: list[Path], destination: str | Path, progress: bool = 
     with atomic_output(destination) as temporary:
         temporary.mkdir(parents=True)
         for archive in archives:
-            unpack(Path(archive), temporary, progress)
-        while nested := sorted(p for p in temporary.rglob("*") if p.suffix in {".zip", ".tar", ".gz"} and p.is_file()):
-            for inner in nested:
-                log.info("unpacking nested archive %s", inner.relative_to(temporary))
-                unpack(inner, inner.parent, progress)
-                inner.unlink()
+            archive = Path(archive)
+            before = set(temporary.rglob("*"))
+            unpack(archive, temporary, progress)
+            nested = [p for p in set(temporary.rglob("*")) - before if _is_archive(p)]
+            while nested:
+                found = []
+                for inner in sorted(nested):
+                    relative = inner.relative_to(temporary)
+                    log.info("unpacking nested archive %s", relative)
+                    before = set(inner.parent.rglob("*"))
+                    unpack(inner, inner.parent, progress, label=f"{archive} > {relative}")
+                    inner.unlink()
+                    found += [p for p in set(inner.parent.rglob("*")) - before if _is_archive(p)]
+                nested = found
+
+
+def _is_archive(path: Path) -> bool:
+    return path.suffix in {".zip", ".tar", ".gz"} and path.is_file()

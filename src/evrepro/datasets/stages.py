@@ -9,13 +9,13 @@ from tqdm import tqdm
 
 from evrepro.datasets import digits
 from evrepro.datasets.download import download
-from evrepro.datasets.extract import extract_all
+from evrepro.datasets.extract import check_archive, extract_all
 from evrepro.datasets.layouts import list_samples
 from evrepro.datasets.registry import get_dataset
 from evrepro.datasets.splits import validation_mask
 from evrepro.datasets.store import write_events_store
 from evrepro.events import read
-from evrepro.events.array import check_field_range
+from evrepro.events.array import check_field_range, first_decrease
 from evrepro.fileio import atomic_output, sha256_file
 
 log = logging.getLogger(__name__)
@@ -53,15 +53,24 @@ def fetch(name: str, dataset_config: dict, out_dir: str | Path, progress: bool =
 
 
 def extract(manifest_path: str | Path, raw_dir: str | Path, progress: bool = True) -> None:
-    """Unpack every archive listed in a fetch manifest into ``raw_dir``."""
+    """Unpack every archive listed in a fetch manifest into ``raw_dir``, each checked against the manifest first."""
     manifest_path = Path(manifest_path)
     manifest = json.loads(manifest_path.read_text())
-    extract_all([manifest_path.parent / f["name"] for f in manifest["files"]], raw_dir, progress)
+    archives = [manifest_path.parent / entry["name"] for entry in manifest["files"]]
+    for archive, entry in zip(archives, manifest["files"]):
+        check_archive(archive, entry["size"], entry["sha256"], manifest_path)
+    extract_all(archives, raw_dir, progress)
 
 
 def build_events(name: str, dataset_config: dict, manifest_path: str | Path, raw_dir: str | Path,
                  out_path: str | Path, progress: bool = True) -> dict[str, int]:
-    """Read every sample of the extracted dataset into the events store, carving a validation split."""
+    """Read every sample of the extracted dataset into the events store, carving a validation split.
+
+    Bad recordings follow one policy each (README, "Bad input"): coordinates outside the sensor stop
+    the build naming file, event and value; a recording whose timestamps decrease is sorted by time
+    (stable) with a warning; an empty recording is left out with a warning. Both are listed in the
+    store's ``resorted_recordings`` and ``empty_recordings`` attributes.
+    """
     spec = get_dataset(name)
     manifest = json.loads(Path(manifest_path).read_text())
     samples = list_samples(raw_dir, spec)
@@ -72,6 +81,7 @@ def build_events(name: str, dataset_config: dict, manifest_path: str | Path, raw
                              fraction, seed)
     splits[train[is_val]] = "val"
     order = sorted(range(len(samples)), key=lambda i: ({"train": 0, "val": 1, "test": 2}[splits[i]], i))
+    empty, resorted = [], []
 
     def stream():
         for i in tqdm(order, desc=f"{name}: events", disable=not progress, mininterval=2):
@@ -79,6 +89,19 @@ def build_events(name: str, dataset_config: dict, manifest_path: str | Path, raw
             events = read(path)
             for field, size in zip("xy", spec.sensor_size):
                 check_field_range(events, field, 0, size - 1, f"{path} (sensor {spec.sensor_size})")
+            record = {"split": str(splits[i]), "sample_id": sample_id, "file": str(Path(path).relative_to(raw_dir))}
+            if events.size == 0:
+                log.warning("%s: no events; left out of the events store", path)
+                empty.append(record)
+                continue
+            if decrease := first_decrease(events["t"]):
+                index, steps = decrease
+                before, after = int(events["t"][index - 1]), int(events["t"][index])
+                log.warning("%s: timestamp decreases at event %d (%d after %d; %d decreases in all); "
+                            "sorted by time", path, index, after, before, steps)
+                resorted.append({**record, "decreases": steps, "first": {"event": index, "t": after,
+                                                                         "previous_t": before}})
+                events = events[np.argsort(events["t"], kind="stable")]
             yield str(splits[i]), label, sample_id, events
 
     params = {"dataset": name, "val_fraction": fraction, "split_seed": seed}
@@ -86,6 +109,7 @@ def build_events(name: str, dataset_config: dict, manifest_path: str | Path, raw
         out_path, stream(), sensor_size=spec.sensor_size, class_names=spec.class_names,
         source=manifest["source"], params=params,
         inputs={f["name"]: f["sha256"] for f in manifest["files"]},
+        attributes_after=lambda: {"empty_recordings": json.dumps(empty), "resorted_recordings": json.dumps(resorted)},
     )
-    log.info("wrote %s: %s", out_path, counts)
+    log.info("wrote %s: %s (%d empty recordings left out, %d re-sorted)", out_path, counts, len(empty), len(resorted))
     return counts

@@ -4,7 +4,9 @@ Per split group: concatenated ``t`` (int64 µs), ``x``, ``y`` (uint16), ``p`` (i
 ``offsets`` (int64, S+1) marking sample boundaries, ``label`` (int32) and ``sample_id`` (string).
 Event columns are chunked and compressed, so one sample is read without reading its split. Root
 attributes: ``format``, ``params`` (JSON), ``params_hash``, ``evrepro_version``, ``inputs`` (JSON of
-input hashes), ``sensor_size`` (width, height), ``class_names`` (JSON) and ``source`` (JSON).
+input hashes), ``sensor_size`` (width, height), ``class_names`` (JSON), ``source`` (JSON), and the
+recordings the build set right (JSON lists): ``empty_recordings`` (left out) and
+``resorted_recordings`` (timestamps sorted).
 """
 
 import json
@@ -45,10 +47,11 @@ class SplitWriter:
 
 
 def write_events_store(path: str | Path, samples, *, sensor_size, class_names, source: dict, params: dict,
-                       inputs: dict | None = None) -> dict[str, int]:
+                       inputs: dict | None = None, attributes_after=None) -> dict[str, int]:
     """Write ``samples`` — an iterable of (split, label, sample_id, events) — atomically to ``path``.
 
-    Returns the number of samples per split.
+    ``attributes_after()``, when given, returns root attributes to add once every sample is written
+    (what reading them found). Returns the number of samples per split.
     """
     with atomic_output(path) as temporary:
         with h5py.File(temporary, "w") as handle:
@@ -62,6 +65,8 @@ def write_events_store(path: str | Path, samples, *, sensor_size, class_names, s
                 writers[split].add(events, label, sample_id)
             for writer in writers.values():
                 writer.close()
+            if attributes_after:
+                handle.attrs.update(attributes_after())
             counts = {split: len(writer.labels) for split, writer in writers.items()}
     return counts
 
@@ -78,6 +83,10 @@ class EventsStore(H5Store):
     def attr_json(self, name: str):
         """A JSON root attribute (``params``, ``source``, ``inputs``) as Python data."""
         return json.loads(self.handle.attrs[name])
+
+    def set_right(self, kind: str) -> list[dict]:
+        """Recordings the build left out (``"empty"``) or sorted by time (``"resorted"``), with split and id."""
+        return json.loads(self.handle.attrs.get(f"{kind}_recordings", "[]"))
 
     def offsets(self, split: str) -> np.ndarray:
         if split not in self._offsets:

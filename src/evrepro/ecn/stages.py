@@ -4,7 +4,8 @@ from dataclasses import asdict
 
 from evrepro.ecn.evaluate import evaluate_run
 from evrepro.ecn.presets import ECNConfig, network_options
-from evrepro.ecn.train import TrainConfig, train_run
+from evrepro.ecn.train import TrainConfig, epochs_done, train_run
+from evrepro.run_folder import RunFolder, training_identity
 from evrepro.runs import write_resolved_config
 from evrepro.streams.store import StreamStore
 
@@ -17,9 +18,11 @@ def model_config(stream_path, network_block: dict) -> ECNConfig:
 
 
 def train_stage(stream_path, run_dir, name: str, run: dict, seed: int, progress: bool = True) -> None:
-    """Write the resolved config of run × seed, then train (or resume) it."""
+    """Write the resolved config of run × seed, then train it: resumed, restored or anew (``RunFolder.claim``)."""
     config = model_config(stream_path, run["network"])
     training = TrainConfig(**run["training"])
+    identity = training_identity("ecn", run["dataset"], seed, stream_path, config.as_dict(), asdict(training))
+    RunFolder(run_dir).claim(identity, epochs_done)
     with StreamStore(stream_path) as store:
         preprocessing = store.params.as_dict()
     write_resolved_config(run_dir, run=name, model="ecn", dataset=run["dataset"], seed=seed,

@@ -30,6 +30,7 @@ from evrepro.ecn.data import Passes, input_signature, split_order
 from evrepro.ecn.network import VoxPoolNetwork, parameter_counts
 from evrepro.ecn.presets import ECNConfig
 from evrepro.fileio import atomic_output
+from evrepro.run_folder import write_history
 from evrepro.streams.store import StreamStore
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,12 @@ def load_weights(classifier: Classifier, path) -> dict:
     return state
 
 
+def epochs_done(last: Path) -> int:
+    """Epochs a checkpoint ``last.npz`` has trained."""
+    with np.load(last) as data:
+        return len(json.loads(str(data["state"]))["history"])
+
+
 def train_run(stream_path, run_dir, model_config: ECNConfig, train_config: TrainConfig, seed: int,
               progress: bool = True) -> pd.DataFrame:
     """Train (or resume) one run × seed; writes checkpoints/, history.csv and model.json in ``run_dir``."""
@@ -280,9 +287,11 @@ def train_run(stream_path, run_dir, model_config: ECNConfig, train_config: Train
         if best is None or val_acc > best["val_accuracy"]:
             best = {"weights": _arrays(model.weights), "epoch": epoch, "val_accuracy": val_acc}
         save_checkpoint(epoch + 1, 0, None)
-        with atomic_output(run_dir / "history.csv") as temporary:
-            pd.DataFrame(history).to_csv(temporary, index=False)
+        write_history(run_dir / "history.csv", history)
 
+    if position["epoch"] >= train_config.epochs:
+        log.info("%s already holds all %d epochs: rewriting its outputs from the checkpoint", last, len(history))
+        write_history(run_dir / "history.csv", history)
     train_passes.close()
     val_passes.close()
     save_arrays(checkpoints / "best.npz", {"weights": best["weights"]},

@@ -2,10 +2,12 @@
 
 import numpy as np
 
+from evrepro.errors import EvreproError
+
 EVENT_DTYPE = np.dtype([("t", np.int64), ("x", np.uint16), ("y", np.uint16), ("p", np.int8)])
 
 
-class EventFormatError(ValueError):
+class EventFormatError(EvreproError, ValueError):
     """A file's bytes or an event array do not fit the format; the message names file and value."""
 
 
@@ -30,3 +32,9 @@ def check_field_range(events: np.ndarray, field: str, low: int, high: int, where
         raise EventFormatError(
             f"{where}: event {i} has {field}={values[i]}, outside [{low}, {high}] ({bad.size} such events)"
         )
+
+
+def first_decrease(t: np.ndarray) -> tuple[int, int] | None:
+    """(index of the first timestamp smaller than its predecessor, how many such steps), or None if sorted."""
+    steps = np.flatnonzero(np.diff(t) < 0)
+    return (int(steps[0]) + 1, int(steps.size)) if steps.size else None

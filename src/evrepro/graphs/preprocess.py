@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from evrepro.events.array import first_decrease
 from evrepro.graphs.radius import radius_graph
 
 
@@ -50,9 +51,11 @@ def sample_rng(params: GraphParams, split: str, index: int) -> np.random.Generat
 
 
 def event_graph(events: np.ndarray, params: GraphParams, rng: np.random.Generator):
-    """(pos float32 N×3, x float32 N×1, edge_index int32 2×E) of one event sample."""
-    order = np.argsort(events["t"], kind="stable")
-    kept = events[order][subsample(events.size, params.n_samples, rng)]
+    """(pos float32 N×3, x float32 N×1, edge_index int32 2×E) of one time-sorted event sample."""
+    if decrease := first_decrease(events["t"]):
+        raise ValueError(f"events are not sorted by time: event {decrease[0]} has t={events['t'][decrease[0]]} "
+                         f"after t={events['t'][decrease[0] - 1]} (the events store sorts every recording)")
+    kept = events[subsample(events.size, params.n_samples, rng)]
     t = kept["t"].astype(np.float64)
     t_norm = (t - t[0]) * params.beta_per_us if kept.size else t
     pos = np.stack([kept["x"], kept["y"], t_norm], axis=1).astype(np.float32)

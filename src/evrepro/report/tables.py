@@ -11,10 +11,11 @@ from evrepro.fileio import atomic_output
 
 
 def datasets_table(stores: dict[str, str | Path]) -> pd.DataFrame:
-    """One row per dataset and split: samples, classes, events per sample, duration."""
+    """One row per dataset and split: samples, classes, events per sample, duration, recordings set right."""
     rows = []
     for name, path in stores.items():
         with EventsStore(path) as store:
+            empty, resorted = store.set_right("empty"), store.set_right("resorted")
             for split in store.splits:
                 counts = store.event_counts(split)
                 durations_ms = store.durations_us(split) / 1000
@@ -29,6 +30,8 @@ def datasets_table(stores: dict[str, str | Path]) -> pd.DataFrame:
                     "events_max": counts.max(),
                     "duration_ms_mean": durations_ms.mean(),
                     "duration_ms_max": durations_ms.max(),
+                    "empty_left_out": sum(record["split"] == split for record in empty),
+                    "resorted": sum(record["split"] == split for record in resorted),
                 })
     return pd.DataFrame(rows)
 

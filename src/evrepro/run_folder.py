@@ -1,0 +1,171 @@
+"""A run × seed's folder and the training it holds: config edits never destroy a trained model.
+
+``results/runs/{run}/seed-{seed}/checkpoints/last.*`` is the durable record of a training: weights,
+optimiser, history and the best weights so far. Everything else in the folder (``best.*``,
+``history.csv``, ``model.json``, test results) is rewritten from it, so a job that finds its
+training complete rewrites them and succeeds, and a failed job never deletes the only copy.
+
+``checkpoints/training.json`` says which training the checkpoint belongs to: family, dataset, seed,
+the cache it trains on, and every network and training value except how the job executes
+(``EXECUTION_KEYS``). When a job starts, ``claim`` compares it with the training asked for:
+
+- the same training, with as many epochs or more: the checkpoint is kept and training resumes
+  (or, already complete, only the outputs are rewritten);
+- a different one (another value, another cache, fewer epochs than it already trained, or a
+  checkpoint with no record): the folder's contents move to ``superseded/<time>-<fingerprint>/``
+  and training starts afresh — unless a superseded training matches the one asked for, which is
+  then moved back and resumed. Nothing is deleted.
+"""
+
+import csv
+import json
+import logging
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from evrepro.fileio import atomic_output, params_hash
+
+log = logging.getLogger(__name__)
+
+# how a training job executes, not what it computes: changing them neither reruns nor restarts a training
+EXECUTION_KEYS = ("threads", "device", "checkpoint_every_batches")
+RECORD = "training.json"
+SUPERSEDED = "superseded"
+NOTE = "superseded.json"
+
+
+def training_params(run: dict) -> dict:
+    """What decides a run × seed's training besides its cache: the train rules' tracked ``params``."""
+    return {"model": run["model"], "dataset": run["dataset"], "network": run.get("network", {}),
+            "training": {key: value for key, value in run.get("training", {}).items() if key not in EXECUTION_KEYS}}
+
+
+def cache_identity(cache_path) -> dict:
+    """What identifies a cache's content: its format, preprocessing parameters and the inputs it was built from."""
+    import h5py
+
+    with h5py.File(cache_path, "r") as handle:
+        return {"format": handle.attrs["format"], "params": json.loads(handle.attrs["params"]),
+                "inputs": json.loads(handle.attrs["inputs"])}
+
+
+def training_identity(family: str, dataset: str, seed: int, cache_path, network: dict, training: dict) -> dict:
+    """Everything that decides a training's weights (resolved values; execution settings left out)."""
+    identity = {"family": family, "dataset": dataset, "seed": seed, "cache": cache_identity(cache_path),
+                "network": network,
+                "training": {key: value for key, value in training.items() if key not in EXECUTION_KEYS}}
+    return json.loads(json.dumps(identity))  # tuples as lists, as read back from JSON
+
+
+def fingerprint(identity: dict) -> str:
+    """A short hash of a training identity, ignoring its number of epochs (more epochs extend a training)."""
+    return params_hash({**identity, "training": {k: v for k, v in identity["training"].items() if k != "epochs"}})
+
+
+def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """``key: old -> new`` for every value that differs between two identities."""
+    found = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found += differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            found.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return found
+
+
+def write_history(path, history: list[dict]) -> None:
+    """history.csv: one row per epoch trained so far, atomically."""
+    with atomic_output(path) as temporary, open(temporary, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(history[0]) if history else ["epoch"])
+        writer.writeheader()
+        writer.writerows(history)
+
+
+class RunFolder:
+    """``results/runs/{run}/seed-{seed}``: its checkpoint, the record of its training, superseded trainings."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.checkpoints = self.path / "checkpoints"
+        self.record = self.checkpoints / RECORD
+
+    def last_checkpoint(self, folder: Path | None = None) -> Path | None:
+        """``checkpoints/last.*`` of this folder (or of a superseded one), if there is one."""
+        found = sorted((folder or self.path).joinpath("checkpoints").glob("last.*"))
+        return found[0] if found else None
+
+    def claim(self, identity: dict, epochs_done) -> str:
+        """Make the folder hold the training ``identity`` describes; ``epochs_done(last)`` reads a checkpoint.
+
+        Returns what was done: ``"resume"`` (a matching checkpoint, possibly complete), ``"restore"`` (a
+        superseded training moved back) or ``"fresh"`` (no usable checkpoint). See the module docstring.
+        """
+        epochs = identity["training"]["epochs"]
+        last = self.last_checkpoint()
+        if last is not None:
+            recorded = json.loads(self.record.read_text())["identity"] if self.record.exists() else None
+            done = epochs_done(last)
+            if recorded is None:
+                because = ["no record of what it was trained with"]
+            elif fingerprint(recorded) != fingerprint(identity):
+                because = [d for d in differences(recorded, identity) if not d.startswith("training.epochs:")]
+            elif done > epochs:
+                because = [f"it trained {done} epochs, {epochs} are asked for"]
+            else:
+                self._write_record(identity)
+                return "resume"
+            self._set_aside(recorded, done, because)
+        action = "restore" if self._restore(identity) else "fresh"
+        self._write_record(identity)
+        return action
+
+    def _write_record(self, identity: dict) -> None:
+        record = {"identity": identity, "fingerprint": fingerprint(identity)}
+        if self.record.exists() and json.loads(self.record.read_text()) == record:
+            return
+        with atomic_output(self.record) as temporary:
+            temporary.write_text(json.dumps(record, indent=2))
+
+    def _set_aside(self, recorded: dict | None, done: int, because: list[str]) -> None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        target = self.path / SUPERSEDED / f"{stamp}-{fingerprint(recorded) if recorded else 'unrecorded'}"
+        target.mkdir(parents=True)
+        for item in sorted(self.path.iterdir()):
+            if item.name != SUPERSEDED:
+                os.replace(item, target / item.name)
+        (target / NOTE).write_text(json.dumps({"epochs_done": done, "set_aside": stamp, "because": because}, indent=2))
+        log.warning("%s: the checkpoint belongs to another training (%s); moved to %s, training anew",
+                    self.path, "; ".join(because), target.relative_to(self.path))
+
+    def _restore(self, identity: dict) -> bool:
+        """Move back the superseded training that matches ``identity`` with the most epochs done, if any."""
+        candidates = []
+        root = self.path / SUPERSEDED
+        for folder in sorted(root.iterdir() if root.is_dir() else []):
+            record, note = folder / "checkpoints" / RECORD, folder / NOTE
+            if not (record.exists() and note.exists() and self.last_checkpoint(folder)):
+                continue
+            done = json.loads(note.read_text())["epochs_done"]
+            if fingerprint(json.loads(record.read_text())["identity"]) == fingerprint(identity) \
+                    and done <= identity["training"]["epochs"]:
+                candidates.append((done, folder.name))
+        if not candidates:
+            return False
+        folder = root / max(candidates)[1]
+        (folder / NOTE).unlink()
+        _move_into(folder, self.path)  # over what an unstarted training left (its record, its config)
+        log.warning("%s: restored the training set aside in %s/%s", self.path, SUPERSEDED, folder.name)
+        return True
+
+
+def _move_into(source: Path, destination: Path) -> None:
+    """Move a folder's contents into another, merging subfolders and replacing files; removes ``source``."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for item in source.iterdir():
+        if item.is_dir() and (destination / item.name).is_dir():
+            _move_into(item, destination / item.name)
+        else:
+            os.replace(item, destination / item.name)
+    source.rmdir()
