@@ -6,7 +6,7 @@ import sys
 
 import yaml
 
-from test_workflow import TINY_ECN, tiny_config
+from project import TINY_ECN, tiny_config
 
 
 def evrepro(root, *args):

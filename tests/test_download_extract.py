@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import tarfile
 import zipfile
 
 import numpy as np
@@ -124,3 +125,83 @@ def test_extraction_refuses_paths_outside_the_folder_and_leaves_nothing(tmp_path
         extract_all([tmp_path / "evil.zip"], tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists() and not (tmp_path / "escape.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.zip"]
+
+
+def test_a_complete_file_of_the_wrong_size_is_set_aside_and_never_resumed(tmp_path):
+    wrong = PAYLOAD[:1_000_000]
+    archive = archive_for(PAYLOAD)
+    with ArchiveServer({"/small.zip": wrong}) as server:
+        url = f"{server.url}/small.zip"
+        with pytest.raises(DownloadError, match=r"small\.zip: serves a complete file of 1,000,000 bytes, "
+                                                r"expected 3,000,000: a different file"):
+            download(archive, tmp_path, urls=(url,), progress=False)
+        [rejected] = tmp_path.glob("data.zip.rejected-*")
+        assert rejected.read_bytes() == wrong and not (tmp_path / "data.zip.part").exists()
+
+        (tmp_path / "data.zip.part").write_bytes(wrong)  # a part file as long as the server's file: HTTP 416
+        with pytest.raises(DownloadError, match="serves a complete file of 1,000,000 bytes"):
+            download(archive, tmp_path, urls=(url,), progress=False)
+        assert server.requests[-1] == ("/small.zip", "bytes=1000000-")
+    assert not (tmp_path / "data.zip.part").exists()
+
+
+def write_manifest(folder, *archives):
+    entries = [{"name": a.name, "size": a.stat().st_size, "sha256": hashlib.sha256(a.read_bytes()).hexdigest()}
+               for a in archives]
+    (folder / "manifest.json").write_text(json.dumps({"dataset": "x", "files": entries, "source": {}}))
+    return folder / "manifest.json"
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as handle:
+        for name, data in members.items():
+            handle.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_extraction_checks_each_archive_against_its_manifest_before_unpacking(tmp_path):
+    archive = tmp_path / "a.zip"
+    archive.write_bytes(zip_bytes({"x.bin": PAYLOAD[:5000]}))
+    manifest = write_manifest(tmp_path, archive)
+    archive.write_bytes(archive.read_bytes()[:-100])
+    with pytest.raises(ArchiveError, match=r"a\.zip: [\d,]+ bytes, but .*manifest\.json recorded [\d,]+ when it "
+                                           r"was fetched \(truncated or replaced since\); delete it"):
+        stages.extract(manifest, tmp_path / "raw", progress=False)
+    archive.write_bytes(zip_bytes({"x.bin": PAYLOAD[5000:10000]}))  # same size, other bytes
+    write_manifest(tmp_path, archive)
+    manifest.write_text(manifest.read_text().replace(hashlib.sha256(archive.read_bytes()).hexdigest(), "0" * 64))
+    with pytest.raises(ArchiveError, match=r"a\.zip: sha256 [0-9a-f]{64}, but .* recorded 0{64}"):
+        stages.extract(manifest, tmp_path / "raw", progress=False)
+    assert not (tmp_path / "raw").exists()
+
+
+def flip_middle_byte_of_first_member(data: bytes) -> bytes:
+    info = zipfile.ZipFile(io.BytesIO(data)).infolist()[0]
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    position = start + info.compress_size // 2
+    return data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1:]
+
+
+def test_a_damaged_member_is_named_with_its_archive_even_when_nested(tmp_path):
+    inner = flip_middle_byte_of_first_member(zip_bytes({"Train/0/1.bin": PAYLOAD[:20000]}))
+    outer = tmp_path / "outer.zip"
+    outer.write_bytes(zip_bytes({"N-MNIST/Train.zip": inner}))
+    with pytest.raises(ArchiveError, match=r"outer\.zip > N-MNIST/Train\.zip: member 'Train/0/1\.bin' is damaged"):
+        extract_all([outer], tmp_path / "raw", progress=False)
+    assert not (tmp_path / "raw").exists()
+    (tmp_path / "flat.zip").write_bytes(inner)
+    with pytest.raises(ArchiveError, match=r"flat\.zip: member 'Train/0/1\.bin' is damaged \("):
+        extract_all([tmp_path / "flat.zip"], tmp_path / "raw", progress=False)
+
+
+def test_a_truncated_tar_names_the_member_it_cuts(tmp_path):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as handle:
+        for name in ("a.bin", "b.bin"):
+            info = tarfile.TarInfo(name)
+            info.size = 200_000
+            handle.addfile(info, io.BytesIO(PAYLOAD[:200_000]))
+    (tmp_path / "cut.tar.gz").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) * 2 // 3])
+    with pytest.raises(ArchiveError, match=r"cut\.tar\.gz: member 'b\.bin' is damaged \("):
+        extract_all([tmp_path / "cut.tar.gz"], tmp_path / "raw", progress=False)

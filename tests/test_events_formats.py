@@ -124,3 +124,21 @@ def test_writer_refuses_out_of_range_values_naming_event_and_value(tmp_path):
         write(tmp_path / "bad.bin", events)
     with pytest.raises(EventFormatError, match="y=240"):
         encode_atis(make_events([0], [0], [240], [0]))
+
+
+def test_prophesee_header_only_truncated_and_garbage_files_are_refused_naming_the_offset(tmp_path, real_fixtures):
+    raw = (real_fixtures / "ncars" / "sample_ncars.dat").read_bytes()
+    header_end = 91  # three header lines (SOURCES.md), then the event type and size bytes
+    cases = {
+        "header.dat": (raw[:header_end], r"header\.dat: ends at byte 91, right after its 3 header lines"),
+        "cut_line.dat": (raw[:50], r"cut_line\.dat: header line 1 at byte 0 has no end of line"),
+        "cut_record.dat": (raw[:-3], r"cut_record\.dat: 16069 payload bytes from byte 93 is not a whole number"),
+        "garbage.dat": (raw[:60] + b"\x00\x07" + raw[62:], r"garbage\.dat: header line 2 \(from byte 52\) holds "
+                                                             r"byte 0x00 at byte 60, which is not text"),
+    }
+    for name, (data, message) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(EventFormatError, match=message):
+            read(tmp_path / name)
+    (tmp_path / "no_events.dat").write_bytes(raw[: header_end + 2])  # a whole file holding zero events
+    assert read(tmp_path / "no_events.dat").size == 0

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import REPO
 from evrepro.datasets.store import EventsStore
-from test_workflow import make_project, snakemake, tiny_config
+from project import make_project, snakemake, tiny_config
 
 
 def slurm_is_up() -> bool:

@@ -69,3 +69,22 @@ def test_events_stage_names_the_file_with_out_of_range_pixels(tiny_digits, tmp_p
 def test_unknown_dataset_lists_the_known_ones():
     with pytest.raises(KeyError, match="known: digits, nmnist"):
         get_dataset("nmnsit")
+
+
+def test_config_errors_point_at_the_line_or_the_key(tmp_path):
+    from evrepro.config import load_config
+    from evrepro.errors import ConfigError
+
+    path = tmp_path / "config.yaml"
+    path.write_text("datasets:\n  digits: {generator: [1, 2}\n")
+    with pytest.raises(ConfigError, match=r"config\.yaml, line 2, column 28: YAML syntax error: expected .,. or .\]., but got .}."):
+        load_config(path)
+    path.write_text("datasets: {digits: {val_fraction: 2}}\n")
+    with pytest.raises(ConfigError, match=r"config\.yaml: config datasets\.digits\.val_fraction: 2 is greater than"):
+        load_config(path)
+    path.write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="holds a YAML list, not a mapping"):
+        load_config(path)
+    path.write_text("datasets: {digits: {}}\nruns: {r: {model: aegnn, dataset: digits}}\n")
+    config = load_config(path)
+    assert config["runs"]["r"]["training"]["epochs"] == 150  # defaults filled

@@ -1,54 +1,16 @@
 """Real Snakemake runs on a tiny config in a temporary copy of the workflow."""
 
 import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO
 from evrepro.datasets.store import EventsStore
+from project import TINY_AEGNN, TINY_ECN, make_project, snakemake, tiny_config
 
 pytestmark = pytest.mark.workflow
-WORKFLOW_FILES = ["Snakefile", "workflow", "scripts", "profiles", "envs", "config"]
-
-
-def make_project(root, config: dict):
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
-    (root / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-    return root
-
-
-def tiny_config(max_images=30, recordings=1, runs=None, **report):
-    return {"datasets": {"digits": {"generator": {"max_images": max_images, "recordings_per_image": recordings},
-                                    "val_fraction": 0.2}},
-            "report": {"samples_per_class": 2, "max_classes": 4, **report}, "runs": runs or {}}
-
-
-TINY_AEGNN = {"model": "aegnn", "dataset": "digits", "seeds": [0, 1],
-              "preprocessing": {"preset": "digits", "n_samples": 200},
-              "network": {"preset": "ncars", "pool_voxel": [8, 8]},
-              "training": {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "threads": 1}}
-
-
-TINY_ECN = {"model": "ecn", "dataset": "digits", "seeds": [0],
-            "preprocessing": {"preset": "digits", "cache_repeats": 2, "flip_time": 0.5},
-            "network": {"preset": "digits", "filters0": 4, "hidden_units": [16]},
-            "training": {"epochs": 2, "batch_size": 8, "threads": 1}}
-
-
-def snakemake(root, *args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=root, capture_output=True, text=True,
-                          timeout=timeout)
 
 
 def test_pipeline_runs_end_to_end_and_builds_the_report(tmp_path):
@@ -155,29 +117,3 @@ def test_lint_reports_no_problems(tmp_path):
     result = snakemake(make_project(tmp_path, tiny_config()), "--lint")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Congratulations" in result.stdout + result.stderr
-
-
-@pytest.mark.parametrize("temporary", ["resources/archives/digits/.digits.zip.tmp-*", "results/events/.digits.h5.tmp-*"])
-def test_a_run_killed_mid_write_finishes_on_the_next_run(tmp_path, temporary):
-    """SIGKILL the whole run while a stage writes its output; rerunning as `make run` does completes cleanly."""
-    root = make_project(tmp_path, tiny_config(max_images=400, recordings=2))
-    process = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=root,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 300
-    while not list(root.glob(temporary)):
-        assert process.poll() is None, "the run ended before the stage started writing"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    time.sleep(0.1)  # well inside the write: the events store of 800 samples takes about 0.5 s
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    final = root / temporary.replace(".tmp-*", "").replace("/.", "/")
-    assert not final.exists()  # nothing half-written under the real name
-
-    snakemake(root, "--unlock", "--cores", "1")
-    result = snakemake(root, "--cores", "2")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert not list(root.glob(temporary))
-    with EventsStore(root / "results/events/digits.h5") as store:
-        assert sum(store.num_samples(split) for split in store.splits) == 800
-        store.sample("test", store.num_samples("test") - 1)

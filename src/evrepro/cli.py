@@ -8,8 +8,15 @@ import argparse
 import json
 from pathlib import Path
 
-from evrepro.errors import ConfigError
+from evrepro.errors import ConfigError, EvreproError
 from evrepro.logs import logged
+
+
+def _require(path, command: str) -> str:
+    """``path`` if it exists; otherwise an error saying which command makes it."""
+    if not Path(path).exists():
+        raise EvreproError(f"{path} not found: make it first with `python -m evrepro {command}`")
+    return str(path)
 
 
 def _dataset_config(args) -> dict:
@@ -31,16 +38,18 @@ def cmd_fetch(args) -> None:
 def cmd_extract(args) -> None:
     from evrepro.datasets.stages import MANIFEST, extract
 
-    extract(Path(args.archives or f"resources/archives/{args.dataset}") / MANIFEST,
-            args.out or f"resources/raw/{args.dataset}")
+    manifest = Path(args.archives or f"resources/archives/{args.dataset}") / MANIFEST
+    extract(_require(manifest, f"fetch {args.dataset}"), args.out or f"resources/raw/{args.dataset}")
 
 
 def cmd_events(args) -> None:
     from evrepro.datasets.stages import MANIFEST, build_events
 
     build_events(args.dataset, _dataset_config(args),
-                 Path(args.archives or f"resources/archives/{args.dataset}") / MANIFEST,
-                 args.raw or f"resources/raw/{args.dataset}", args.out or f"results/events/{args.dataset}.h5")
+                 _require(Path(args.archives or f"resources/archives/{args.dataset}") / MANIFEST,
+                          f"fetch {args.dataset}"),
+                 _require(args.raw or f"resources/raw/{args.dataset}", f"extract {args.dataset}"),
+                 args.out or f"results/events/{args.dataset}.h5")
 
 
 def _run(args) -> tuple[dict, dict]:
@@ -57,7 +66,7 @@ def cmd_cache(args) -> None:
     from evrepro.runs import cache_params, cache_path
 
     _, run = _run(args)
-    events = f"results/events/{run['dataset']}.h5"
+    events = _require(f"results/events/{run['dataset']}.h5", f"events {run['dataset']}")
     if run["model"] == "aegnn":
         from evrepro.graphs.store import build_graph_store as build
     else:
@@ -78,15 +87,18 @@ def cmd_train(args) -> None:
     from evrepro.runs import cache_path
 
     _, run = _run(args)
-    _stages(run).train_stage(cache_path(run), f"results/runs/{args.run}/seed-{args.seed}", args.run, run, args.seed)
+    cache = _require(cache_path(run), f"cache {args.run}")
+    _stages(run).train_stage(cache, f"results/runs/{args.run}/seed-{args.seed}", args.run, run, args.seed)
 
 
 def cmd_evaluate(args) -> None:
     from evrepro.runs import cache_path
 
     _, run = _run(args)
-    print(json.dumps(_stages(run).evaluate_stage(cache_path(run), f"results/runs/{args.run}/seed-{args.seed}"),
-                     indent=2))
+    run_dir = f"results/runs/{args.run}/seed-{args.seed}"
+    _require(f"{run_dir}/model.json", f"train {args.run} --seed {args.seed}")
+    cache = _require(cache_path(run), f"cache {args.run}")
+    print(json.dumps(_stages(run).evaluate_stage(cache, run_dir), indent=2))
 
 
 def cmd_async(args) -> None:
@@ -97,7 +109,9 @@ def cmd_async(args) -> None:
         raise ConfigError(f"run {args.run!r} is an {run['model']} run: asynchronous inference is AEGNN's")
     from evrepro.aegnn.async_eval import evaluate_async
 
-    result = evaluate_async(cache_path(run), f"results/runs/{args.run}/seed-{args.seed}", **config["async_eval"])
+    run_dir = f"results/runs/{args.run}/seed-{args.seed}"
+    _require(f"{run_dir}/model.json", f"train {args.run} --seed {args.seed}")
+    result = evaluate_async(_require(cache_path(run), f"cache {args.run}"), run_dir, **config["async_eval"])
     print(json.dumps({key: result[key] for key in ("mflops_per_event", "speedup", "max_abs_difference")}, indent=2))
 
 

@@ -9,6 +9,16 @@ DATASETS = list(config["datasets"])
 RUNS = config["runs"]
 
 
+def canonical(value):
+    """``value`` with every mapping's keys sorted: Snakemake compares params by their repr, so reordering
+    keys in the config must not look like a change."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list | tuple):
+        return [canonical(item) for item in value]
+    return value
+
+
 def check_runs():
     """Fail at start-up, naming the run, when a run cannot be carried out by this workflow."""
     for name, run in config["runs"].items():
@@ -32,7 +42,7 @@ def run_pattern(model):
 def fetch_params(wildcards):
     """What decides a dataset's archives: the generator block (downloads are pinned by their checksums,
     so a new mirror URL changes nothing)."""
-    return config["datasets"][wildcards.dataset].get("generator", {})
+    return canonical(config["datasets"][wildcards.dataset].get("generator", {}))
 
 
 def split_params(wildcards):
@@ -55,9 +65,14 @@ def stream_caches():
     return sorted({(RUNS[name]["dataset"], cache_id(cache_params(RUNS[name]))) for name in runs_of("ecn")})
 
 
+def train_params(wildcards):
+    """What decides a run × seed's training besides its cache (evrepro.run_folder.training_params)."""
+    return canonical(training_params(RUNS[wildcards.run]))
+
+
 def runs_table_params():
     """What the runs table shows of each run (not its description or seeds: those come from the files)."""
-    return {name: {"model": run["model"], "dataset": run["dataset"]} for name, run in RUNS.items()}
+    return canonical({name: {"model": run["model"], "dataset": run["dataset"]} for name, run in RUNS.items()})
 
 
 def run_seed_dirs(model=None):

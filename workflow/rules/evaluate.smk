@@ -46,7 +46,7 @@ rule async_eval:
         result="results/runs/{run}/seed-{seed}/async.json",
         accuracy="results/runs/{run}/seed-{seed}/accuracy_vs_events.csv",
     params:
-        options=config["async_eval"],
+        options=canonical(config["async_eval"]),
     wildcard_constraints:
         run=run_pattern("aegnn"),
     log:

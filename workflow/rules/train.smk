@@ -13,7 +13,7 @@ rule train_aegnn:
         history="results/runs/{run}/seed-{seed}/history.csv",
         model="results/runs/{run}/seed-{seed}/model.json",
     params:
-        training=lambda wildcards: training_params(RUNS[wildcards.run]),
+        training=train_params,
     wildcard_constraints:
         run=run_pattern("aegnn"),
     log:
@@ -32,7 +32,7 @@ rule train_ecn:
         history="results/runs/{run}/seed-{seed}/history.csv",
         model="results/runs/{run}/seed-{seed}/model.json",
     params:
-        training=lambda wildcards: training_params(RUNS[wildcards.run]),
+        training=train_params,
     wildcard_constraints:
         run=run_pattern("ecn"),
     log:

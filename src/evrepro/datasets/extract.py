@@ -57,15 +57,19 @@ def unpack(archive: Path, destination: Path, progress: bool = True, label: str |
                 except DAMAGED as error:
                     raise ArchiveError(f"{label}: member {member.filename!r} is damaged ({error})") from error
     elif tarfile.is_tarfile(archive):
-        member = None
+        done = None
         try:
             with tarfile.open(archive) as handle:
                 for member in handle:
-                    handle.extract(member, destination, filter="data")
+                    try:
+                        handle.extract(member, destination, filter="data")
+                    except DAMAGED as error:
+                        raise ArchiveError(f"{label}: member {member.name!r} is damaged ({error})") from error
+                    done = member
         except tarfile.FilterError as error:
             raise ArchiveError(f"{label}: {error}") from error
-        except DAMAGED as error:
-            where = f"after member {member.name!r}" if member is not None else "at its start"
+        except DAMAGED as error:  # reading the next member's header
+            where = f"after member {done.name!r}" if done is not None else "at its start"
             raise ArchiveError(f"{label}: damaged {where} ({error})") from error
     else:
         raise ArchiveError(f"{label}: neither a zip nor a tar archive ({archive.stat().st_size:,} bytes)")

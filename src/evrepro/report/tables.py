@@ -11,28 +11,33 @@ from evrepro.fileio import atomic_output
 
 
 def datasets_table(stores: dict[str, str | Path]) -> pd.DataFrame:
-    """One row per dataset and split: samples, classes, events per sample, duration, recordings set right."""
+    """One row per dataset and split: samples, classes, events per sample, duration, recordings set right.
+
+    A split whose every recording was left out (empty) keeps its row, with 0 samples.
+    """
     rows = []
     for name, path in stores.items():
         with EventsStore(path) as store:
             empty, resorted = store.set_right("empty"), store.set_right("resorted")
-            for split in store.splits:
-                counts = store.event_counts(split)
-                durations_ms = store.durations_us(split) / 1000
-                rows.append({
-                    "dataset": name,
-                    "split": split,
-                    "samples": counts.size,
-                    "classes": np.unique(store.labels(split)).size,
-                    "events_mean": counts.mean(),
-                    "events_median": np.median(counts),
-                    "events_min": counts.min(),
-                    "events_max": counts.max(),
-                    "duration_ms_mean": durations_ms.mean(),
-                    "duration_ms_max": durations_ms.max(),
-                    "empty_left_out": sum(record["split"] == split for record in empty),
-                    "resorted": sum(record["split"] == split for record in resorted),
-                })
+            named = {record["split"] for record in empty + resorted}
+            for split in store.splits + sorted(named - set(store.splits)):
+                row = {"dataset": name, "split": split, "samples": 0}
+                if split in store.splits:
+                    counts = store.event_counts(split)
+                    durations_ms = store.durations_us(split) / 1000
+                    row.update({
+                        "samples": counts.size,
+                        "classes": np.unique(store.labels(split)).size,
+                        "events_mean": counts.mean(),
+                        "events_median": np.median(counts),
+                        "events_min": counts.min(),
+                        "events_max": counts.max(),
+                        "duration_ms_mean": durations_ms.mean(),
+                        "duration_ms_max": durations_ms.max(),
+                    })
+                row["empty_left_out"] = sum(record["split"] == split for record in empty)
+                row["resorted"] = sum(record["split"] == split for record in resorted)
+                rows.append(row)
     return pd.DataFrame(rows)
 
 
