@@ -274,7 +274,7 @@ def test_a_kill_at_every_stage_finishes_on_the_next_run(tmp_path):
     """SIGKILL the whole run in each stage (mid-write where a stage writes for long), in whatever order Snakemake
     runs them; after the first kill a plain `snakemake` stops at the lock, `--unlock` (what `make run` does) frees
     it, and the run after the last kill completes with every output whole."""
-    config = tiny_config(max_images=100, recordings=2, runs={"a": {**copy.deepcopy(TINY_AEGNN), "seeds": [0]},
+    config = tiny_config(max_images=60, recordings=2, runs={"a": {**copy.deepcopy(TINY_AEGNN), "seeds": [0]},
                                                              "e": copy.deepcopy(TINY_ECN)})
     config["async_eval"] = {"max_streams": 1, "check_every": 100}
     root = make_project(tmp_path, config)
@@ -286,10 +286,9 @@ def test_a_kill_at_every_stage_finishes_on_the_next_run(tmp_path):
         "streams": "results/streams/digits/.*.h5.tmp-*",
         "train_aegnn": "results/runs/a/seed-0/checkpoints/last.pt",
         "train_ecn": "results/runs/e/seed-0/checkpoints/last.npz",
-        "evaluate_aegnn": "logs/evaluate/a_seed-0.log",
-        "evaluate_ecn": "logs/evaluate/e_seed-0.log",
+        "evaluate": "logs/evaluate/*.log",
         "async_eval": "logs/async_eval/a_seed-0.log",
-        "tables": "logs/report/runs_table.log",
+        "report": "logs/report/*.log",
     }
     remaining = dict(stages)
     while remaining and (stage := kill_at_first(root, remaining)) is not None:
@@ -298,7 +297,10 @@ def test_a_kill_at_every_stage_finishes_on_the_next_run(tmp_path):
             locked = snakemake(root, "--cores", "1")
             assert locked.returncode != 0 and "Directory cannot be locked" in locked.stderr
             assert "--unlock" in locked.stderr
-        assert snakemake(root, "--unlock", "--cores", "1").returncode == 0
+            assert snakemake(root, "--unlock", "--cores", "1").returncode == 0
+        else:  # what --unlock does, without its start-up time
+            for lock in (root / ".snakemake/locks").iterdir():
+                lock.unlink()
     assert not remaining, f"stages that finished before a kill could strike them: {list(remaining)}"
     result = snakemake(root, "--cores", "2")
     assert result.returncode == 0, result.stderr[-4000:]
@@ -306,7 +308,7 @@ def test_a_kill_at_every_stage_finishes_on_the_next_run(tmp_path):
     for run in ("a", "e"):
         assert len(pd.read_csv(root / f"results/runs/{run}/seed-0/history.csv")) == 2
     with EventsStore(root / "results/events/digits.h5") as store:
-        assert sum(store.num_samples(split) for split in store.splits) == 200
+        assert sum(store.num_samples(split) for split in store.splits) == 120
 
 
 def test_bad_recordings_are_sorted_or_left_out_and_recorded(tmp_path):

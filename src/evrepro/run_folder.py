@@ -118,6 +118,8 @@ class RunFolder:
                 return "resume"
             self._set_aside(recorded, done, because)
         action = "restore" if self._restore(identity) else "fresh"
+        if action == "fresh":
+            log.info("%s: training from scratch", self.path)
         self._write_record(identity)
         return action
 
@@ -136,7 +138,7 @@ class RunFolder:
             if item.name != SUPERSEDED:
                 os.replace(item, target / item.name)
         (target / NOTE).write_text(json.dumps({"epochs_done": done, "set_aside": stamp, "because": because}, indent=2))
-        log.warning("%s: the checkpoint belongs to another training (%s); moved to %s, training anew",
+        log.warning("%s: the checkpoint belongs to another training (%s); moved to %s",
                     self.path, "; ".join(because), target.relative_to(self.path))
 
     def _restore(self, identity: dict) -> bool:
