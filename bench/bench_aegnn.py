@@ -15,7 +15,8 @@ import torch
 from evrepro.aegnn.graph_res import GraphRes, GraphResConfig
 from evrepro.aegnn.spline_conv import SplineConv, cartesian_pseudo, spline_adjacency
 from evrepro.events import make_events
-from evrepro.graphs.preprocess import PRESETS, event_graph
+from evrepro.graphs.params import PRESETS
+from evrepro.graphs.preprocess import event_graph
 
 OUT = Path("results/bench/aegnn.json")
 STREAMS = {  # preset: (sensor width, height, events in a raw sample, duration µs)

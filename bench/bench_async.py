@@ -25,7 +25,8 @@ from evrepro.aegnn.graph_res import GraphRes, GraphResConfig
 from evrepro.aegnn.presets import PRESET_LAYERS
 from evrepro.aegnn.train import pick_device
 from evrepro.events import make_events
-from evrepro.graphs.preprocess import PRESETS, event_graph
+from evrepro.graphs.params import PRESETS
+from evrepro.graphs.preprocess import event_graph
 
 OUT = Path("results/bench/async.json")
 CONFIGS = {  # preset: (sensor width, height, classes, raw events in a sample, duration µs)

@@ -19,7 +19,8 @@ import numpy as np
 
 from evrepro.datasets import stages
 from evrepro.events import make_events, read
-from evrepro.streams.preprocess import PRESETS, preprocess_stream
+from evrepro.streams.params import PRESETS
+from evrepro.streams.preprocess import preprocess_stream
 from evrepro.streams.store import build_stream_store
 
 OUT = Path("results/bench/ecn.json")

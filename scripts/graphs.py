@@ -1,6 +1,6 @@
 """Rule graphs: AEGNN preprocessing of an events store into a graph cache."""
 
-from evrepro.graphs.preprocess import GraphParams
+from evrepro.graphs.params import GraphParams
 from evrepro.graphs.store import build_graph_store
 from evrepro.logs import logged
 

@@ -1,7 +1,7 @@
 """Rule streams: ECN preprocessing of an events store into a stream cache."""
 
 from evrepro.logs import logged
-from evrepro.streams.preprocess import StreamParams
+from evrepro.streams.params import StreamParams
 from evrepro.streams.store import build_stream_store
 
 with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake's script directive

@@ -11,7 +11,7 @@ from conftest import kill_when_written
 from evrepro.aegnn.evaluate import evaluate_run
 from evrepro.aegnn.graph_res import GraphResConfig
 from evrepro.aegnn.train import TrainConfig, lr_factor, train_run
-from evrepro.graphs.preprocess import GraphParams
+from evrepro.graphs.params import GraphParams
 from evrepro.graphs.store import build_graph_store
 
 MODEL = GraphResConfig(num_classes=10, sensor_size=(34, 34), edge_scale=3.0, pool_voxel=(8.0, 8.0))

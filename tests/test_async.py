@@ -10,7 +10,8 @@ from evrepro.aegnn.asynchronous.graph import StreamGraph
 from evrepro.aegnn.graph_res import GraphRes, GraphResConfig, grid_max_pool, voxel_max_pool
 from evrepro.aegnn.presets import PRESET_LAYERS
 from evrepro.events import read
-from evrepro.graphs.preprocess import PRESETS, event_graph
+from evrepro.graphs.params import PRESETS
+from evrepro.graphs.preprocess import event_graph
 from evrepro.graphs.radius import radius_graph
 from evrepro.graphs.store import GraphStore, build_graph_store
 

@@ -13,7 +13,7 @@ from evrepro.aegnn.data import GraphStoreDataset
 from evrepro.aegnn.evaluate import load_model
 from evrepro.aegnn.graph_res import GraphResConfig
 from evrepro.aegnn.train import TrainConfig, run_batches, train_run
-from evrepro.graphs.preprocess import GraphParams
+from evrepro.graphs.params import GraphParams
 from evrepro.graphs.store import GraphStore, build_graph_store
 
 

@@ -8,7 +8,8 @@ from evrepro.ecn.network import VoxPoolNetwork, parameter_counts
 from evrepro.ecn.presets import PRESET_NETWORKS, ECNConfig
 from evrepro.events import make_events
 from evrepro.streams.batches import collate
-from evrepro.streams.preprocess import PRESETS, level_shapes, preprocess_stream
+from evrepro.streams.params import PRESETS, level_shapes
+from evrepro.streams.preprocess import preprocess_stream
 
 # ECN.md §1.12: (dataset, sensor (width, height), classes) -> (trainable, non-trainable BatchNorm statistics)
 EXPECTED = {

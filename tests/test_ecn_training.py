@@ -14,7 +14,7 @@ from conftest import kill_when_written
 from evrepro.ecn.evaluate import evaluate_run
 from evrepro.ecn.presets import ECNConfig
 from evrepro.ecn.train import Plateau, TrainConfig, load_arrays, train_run
-from evrepro.streams.preprocess import PRESETS, level_shapes
+from evrepro.streams.params import PRESETS, level_shapes
 from evrepro.streams.store import build_stream_store
 
 MODEL = ECNConfig(num_classes=10, level_shapes=tuple(level_shapes((34, 34), PRESETS["digits"])), filters0=4,

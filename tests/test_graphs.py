@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from evrepro.events import make_events
-from evrepro.graphs.preprocess import GraphParams, event_graph, sample_rng, subsample
+from evrepro.graphs.params import GraphParams
+from evrepro.graphs.preprocess import event_graph, sample_rng, subsample
 from evrepro.graphs.radius import radius_graph, squared_distance
 from evrepro.graphs.store import GraphStore, build_graph_store
 from evrepro.datasets.store import EventsStore

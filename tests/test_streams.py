@@ -142,7 +142,8 @@ def test_real_nmnist_recording_through_two_levels(real_fixtures):
 
 def test_stream_store_round_trip(tiny_digits, tmp_path):
     from evrepro.datasets.store import EventsStore
-    from evrepro.streams.preprocess import PRESETS, conv_names, preprocess_stream
+    from evrepro.streams.params import PRESETS, convolutions
+    from evrepro.streams.preprocess import preprocess_stream
     from evrepro.streams.store import StreamStore, build_stream_store
 
     params = PRESETS["digits"]
@@ -157,9 +158,10 @@ def test_stream_store_round_trip(tiny_digits, tmp_path):
             for (t1, p1), (t2, p2) in zip(stored["streams"], direct["streams"]):
                 np.testing.assert_array_equal(t1, t2)
                 np.testing.assert_array_equal(p1, p2)
-            assert list(stored["convs"]) == conv_names(params)
+            names = [conv.name for conv in convolutions(params)]
+            assert list(stored["convs"]) == list(direct["convs"]) == names
             np.testing.assert_array_equal(stored["polarity"], direct["polarity"])
-            for name in conv_names(params):
+            for name in names:
                 for a, b in zip(stored["convs"][name], direct["convs"][name]):
                     np.testing.assert_array_equal(a, b)
 
@@ -169,7 +171,8 @@ def test_the_stored_training_split_holds_augmented_copies_and_val_test_stay_plai
 
     from evrepro.datasets.store import EventsStore
     from evrepro.streams.augment import augment
-    from evrepro.streams.preprocess import PRESETS, preprocess_stream
+    from evrepro.streams.params import PRESETS
+    from evrepro.streams.preprocess import preprocess_stream
     from evrepro.streams.store import StreamStore, build_stream_store
 
     params = replace(PRESETS["digits"], cache_repeats=3, flip_time=0.5, rotate_max=0.4, augment_seed=7)
@@ -235,7 +238,7 @@ def test_epoch_order_visits_every_sample_once_and_depends_only_on_seed_and_epoch
 
 def test_batches_resume_at_any_position_and_collate_to_global_indices(tiny_digits, tmp_path):
     from evrepro.streams.batches import collate, epoch_order, read_batches
-    from evrepro.streams.preprocess import PRESETS, conv_streams, conv_time_scales
+    from evrepro.streams.params import PRESETS, convolutions
     from evrepro.streams.store import StreamStore, build_stream_store
 
     params = PRESETS["digits"]
@@ -258,9 +261,8 @@ def test_batches_resume_at_any_position_and_collate_to_global_indices(tiny_digit
     sizes = [[s["streams"][k][0].size for k in range(4)] for s in samples]
     assert batch["sizes"].tolist() == np.sum(sizes, axis=0).tolist()
     assert batch["polarity"].tolist() == np.concatenate([s["polarity"] for s in samples]).tolist()
-    for name, scale in conv_time_scales(params).items():  # rebuild every edge of the last sample from its own data
-        source, target = conv_streams(name)
-        parts = 1 if name.endswith("_point") else 9
+    for conv in convolutions(params):  # rebuild every edge of the last sample from its own data
+        name, scale, source, target, parts = conv.name, conv.time_scale_us, conv.source, conv.target, conv.partitions
         partitions, indices, splits = samples[2]["convs"][name]
         first_edge = sum(s["convs"][name][1].size for s in samples[:2])
         out_offset, in_offset = sum(sz[target] for sz in sizes[:2]), sum(sz[source] for sz in sizes[:2])
@@ -278,3 +280,19 @@ def test_batches_resume_at_any_position_and_collate_to_global_indices(tiny_digit
     assert voxels.tolist() == ((1 + np.floor(times / t_end)) * 25 + pixels).astype(int).tolist()  # sample 1, frame 0
     frames = (batch["voxel0"] // (17 * 17)) % 4  # level 0: four frames
     assert set(frames.tolist()) == {0, 1, 2, 3}
+
+
+def test_the_convolutions_of_a_three_level_network():
+    """Names, streams, links, time scales and windows straight from the module docstring's formulas."""
+    from evrepro.streams.params import PRESETS, Convolution, convolutions
+
+    params = PRESETS["digits"]  # tau_0 = 2 ms, doubling per level; windows 4 tau; pointwise 4 tau
+    tau = [2000.0 * 2 ** (i + 1) for i in range(-1, 3)]  # stem, level 0, 1, 2
+    expected = [Convolution("stem", 0, 1, "strided", tau[0], 4 * tau[0])]
+    for i in range(3):
+        expected += [Convolution(f"level{i}_cross", i + 1, i + 1, "cross", tau[i + 1], 4 * tau[i + 1]),
+                     Convolution(f"level{i}_point", i + 1, i + 1, "pointwise", 4 * tau[i + 1], 16 * tau[i + 1])]
+        if i < 2:
+            expected.append(Convolution(f"level{i}_down", i + 1, i + 2, "strided", tau[i + 1], 4 * tau[i + 1]))
+    assert convolutions(params) == expected
+    assert [conv.partitions for conv in expected[:3]] == [9, 9, 1]

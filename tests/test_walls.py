@@ -1,4 +1,5 @@
-"""DESIGN.md's walls: no process ever imports both torch and tensorflow; core modules import neither."""
+"""The walls (docs/architecture.md): no process imports both torch and tensorflow, core modules import neither, and
+planning the workflow imports no numerical library beyond numpy."""
 
 import ast
 import pkgutil
@@ -57,3 +58,16 @@ def test_every_rule_script_stays_within_one_group(script):
     assert not {"torch", "tensorflow", "keras"} & {
         node.names[0].name.split(".")[0] for node in ast.walk(ast.parse(script.read_text()))
         if isinstance(node, ast.Import)}
+
+
+def test_planning_the_workflow_loads_no_numba_scipy_or_framework(tmp_path):
+    """`snakemake -n` parses the Snakefile, which names caches from parameter modules only."""
+    from project import TINY_AEGNN, TINY_ECN, make_project, tiny_config
+
+    root = make_project(tmp_path, tiny_config(runs={"a": TINY_AEGNN, "e": TINY_ECN}))
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "snakemake", "-n", "--cores", "1"], cwd=root,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    loaded = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "evrepro.runs" in loaded and "snakemake" in loaded  # the check sees the workflow's imports
+    assert not loaded & {"numba", "scipy", "torch", "tensorflow", "keras", "h5py"}

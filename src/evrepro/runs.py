@@ -7,10 +7,10 @@ from pathlib import Path
 import yaml
 
 from evrepro.fileio import atomic_output, params_hash
-from evrepro.graphs.preprocess import PRESETS as GRAPH_PRESETS
-from evrepro.graphs.preprocess import GraphParams
-from evrepro.streams.preprocess import PRESETS as STREAM_PRESETS
-from evrepro.streams.preprocess import StreamParams
+from evrepro.graphs.params import PRESETS as GRAPH_PRESETS
+from evrepro.graphs.params import GraphParams
+from evrepro.streams.params import PRESETS as STREAM_PRESETS
+from evrepro.streams.params import StreamParams
 
 
 def aegnn_graph_params(run: dict) -> GraphParams:

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from evrepro.streams.batches import EpochOrder, collate, epoch_order, read_batches
-from evrepro.streams.preprocess import StreamParams, conv_names
+from evrepro.streams.params import StreamParams, convolutions
 from evrepro.streams.store import StreamStore
 
 
@@ -22,7 +22,7 @@ def input_signature(params: StreamParams, voxel_levels: list[int]) -> tuple[dict
     """TensorSpecs of (model inputs, labels) of a collated batch."""
     spec = {"batch_size": tf.TensorSpec((), tf.int32), "sizes": tf.TensorSpec((params.num_levels + 1,), tf.int32),
             "polarity": tf.TensorSpec((None,), tf.int32)}
-    for name in conv_names(params):
+    for name in (conv.name for conv in convolutions(params)):
         spec[f"{name}_segments"] = tf.TensorSpec((None,), tf.int32)
         spec[f"{name}_sources"] = tf.TensorSpec((None,), tf.int32)
         spec[f"{name}_dt"] = tf.TensorSpec((None,), tf.float32)

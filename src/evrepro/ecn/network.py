@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from evrepro.ecn.conv import BinaryEventConv, EventConv, TemporalEventConv
 from evrepro.ecn.presets import ECNConfig
-from evrepro.streams.batches import PARTITIONS
+from evrepro.streams.params import LINK_PARTITIONS
 
 
 class InPlaceBlock(keras.layers.Layer):
@@ -25,7 +25,7 @@ class InPlaceBlock(keras.layers.Layer):
 
     def __init__(self, filters: int, temporal_kernel_size: int, regularizer, batch_norm, name: str):
         super().__init__(name=name)
-        self.cross = EventConv(filters, PARTITIONS, temporal_kernel_size, kernel_regularizer=regularizer,
+        self.cross = EventConv(filters, LINK_PARTITIONS["cross"], temporal_kernel_size, kernel_regularizer=regularizer,
                                name="cross")
         self.point = TemporalEventConv(filters, 4 * temporal_kernel_size, kernel_regularizer=regularizer,
                                        name="point")
@@ -57,7 +57,7 @@ class VoxPoolNetwork(keras.Model):
             return keras.layers.Dropout(config.dropout_rate, seed=seed + len(self._dropouts), name=name)
 
         self._dropouts = []
-        self.stem = BinaryEventConv(config.filters(0), PARTITIONS, kt, activation="relu",
+        self.stem = BinaryEventConv(config.filters(0), LINK_PARTITIONS["strided"], kt, activation="relu",
                                     kernel_regularizer=regularizer, name="stem")
         self.stem_norm = batch_norm(name="stem_bn")
         self._dropouts.append(dropout("stem_dropout"))
@@ -74,7 +74,7 @@ class VoxPoolNetwork(keras.Model):
                                                               name=f"level{i}_voxel_conv")
                     self.voxel_conv_norms[i] = batch_norm(name=f"level{i}_voxel_conv_bn")
             if i < config.num_levels - 1:
-                self.downs.append(EventConv(config.filters(i + 1), PARTITIONS, kt, activation="relu",
+                self.downs.append(EventConv(config.filters(i + 1), LINK_PARTITIONS["strided"], kt, activation="relu",
                                             kernel_regularizer=regularizer, name=f"level{i}_down"))
                 self.down_norms.append(batch_norm(name=f"level{i}_down_bn"))
                 self._dropouts.append(dropout(f"level{i}_down_dropout"))

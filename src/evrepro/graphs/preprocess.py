@@ -7,35 +7,11 @@ order. Node features are the polarity as -1/+1; node positions are (x, y, t') as
 radius graph is built on exactly those float32 values, so it can be rebuilt from the cache.
 """
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 
 from evrepro.events.array import first_decrease
+from evrepro.graphs.params import GraphParams
 from evrepro.graphs.radius import radius_graph
-
-
-@dataclass(frozen=True)
-class GraphParams:
-    """Preprocessing parameters; the run config's ``preprocessing`` block maps onto these."""
-
-    n_samples: int
-    radius: float
-    max_neighbors: int
-    beta_per_us: float
-    seed: int = 0
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-# The papers' presets, and ours for the embedded digits (34×34, ~4,450 events over ~300 ms).
-PRESETS = {
-    "ncars": GraphParams(n_samples=10_000, radius=3.0, max_neighbors=32, beta_per_us=0.5e-5),
-    "ncaltech101": GraphParams(n_samples=25_000, radius=5.0, max_neighbors=32, beta_per_us=0.5e-5),
-    "gen1": GraphParams(n_samples=25_000, radius=3.0, max_neighbors=128, beta_per_us=0.5e-5),
-    "digits": GraphParams(n_samples=500, radius=3.0, max_neighbors=16, beta_per_us=3e-5),
-}
 
 
 def subsample(n_events: int, n_samples: int, rng: np.random.Generator) -> np.ndarray:

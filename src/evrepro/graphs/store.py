@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from evrepro.graphs.preprocess import GraphParams, event_graph, sample_rng
+from evrepro.graphs.params import GraphParams
+from evrepro.graphs.preprocess import event_graph, sample_rng
 from evrepro.ragged import RaggedWriter
 from evrepro.sample_cache import SampleCacheReader, build_sample_cache
 

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from evrepro.fileio import atomic_output  # noqa: E402
-from evrepro.streams.preprocess import conv_streams, conv_time_scales  # noqa: E402
+from evrepro.streams.params import convolutions  # noqa: E402
 from evrepro.streams.store import StreamStore  # noqa: E402
 
 
@@ -67,7 +67,7 @@ def plot_neighbourhood(stream_path, out_png, split: str = "test", index: int = 0
     for the stem (3×3 link, input grid) and for level 0's in-place cross, coloured by kernel partition."""
     with StreamStore(stream_path) as store:
         sample = store.sample(split, index)
-        scales = conv_time_scales(store.params)
+        convs = {conv.name: conv for conv in convolutions(store.params)}
     figure, axes = plt.subplots(1, 3, figsize=(13, 4.2))
     partitions, indices, splits = sample["convs"]["stem"]
     rows = np.repeat(np.arange(splits.size - 1), np.diff(splits))
@@ -75,13 +75,13 @@ def plot_neighbourhood(stream_path, out_png, split: str = "test", index: int = 0
     axes[0].set(xlabel="input event", ylabel="level-0 event", title="stem neighbourhoods (colour: partition)")
     axes[0].invert_yaxis()
     for ax, name in ((axes[1], "stem"), (axes[2], "level0_cross")):
-        source, target = conv_streams(name)
+        source, target = convs[name].source, convs[name].target
         partitions, indices, splits = sample["convs"][name]
         row = _busy_row(splits)
         in_times, in_pixels = sample["streams"][source]
         out_time, out_pixel = sample["streams"][target][0][row], sample["streams"][target][1][row]
         height, width = sample["shapes"][source]
-        window = store.params.max_decays * scales[name]
+        window = convs[name].window_us
         recent = (in_times <= out_time) & (in_times >= out_time - window)
         y, x = np.divmod(in_pixels[recent], width)
         ax.scatter(x, y, c="0.85", s=18, marker="s", linewidths=0, label=f"inputs in the {window / 1000:g} ms window")
@@ -95,7 +95,7 @@ def plot_neighbourhood(stream_path, out_png, split: str = "test", index: int = 0
         centre = (2 * ox, 2 * oy) if name == "stem" else (ox, oy)  # the stem's window is centred on 2·o
         ax.scatter(*centre, marker="x", c="red", s=60, label=f"output event (t = {out_time / 1000:.1f} ms)")
         ax.set(xlim=(-0.5, width - 0.5), ylim=(height - 0.5, -0.5), aspect="equal",
-               title=f"{name}: τ = {scales[name] / 1000:g} ms")
+               title=f"{name}: τ = {convs[name].time_scale_us / 1000:g} ms")
         ax.legend(fontsize=7, loc="lower left")
     figure.suptitle(f"{Path(stream_path).parent.name} ({split} #{index}, {store.class_names[sample['label']]}): "
                     "causal neighbourhoods", fontsize=9)

@@ -7,7 +7,7 @@ are shuffled and cut into batches (a shuffle buffer over shuffled blocks, as tf.
 over ECN's sequential caches). Memory is bounded by one buffer. The order depends only on
 (seed, epoch), so a batch is addressed by (epoch, batch index): the input pipeline's position.
 
-**Collation** (ECN's post-batch stage, ECN.md §1.7): per-event arrays of the samples are concatenated;
+**Collation** (ECN's post-batch stage): per-event arrays of the samples are concatenated;
 every convolution's neighbourhood becomes flat edge arrays with global indices — ``segments`` =
 output event × partitions + partition, ``sources`` = input event, ``dt`` = (t_out - t_in) / τ of
 that convolution — and every voxel level gets the flat index of each event's voxel in
@@ -19,15 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evrepro.streams.preprocess import StreamParams, conv_streams, conv_time_scales
-
-POINTWISE_SUFFIX = "_point"
-PARTITIONS = 9  # the 3×3 and the cross links; a pointwise link has 1
-
-
-def conv_partitions(name: str) -> int:
-    return 1 if name.endswith(POINTWISE_SUFFIX) else PARTITIONS
-
+from evrepro.streams.params import StreamParams, convolutions
 
 @dataclass(frozen=True)
 class EpochOrder:
@@ -90,18 +82,17 @@ def collate(samples: list[dict], params: StreamParams, voxel_levels: list[int]) 
              "batch_size": np.int32(len(samples)),
              "sizes": offsets[-1].astype(np.int32),
              "polarity": np.concatenate([s["polarity"] for s in samples]).astype(np.int32)}
-    for name, scale in conv_time_scales(params).items():
-        source_stream, target_stream = conv_streams(name)
-        parts = conv_partitions(name)
+    for conv in convolutions(params):
+        name = conv.name
         segments, sources, dt = [], [], []
         for n, sample in enumerate(samples):
             partitions, indices, splits = sample["convs"][name]
             rows = np.repeat(np.arange(splits.size - 1), np.diff(splits))
-            t_out = sample["streams"][target_stream][0][rows]
-            t_in = sample["streams"][source_stream][0][indices]
-            segments.append((rows + offsets[n, target_stream]) * parts + partitions)
-            sources.append(indices + offsets[n, source_stream])
-            dt.append((t_out - t_in) / scale)
+            t_out = sample["streams"][conv.target][0][rows]
+            t_in = sample["streams"][conv.source][0][indices]
+            segments.append((rows + offsets[n, conv.target]) * conv.partitions + partitions)
+            sources.append(indices + offsets[n, conv.source])
+            dt.append((t_out - t_in) / conv.time_scale_us)
         batch[f"{name}_segments"] = np.concatenate(segments).astype(np.int32)
         batch[f"{name}_sources"] = np.concatenate(sources).astype(np.int32)
         batch[f"{name}_dt"] = np.concatenate(dt).astype(np.float32)

@@ -9,6 +9,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from evrepro.streams.params import strided_shape
+
 # ECN's in-place kernel: the 9 cells of a 5×5 cross (centre row and column), in row-major mask order.
 CROSS_OFFSETS = ((-2, 0), (-1, 0), (0, -2), (0, -1), (0, 0), (0, 1), (0, 2), (1, 0), (2, 0))
 
@@ -42,7 +44,7 @@ def _link(in_shape, out_shape, origin_of, offsets) -> Link:
 
 def strided_link(in_shape: tuple[int, int], kernel: int = 3, stride: int = 2, padding: int = 1) -> Link:
     """A strided, padded convolution's link (ECN's down-sampling: 3×3, stride 2, padding 1)."""
-    out_shape = tuple((size + 2 * padding - kernel) // stride + 1 for size in in_shape)
+    out_shape = strided_shape(in_shape, kernel, stride, padding)
     offsets = [(ky, kx) for ky in range(kernel) for kx in range(kernel)]
     return _link(in_shape, out_shape, lambda oy, ox: (oy * stride - padding, ox * stride - padding), offsets)
 

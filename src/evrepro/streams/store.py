@@ -16,7 +16,8 @@ from evrepro.datasets.store import EventsStore
 from evrepro.ragged import RaggedWriter
 from evrepro.sample_cache import SampleCacheReader, build_sample_cache
 from evrepro.streams.augment import augment
-from evrepro.streams.preprocess import StreamParams, conv_names, level_shapes, preprocess_stream
+from evrepro.streams.params import StreamParams, convolutions, level_shapes
+from evrepro.streams.preprocess import preprocess_stream
 
 FORMAT = "evrepro.streams/1"
 
@@ -31,7 +32,7 @@ class _StreamSplitWriter:
                 columns["polarity"] = (np.int8, (0,), 0)
             self.streams.append(RaggedWriter(group.create_group(f"stream{k}"), columns, "offsets"))
         self.convs = {}
-        for name in conv_names(params):
+        for name in (conv.name for conv in convolutions(params)):
             conv = group.create_group(f"conv/{name}")
             self.convs[name] = (
                 RaggedWriter(conv, {"partitions": (np.int8, (0,), 0), "indices": (np.int32, (0,), 0)}, "offsets"),
@@ -106,7 +107,7 @@ class StreamStore(SampleCacheReader):
                 samples[n]["streams"].append((times[a:b], pixels[a:b].astype(np.int64)))
                 if k == 0:
                     samples[n]["polarity"] = polarity[a:b]
-        for name in conv_names(self.params):
+        for name in (conv.name for conv in convolutions(self.params)):
             conv = group[f"conv/{name}"]
             offsets, row_offsets = conv["offsets"][start : stop + 1], conv["row_offsets"][start : stop + 1]
             partitions, indices = (conv[column][offsets[0] : offsets[-1]] for column in ("partitions", "indices"))
