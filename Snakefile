@@ -1,6 +1,4 @@
-# evrepro: ECN and AEGNN reproduced side by side. Map of the flow: ../shared/DESIGN.md and README.md.
-from pathlib import Path
-
+# evrepro: ECN and AEGNN reproduced side by side. Map of the flow: docs/architecture.md and README.md.
 from snakemake.utils import min_version
 
 from evrepro.config import read_yaml, validate_config
@@ -13,7 +11,7 @@ read_yaml("config/config.yaml")  # a YAML syntax error is reported with its line
 configfile: "config/config.yaml"
 
 
-validate_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+validate_config(config)  # against evrepro/config.schema.yaml, filling in the defaults
 
 
 report: "workflow/report/workflow.rst"

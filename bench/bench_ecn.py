@@ -1,7 +1,7 @@
 """ECN benchmark: stream preprocessing rate, training throughput and memory across epochs.
 
 Run: .venv/bin/python bench/bench_ecn.py   ->  results/bench/ecn.json
-- preprocessing: the N-MNIST configuration on the real N-MNIST recording of ../shared/fixtures, and the
+- preprocessing: the N-MNIST configuration on the real N-MNIST recording of tests/data/real, and the
   N-Caltech101 configuration (pooling 2, 5 levels) on a synthetic 300,000-event, 300 ms stream on 240×180;
 - training: the digits default run's network (N-MNIST's: 32 filters, 3 levels) on a stream cache of 600
   generated digits recordings, batches of 32, with the process's resident memory sampled every 0.2 s:
@@ -24,7 +24,7 @@ from evrepro.streams.preprocess import preprocess_stream
 from evrepro.streams.store import build_stream_store
 
 OUT = Path("results/bench/ecn.json")
-NMNIST = Path(__file__).resolve().parents[1].parent / "shared/fixtures/real/nmnist/sample_nmnist.bin"
+NMNIST = Path(__file__).resolve().parents[1] / "tests/data/real/nmnist/sample_nmnist.bin"
 
 
 def per_second(function, minimum_s=3.0) -> float:

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real recordings in ../shared/fixtures/real and a tiny generated digits store."""
+"""Shared fixtures: the real recordings in tests/data/real (SOURCES.md there) and a tiny generated digits store."""
 
 import os
 import signal
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-REAL = REPO.parent / "shared" / "fixtures" / "real"
+REAL = REPO / "tests" / "data" / "real"
 
 TINY_DIGITS = {"generator": {"max_images": 40, "recordings_per_image": 2, "seed": 3},
                "val_fraction": 0.25, "split_seed": 0}
@@ -18,7 +18,7 @@ TINY_DIGITS = {"generator": {"max_images": 40, "recordings_per_image": 2, "seed"
 
 @pytest.fixture(scope="session")
 def real_fixtures() -> Path:
-    assert REAL.is_dir(), f"real fixtures missing: {REAL} (CI has ../shared beside the checkout)"
+    assert REAL.is_dir(), f"real fixtures missing: {REAL}"
     return REAL
 
 

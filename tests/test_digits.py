@@ -97,7 +97,7 @@ def test_simulator_counts_threshold_crossings():
 
 
 def test_schema_defaults_match_the_generator_defaults():
-    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load((REPO / "src/evrepro/config.schema.yaml").read_text())
     block = schema["$defs"]["embedded_digits"]["properties"]["generator"]["properties"]
     schema_defaults = {key: value["default"] for key, value in block.items()}
     assert digits.DigitsParams.from_config(schema_defaults) == digits.DigitsParams()

@@ -11,7 +11,8 @@ from evrepro.streams.batches import collate
 from evrepro.streams.params import PRESETS, level_shapes
 from evrepro.streams.preprocess import preprocess_stream
 
-# ECN.md §1.12: (dataset, sensor (width, height), classes) -> (trainable, non-trainable BatchNorm statistics)
+# Counted by hand from the layer shapes of jackd/ecn's inception_vox_pooling (the original prints none):
+# (dataset, sensor (width, height), classes) -> (trainable, non-trainable BatchNorm statistics)
 EXPECTED = {
     ("nmnist", (34, 34), 10): (1_849_490, 2_752),
     ("mnist-dvs", (128, 128), 10): (1_890_466, 2_848),

@@ -28,7 +28,7 @@ def random_events(rng, n, width=34, height=34, t_max=300_000):
                        rng.integers(0, height, n), rng.integers(0, 2, n))
 
 
-# Values from ../shared/fixtures/real/SOURCES.md, checked there with an independent decoder.
+# Values from tests/data/real/SOURCES.md, checked there with an independent decoder.
 @pytest.mark.parametrize("name, count, t_range, on, off", [
     ("nmnist/sample_nmnist.bin", 4325, (654, 311_175), 2145, 2180),
     ("nmnist/1.bs2", 4681, (893, 305_924), 2328, 2353),

@@ -6,7 +6,7 @@ import yaml
 
 from evrepro.errors import ConfigError
 
-REPO_SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = Path(__file__).with_name("config.schema.yaml")  # shipped inside the package
 
 
 def read_yaml(path: str | Path) -> dict:
@@ -27,7 +27,7 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
-def validate_config(config: dict, schema: str | Path = REPO_SCHEMA) -> dict:
+def validate_config(config: dict, schema: str | Path = SCHEMA) -> dict:
     """Validate ``config`` against the workflow schema and fill in its defaults, in place.
 
     The error is one line: where in the config (``runs.x.training``) and what is wrong there.
@@ -36,8 +36,6 @@ def validate_config(config: dict, schema: str | Path = REPO_SCHEMA) -> dict:
     from snakemake.utils import validate
 
     schema = Path(schema)
-    if not schema.exists():
-        raise ConfigError(f"config schema {schema} not found; run evrepro from its repository checkout")
     document = yaml.safe_load(schema.read_text())
     validator = jsonschema.validators.validator_for(document)(document)
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
@@ -48,7 +46,7 @@ def validate_config(config: dict, schema: str | Path = REPO_SCHEMA) -> dict:
     return config
 
 
-def load_config(path: str | Path, schema: str | Path = REPO_SCHEMA) -> dict:
+def load_config(path: str | Path, schema: str | Path = SCHEMA) -> dict:
     """Read a config YAML, validate it against the workflow schema and fill its defaults."""
     if not Path(path).exists():
         raise ConfigError(f"{path}: config file not found (give another with --config)")

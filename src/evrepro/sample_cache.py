@@ -1,7 +1,7 @@
 """Per-sample caches derived from an events store (graphs, streams): one builder loop and one reader base.
 
 A cache has one HDF5 group per split of the events store, holding whatever ragged columns the
-preprocessing writes plus ``label``; root attributes follow the DESIGN.md contract. A split may hold
+preprocessing writes plus ``label``; root attributes follow the file contract (docs/architecture.md). A split may hold
 several transformed copies of its samples (augmentation): copy r of sample i of n is stored at
 ``r * n + i``, so each copy is one contiguous range, and the group attribute ``copies`` says how many.
 """

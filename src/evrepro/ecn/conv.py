@@ -1,4 +1,4 @@
-"""ECN's event convolutions as Keras layers (Jack et al., ACCV 2020; ECN.md §1.6).
+"""ECN's event convolutions as Keras layers (Jack et al., ACCV 2020; jackd/ecn ``ecn/layers/conv.py``).
 
 For output event i with neighbours j (input events, each tagged with a spatial partition p), and
 dt_ij = (t_i - t_j) / τ:
@@ -8,7 +8,7 @@ dt_ij = (t_i - t_j) / τ:
 with λ (``decay``, [P, K]) initialised to ones and kept non-negative, W (``kernel``) [P, K, F_in, F_out]
 glorot-uniform and an L2-regularisable kernel. Neighbourhoods arrive as flat edge arrays (see
 ``evrepro.streams.batches``): ``segments`` = i·P + p, ``sources`` = j, ``dt``. A batch is one
-block-diagonal problem, computed with segment sums instead of P·K sparse products (ECN.md §8.10):
+block-diagonal problem, computed with segment sums instead of the original's P·K sparse products:
 gather x_j, weight it by the K exponentials, sum per segment into [N_out·P, K, F_in], and multiply
 by W reshaped to [P·K·F_in, F_out]. The first layer's input is binary polarity, so its per-segment
 sums are kept per polarity (the kernel is [P, 2K, F_out]) and no features are gathered.

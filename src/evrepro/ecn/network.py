@@ -1,4 +1,4 @@
-"""ECN's vox-pool event-stream classifier (``inception_vox_pooling``, ECN.md §1.8-1.9, §1.11).
+"""ECN's vox-pool event-stream classifier (jackd/ecn's ``inception_vox_pooling``).
 
 Stem: a binary-polarity event convolution from the input stream onto level 0 (3×3 link, ReLU), BN,
 dropout. Each level i: an in-place block ``x + BN(ReLU(cross conv + pointwise temporal conv + MLP))``;

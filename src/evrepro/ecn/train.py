@@ -1,6 +1,6 @@
 """Train ECN's vox-pool network on a stream cache: ECN's recipe by default, checkpointed every epoch, resumable.
 
-ECN's recipe (ECN.md §2.1): Adam at 1e-3, L2 4e-5 on every kernel (in the network), dropout 0.5,
+ECN's recipe (jackd/ecn ``ecn/configs/sccd/*.gin``): Adam at 1e-3, L2 4e-5 on every kernel (in the network), dropout 0.5,
 ReduceLROnPlateau on the *training* accuracy (patience 10, factor 0.2), batches of 32 for N-MNIST.
 An optional per-epoch decay (``lr_decay``, 1 in ECN) lets a short laptop run settle.
 

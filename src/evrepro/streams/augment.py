@@ -1,4 +1,4 @@
-"""ECN's training augmentation of one event sample (../shared/reference/ECN.md §2.4), in numpy.
+"""ECN's training augmentation of one event sample (jackd/ecn ``ecn/ops/augment.py``), in numpy.
 
 Each flip is applied with its probability, in this order: ``flip_lr`` (x -> W - 1 - x), ``flip_ud``
 (y -> H - 1 - y), ``flip_time`` (t -> t_last - t, order reversed, polarity inverted); then a rotation
