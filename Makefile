@@ -31,4 +31,4 @@ lint: $(INSTALLED)
 	$(BIN)/snakemake --lint
 
 clean-results:
-	rm -rf results resources logs .snakemake
+	rm -rf results resources logs benchmarks .snakemake

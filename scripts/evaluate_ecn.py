@@ -6,4 +6,4 @@ from evrepro.ecn.stages import evaluate_stage
 from evrepro.logs import logged
 
 with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake's script directive
-    evaluate_stage(snakemake.input.streams, Path(snakemake.output.metrics).parent)
+    evaluate_stage(snakemake.input.streams, Path(snakemake.output.metrics).parent, threads=snakemake.threads)

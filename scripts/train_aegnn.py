@@ -7,7 +7,7 @@ from evrepro.logs import logged
 
 with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake's script directive
     run_dir = Path(snakemake.output.model).parent
-    # the whole run block, execution settings (threads, device) included; params tracks what decides training
+    # the whole run block (params tracks only what decides training); the job's threads reach the framework
     run = snakemake.config["runs"][snakemake.wildcards.run]
     train_stage(snakemake.input.graphs, run_dir, snakemake.wildcards.run, run,
-                int(snakemake.wildcards.seed))
+                int(snakemake.wildcards.seed), threads=snakemake.threads)

@@ -15,7 +15,7 @@ from evrepro.graphs.params import GraphParams
 from evrepro.graphs.store import build_graph_store
 
 MODEL = GraphResConfig(num_classes=10, sensor_size=(34, 34), edge_scale=3.0, pool_voxel=(8.0, 8.0))
-TRAINING = TrainConfig(epochs=4, batch_size=8, warmup_epochs=1, threads=1)
+TRAINING = TrainConfig(epochs=4, batch_size=8, warmup_epochs=1)
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +31,12 @@ def test_learning_rate_warms_up_then_decays():
 
 
 def test_a_killed_training_resumes_to_the_uninterrupted_result(graphs, tmp_path):
-    train_run(graphs, tmp_path / "whole", MODEL, TRAINING, seed=0, progress=False)
+    train_run(graphs, tmp_path / "whole", MODEL, TRAINING, seed=0, progress=False, threads=1)
 
     script = (f"from evrepro.aegnn.train import *; from evrepro.aegnn.graph_res import GraphResConfig; "
               f"train_run({str(graphs)!r}, {str(tmp_path / 'killed')!r}, "
               f"GraphResConfig(num_classes=10, sensor_size=(34, 34), edge_scale=3.0, pool_voxel=(8.0, 8.0)), "
-              f"TrainConfig(epochs=4, batch_size=8, warmup_epochs=1, threads=1), seed=0, progress=False)")
+              f"TrainConfig(epochs=4, batch_size=8, warmup_epochs=1), seed=0, progress=False, threads=1)")
     last = tmp_path / "killed" / "checkpoints" / "last.pt"
     kill_when_written(script, last)
     checkpoint = torch.load(last, weights_only=False)
@@ -44,7 +44,7 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(graphs, tmp_path)
     assert interrupted_at < TRAINING.epochs - 1, "the kill came too late to test anything"
     assert not (tmp_path / "killed" / "model.json").exists()
 
-    train_run(graphs, tmp_path / "killed", MODEL, TRAINING, seed=0, progress=False)
+    train_run(graphs, tmp_path / "killed", MODEL, TRAINING, seed=0, progress=False, threads=1)
     whole = pd.read_csv(tmp_path / "whole" / "history.csv").drop(columns="seconds")
     resumed = pd.read_csv(tmp_path / "killed" / "history.csv")
     # the epochs before the kill were not trained again: their timings are the killed run's own
@@ -62,7 +62,8 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(graphs, tmp_path)
 
 
 def test_evaluation_writes_metrics_and_a_confusion_matrix(graphs, tmp_path):
-    train_run(graphs, tmp_path, MODEL, TrainConfig(epochs=1, batch_size=8, threads=1), seed=3, progress=False)
+    train_run(graphs, tmp_path, MODEL, TrainConfig(epochs=1, batch_size=8), seed=3, progress=False,
+              threads=1)
     metrics = evaluate_run(graphs, tmp_path, [str(d) for d in range(10)])
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert on_disk == metrics and metrics["parameters"] == sum(

@@ -23,7 +23,7 @@ def trained(tiny_digits, tmp_path_factory):
     graphs = root / "graphs.h5"
     build_graph_store(tiny_digits["store"], graphs, GraphParams(200, 3.0, 8, 3e-5), progress=False)
     model = GraphResConfig(num_classes=10, sensor_size=(34, 34), edge_scale=3.0, pool_voxel=(8.0, 8.0))
-    train_run(graphs, root / "run", model, TrainConfig(epochs=1, batch_size=8, threads=1), seed=0, progress=False)
+    train_run(graphs, root / "run", model, TrainConfig(epochs=1, batch_size=8), seed=0, progress=False, threads=1)
     return graphs, root / "run"
 
 

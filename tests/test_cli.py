@@ -16,10 +16,10 @@ def evrepro(root, *args):
 
 def test_an_ecn_run_goes_from_generated_data_to_test_metrics_command_by_command(tmp_path):
     (tmp_path / "config").mkdir()
-    config = tiny_config(max_images=30, runs={"small": {**TINY_ECN, "training": {"epochs": 1, "threads": 1}}})
+    config = tiny_config(max_images=30, runs={"small": {**TINY_ECN, "training": {"epochs": 1}}})
     (tmp_path / "config/config.yaml").write_text(yaml.safe_dump(config))
     for command in (["fetch", "digits"], ["extract", "digits"], ["events", "digits"], ["cache", "small"],
-                    ["train", "small", "--seed", "2"]):
+                    ["train", "small", "--seed", "2", "--threads", "1"]):
         result = evrepro(tmp_path, *command)
         assert result.returncode == 0, (command, result.stderr[-2000:])
     assert len(list((tmp_path / "results/streams/digits").glob("*.h5"))) == 1

@@ -29,7 +29,8 @@ from project import (
 )
 
 pytestmark = pytest.mark.workflow
-TABLES_AND_FIGURES = {"runs_table", "training_curves", "async_table", "async_figures"}
+TABLES_AND_FIGURES = {"runs_table", "compute_table", "training_curves", "async_table", "async_figures"}
+ECN_TABLES = {"runs_table", "compute_table", "training_curves"}  # ECN runs have no asynchronous evaluation
 
 
 def digest(path: Path) -> str:
@@ -44,6 +45,10 @@ def digests(folder: Path) -> dict[str, str]:
 
 def jobs(rule: str, run: str, *seeds: int) -> set[str]:
     return {f"{rule}[run={run}, seed={seed}]" for seed in seeds}
+
+
+def ecn_jobs(run: str, *seeds: int) -> set[str]:
+    return jobs("train_ecn", run, *seeds) | jobs("evaluate_ecn", run, *seeds)
 
 
 def aegnn_jobs(run: str, *seeds: int) -> set[str]:
@@ -131,7 +136,7 @@ def test_a_description_the_key_order_or_how_jobs_execute_change_nothing(project)
         for run in config["runs"].values():
             run["description"] = "a note for the report"
             run["training"] = dict(reversed(run["training"].items()))
-        config["runs"]["a"]["training"].update(threads=2, device="cpu")
+        config["runs"]["a"]["training"].update(device="cpu")
         config["runs"]["e"]["training"].update(checkpoint_every_batches=3, device="cpu")
         config["runs"] = dict(reversed(config["runs"].items()))
 
@@ -155,7 +160,7 @@ def test_changing_a_training_value_retrains_that_run_and_sets_the_old_training_a
     folder = project.seed_dir("e", 0)
     old_last = digest(folder / "checkpoints/last.npz")
     planned = project.apply(lambda c: c["runs"]["e"]["training"].update(lr=0.002))
-    assert planned == jobs("train_ecn", "e", 0) | jobs("evaluate_ecn", "e", 0) | {"runs_table", "training_curves"}
+    assert planned == ecn_jobs("e", 0) | ECN_TABLES
     project.run()
     [aside] = (folder / "superseded").iterdir()
     assert digest(aside / "checkpoints/last.npz") == old_last
@@ -172,7 +177,7 @@ def test_changing_it_back_restores_the_set_aside_training_instead_of_retraining(
     [aside] = (folder / "superseded").iterdir()
     original_last = digest(aside / "checkpoints/last.npz")
     planned = project.apply(lambda c: c["runs"]["e"]["training"].update(lr=0.001))
-    assert planned == jobs("train_ecn", "e", 0) | jobs("evaluate_ecn", "e", 0) | {"runs_table", "training_curves"}
+    assert planned == ecn_jobs("e", 0) | ECN_TABLES
     project.run()
     assert digest(folder / "checkpoints/last.npz") == original_last
     assert "restored the training set aside" in (project.root / "logs/train/e_seed-0.log").read_text()

@@ -77,7 +77,8 @@ def test_config_errors_point_at_the_line_or_the_key(tmp_path):
 
     path = tmp_path / "config.yaml"
     path.write_text("datasets:\n  digits: {generator: [1, 2}\n")
-    with pytest.raises(ConfigError, match=r"config\.yaml, line 2, column 28: YAML syntax error: expected .,. or .\]., but got .}."):
+    with pytest.raises(ConfigError, match=r"config\.yaml, line 2, column 28: YAML syntax error: expected .,. or "
+                                          r".\]., but got .}."):
         load_config(path)
     path.write_text("datasets: {digits: {val_fraction: 2}}\n")
     with pytest.raises(ConfigError, match=r"config\.yaml: config datasets\.digits\.val_fraction: 2 is greater than"):

@@ -41,8 +41,10 @@ def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_repo
     config = tiny_config(max_images=40, runs={"tiny": TINY_AEGNN, "tiny_ecn": TINY_ECN})
     config["async_eval"] = {"max_streams": 2, "check_every": 100}
     root = make_project(tmp_path, config)
-    result = snakemake(root, "--cores", "2")
+    result = snakemake(root, "--cores", "2", "--set-threads", "train_aegnn=1", "train_ecn=1")
     assert result.returncode == 0, result.stderr[-3000:]
+    for run in ("tiny/seed-0", "tiny/seed-1", "tiny_ecn/seed-0"):  # the thread the job was granted reached torch / TF
+        assert json.loads((root / f"results/runs/{run}/model.json").read_text())["threads"] == 1
     caches = list((root / "results/graphs/digits").glob("*.h5")) + list((root / "results/streams/digits").glob("*.h5"))
     assert len(caches) == 2 and all(len(cache.stem) == 10 for cache in caches)
     for seed in (0, 1):
@@ -61,6 +63,15 @@ def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_repo
     assert len(pd.read_csv(ecn / "history.csv")) == 2 and (ecn / "checkpoints/best.npz").exists()
     resolved = yaml.safe_load((ecn / "config.yaml").read_text())
     assert resolved["preprocessing"]["cache_repeats"] == 2 and resolved["network"]["filters0"] == 4
+    compute = pd.read_csv(root / "results/tables/compute.csv", keep_default_na=False)
+    jobs = compute[compute["stage"] != "total"]
+    expected = ["graphs", "streams"] + ["train"] * 3 + ["evaluate"] * 3 + ["async_eval"] * 2
+    assert sorted(jobs["stage"]) == sorted(expected)
+    assert (jobs["wall_s"] > 0).all() and (jobs["peak_rss_mb"] > 50).all()
+    assert set(jobs.loc[jobs["stage"] == "train", "source"]) == {"checkpoint (1 job)"}
+    for run, total in compute[compute["stage"] == "total"].set_index("run").iterrows():
+        own = jobs[(jobs["run"] == run) & (jobs["stage"] != "graphs") & (jobs["stage"] != "streams")]
+        assert total["wall_s"] == pytest.approx(own["wall_s"].sum(), abs=0.2)
     runs = pd.read_csv(root / "results/tables/runs.csv")
     assert runs["run"].tolist() == ["tiny", "tiny", "tiny_ecn", "tiny"]
     assert runs["model"].tolist() == ["aegnn", "aegnn", "ecn", "aegnn"]
@@ -74,7 +85,8 @@ def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_repo
     report = snakemake(root, "--report", "results/report.html")
     assert report.returncode == 0, report.stderr[-3000:]
     html = (root / "results/report.html").read_text()
-    assert all(name in html for name in ("runs.csv", "async.csv", "async_flops_per_layer.png", "_levels.png"))
+    names = ("runs.csv", "compute.csv", "async.csv", "async_flops_per_layer.png", "_levels.png")
+    assert all(name in html for name in names)
 
 
 def test_changing_the_generator_seed_rebuilds_the_data(tmp_path):

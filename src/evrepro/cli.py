@@ -88,7 +88,8 @@ def cmd_train(args) -> None:
 
     _, run = _run(args)
     cache = _require(cache_path(run), f"cache {args.run}")
-    _stages(run).train_stage(cache, f"results/runs/{args.run}/seed-{args.seed}", args.run, run, args.seed)
+    _stages(run).train_stage(cache, f"results/runs/{args.run}/seed-{args.seed}", args.run, run, args.seed,
+                             threads=args.threads)
 
 
 def cmd_evaluate(args) -> None:
@@ -98,7 +99,7 @@ def cmd_evaluate(args) -> None:
     run_dir = f"results/runs/{args.run}/seed-{args.seed}"
     _require(f"{run_dir}/model.json", f"train {args.run} --seed {args.seed}")
     cache = _require(cache_path(run), f"cache {args.run}")
-    print(json.dumps(_stages(run).evaluate_stage(cache, run_dir), indent=2))
+    print(json.dumps(_stages(run).evaluate_stage(cache, run_dir, threads=args.threads), indent=2))
 
 
 def cmd_async(args) -> None:
@@ -111,7 +112,8 @@ def cmd_async(args) -> None:
 
     run_dir = f"results/runs/{args.run}/seed-{args.seed}"
     _require(f"{run_dir}/model.json", f"train {args.run} --seed {args.seed}")
-    result = evaluate_async(_require(cache_path(run), f"cache {args.run}"), run_dir, **config["async_eval"])
+    result = evaluate_async(_require(cache_path(run), f"cache {args.run}"), run_dir, **config["async_eval"],
+                            threads=args.threads)
     print(json.dumps({key: result[key] for key in ("mflops_per_event", "speedup", "max_abs_difference")}, indent=2))
 
 
@@ -177,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--config", default="config/config.yaml")
         if seed:
             sub.add_argument("--seed", type=int, default=0)
+            sub.add_argument("--threads", type=int, help="CPU threads of torch or TensorFlow (default: theirs)")
         sub.set_defaults(func=function)
 
     run_command("cache", cmd_cache, "build the graph (AEGNN) or stream (ECN) cache a run trains on", seed=False)

@@ -8,6 +8,14 @@ from evrepro.errors import ConfigError
 
 SCHEMA = Path(__file__).with_name("config.schema.yaml")  # shipped inside the package
 
+# keys that moved or were renamed, by path ("*": any run name), and what to write instead
+MOVED_KEYS = {
+    ("runs", "*", "training", "threads"): "removed: a job uses the threads its rule is given "
+    "(`snakemake --set-threads train_ecn=N`, or set-threads in profiles/default; `--threads N` on the CLI)",
+    ("async_eval", "threads"): "removed: the async_eval job uses the threads its rule is given "
+    "(`snakemake --set-threads async_eval=N`; `--threads N` on the CLI)",
+}
+
 
 def read_yaml(path: str | Path) -> dict:
     """A YAML mapping from ``path``; a syntax error names the file, line and column."""
@@ -27,6 +35,23 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
+def _paths(config, pattern: tuple[str, ...], prefix=()):
+    """The key paths in ``config`` that match ``pattern``."""
+    if not pattern:
+        yield prefix
+        return
+    if isinstance(config, dict):
+        for key in (config if pattern[0] == "*" else [pattern[0]] if pattern[0] in config else []):
+            yield from _paths(config[key], pattern[1:], (*prefix, key))
+
+
+def check_moved_keys(config: dict) -> None:
+    """Refuse a key that moved or was renamed, naming what replaces it."""
+    for pattern, instead in MOVED_KEYS.items():
+        for path in _paths(config, pattern):
+            raise ConfigError(f"config {'.'.join(path)}: {instead}")
+
+
 def validate_config(config: dict, schema: str | Path = SCHEMA) -> dict:
     """Validate ``config`` against the workflow schema and fill in its defaults, in place.
 
@@ -35,6 +60,7 @@ def validate_config(config: dict, schema: str | Path = SCHEMA) -> dict:
     import jsonschema
     from snakemake.utils import validate
 
+    check_moved_keys(config)
     schema = Path(schema)
     document = yaml.safe_load(schema.read_text())
     validator = jsonschema.validators.validator_for(document)(document)

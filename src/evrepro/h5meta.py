@@ -1,4 +1,4 @@
-"""Root attributes and format checks shared by every HDF5 store evrepro writes (docs/architecture.md, file contracts)."""
+"""Root attributes and format checks of every HDF5 store evrepro writes (file contracts: docs/architecture.md)."""
 
 import json
 from pathlib import Path

@@ -21,6 +21,8 @@ import csv
 import json
 import logging
 import os
+import resource
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from evrepro.fileio import atomic_output, params_hash
 log = logging.getLogger(__name__)
 
 # how a training job executes, not what it computes: changing them neither reruns nor restarts a training
-EXECUTION_KEYS = ("threads", "device", "checkpoint_every_batches")
+EXECUTION_KEYS = ("device", "checkpoint_every_batches")
 RECORD = "training.json"
 SUPERSEDED = "superseded"
 NOTE = "superseded.json"
@@ -81,6 +83,29 @@ def write_history(path, history: list[dict]) -> None:
         writer = csv.DictWriter(handle, fieldnames=list(history[0]) if history else ["epoch"])
         writer.writeheader()
         writer.writerows(history)
+
+
+class ComputeMeter:
+    """Wall time, CPU time and peak memory of one training across every job that ran it.
+
+    Its ``totals`` live in the checkpoint, so a resumed job adds its own share to what the killed ones
+    spent (up to their last checkpoint); the Snakemake benchmark of a job sees only that job.
+    """
+
+    def __init__(self, totals: dict | None = None):
+        self.totals = dict(totals or {"wall_s": 0.0, "cpu_s": 0.0, "peak_rss_mb": 0.0, "jobs": 0})
+        self.totals["jobs"] += 1
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def update(self) -> dict:
+        """Add the time spent since the last update; returns the totals (JSON-ready)."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+        self.totals["wall_s"] += wall - self._wall
+        self.totals["cpu_s"] += cpu - self._cpu
+        self.totals["peak_rss_mb"] = max(self.totals["peak_rss_mb"], peak_mb)
+        self._wall, self._cpu = wall, cpu
+        return dict(self.totals)
 
 
 class RunFolder:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from evrepro import layout
 from evrepro.fileio import atomic_output, params_hash
 from evrepro.graphs.params import PRESETS as GRAPH_PRESETS
 from evrepro.graphs.params import GraphParams
@@ -36,9 +37,9 @@ def cache_id(params: GraphParams | StreamParams) -> str:
 
 
 def cache_path(run: dict) -> str:
-    """results/graphs/{dataset}/{prep}.h5 (AEGNN) or results/streams/{dataset}/{prep}.h5 (ECN) of a run."""
-    folder = "graphs" if run["model"] == "aegnn" else "streams"
-    return f"results/{folder}/{run['dataset']}/{cache_id(cache_params(run))}.h5"
+    """The cache a run trains on: layout.GRAPHS (AEGNN) or layout.STREAMS (ECN)."""
+    template = layout.GRAPHS if run["model"] == "aegnn" else layout.STREAMS
+    return layout.fill(template, dataset=run["dataset"], prep=cache_id(cache_params(run)))
 
 
 def write_resolved_config(run_dir, **sections) -> None:

@@ -6,13 +6,19 @@ STREAM_PARAMS = cache_params_by_id("ecn")
 
 rule graphs:
     input:
-        "results/events/{dataset}.h5",
+        layout.EVENTS,
     output:
-        "results/graphs/{dataset}/{prep}.h5",
+        layout.GRAPHS,
     params:
         preprocessing=lambda wildcards: GRAPH_PARAMS[wildcards.prep],
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=240,  # minutes
+    benchmark:
+        layout.job_file(layout.BENCHMARK, "graphs", "{dataset}_{prep}")
     log:
-        "logs/graphs/{dataset}_{prep}.log",
+        layout.job_file(layout.LOG, "graphs", "{dataset}_{prep}"),
     conda:
         "../../envs/data.yaml"
     script:
@@ -21,13 +27,19 @@ rule graphs:
 
 rule streams:
     input:
-        "results/events/{dataset}.h5",
+        layout.EVENTS,
     output:
-        "results/streams/{dataset}/{prep}.h5",
+        layout.STREAMS,
     params:
         preprocessing=lambda wildcards: STREAM_PARAMS[wildcards.prep],
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=720,  # minutes; N-Caltech101 with 8 augmented copies of 300k-event samples takes hours
+    benchmark:
+        layout.job_file(layout.BENCHMARK, "streams", "{dataset}_{prep}")
     log:
-        "logs/streams/{dataset}_{prep}.log",
+        layout.job_file(layout.LOG, "streams", "{dataset}_{prep}"),
     conda:
         "../../envs/data.yaml"
     script:

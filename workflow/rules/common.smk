@@ -2,6 +2,7 @@
 
 import re
 
+from evrepro import layout
 from evrepro.run_folder import training_params
 from evrepro.runs import cache_id, cache_params, cache_path
 
@@ -75,31 +76,48 @@ def runs_table_params():
     return canonical({name: {"model": run["model"], "dataset": run["dataset"]} for name, run in RUNS.items()})
 
 
-def run_seed_dirs(model=None):
+def run_files(template, model=None):
+    """``template`` (a layout.RUN path) for every run × seed, or those of one model family."""
     return [
-        f"results/runs/{name}/seed-{seed}"
+        layout.fill(template, run=name, seed=seed)
         for name, run in RUNS.items()
         if model is None or run["model"] == model
         for seed in run["seeds"]
     ]
 
 
+def cache_benchmarks():
+    """{benchmark file of each cache job: the runs that train on that cache}."""
+    users = {}
+    for name, run in RUNS.items():
+        kind = "graphs" if run["model"] == "aegnn" else "streams"
+        job = layout.fill(layout.CACHE_JOB, dataset=run["dataset"], prep=cache_id(cache_params(run)))
+        users.setdefault(layout.job_file(layout.BENCHMARK, kind, job), []).append(name)
+    return users
+
+
+def run_benchmarks(rule, model=None):
+    """The benchmark file of ``rule``'s job for every run × seed (of one model family)."""
+    return run_files(layout.job_file(layout.BENCHMARK, rule, layout.RUN_JOB), model)
+
+
 def all_targets():
     targets = [
-        *expand("results/events/{dataset}.h5", dataset=DATASETS),
-        "results/tables/datasets.csv",
-        *expand("results/figures/{dataset}_samples.png", dataset=DATASETS),
+        *expand(layout.EVENTS, dataset=DATASETS),
+        layout.fill(layout.TABLE, name="datasets"),
+        *expand(layout.SAMPLES_FIGURE, dataset=DATASETS),
     ]
     if RUNS:
-        targets += [f"{folder}/metrics.json" for folder in run_seed_dirs()]
-        targets += ["results/tables/runs.csv", "results/figures/training_curves.png"]
+        targets += run_files(layout.METRICS)
+        targets += [layout.fill(layout.TABLE, name=name) for name in ("runs", "compute")]
+        targets += [layout.fill(layout.FIGURE, name="training_curves")]
     if runs_of("aegnn"):
-        targets += [f"{folder}/async.json" for folder in run_seed_dirs("aegnn")]
-        targets += ["results/tables/async.csv", "results/figures/async_flops_per_layer.png",
-                    "results/figures/accuracy_vs_events.png"]
+        targets += run_files(layout.ASYNC, "aegnn")
+        targets += [layout.fill(layout.TABLE, name="async"), layout.fill(layout.FIGURE, name="async_flops_per_layer"),
+                    layout.fill(layout.FIGURE, name="accuracy_vs_events")]
     for dataset, prep in stream_caches():
-        targets += [f"results/figures/streams/{dataset}-{prep}_levels.png",
-                    f"results/figures/streams/{dataset}-{prep}_neighbourhood.png"]
+        targets += [layout.fill(layout.STREAM_FIGURE, dataset=dataset, prep=prep, figure=figure)
+                    for figure in ("levels", "neighbourhood")]
     return targets
 
 

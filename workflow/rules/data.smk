@@ -3,11 +3,15 @@
 
 rule fetch:
     output:
-        manifest="resources/archives/{dataset}/manifest.json",
+        manifest=layout.MANIFEST,
     params:
         generator=fetch_params,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=240,  # minutes; the large downloads (N-Caltech101, Gen1) take hours on slow links
     log:
-        "logs/fetch/{dataset}.log",
+        layout.job_file(layout.LOG, "fetch", "{dataset}"),
     conda:
         "../../envs/data.yaml"
     script:
@@ -16,11 +20,15 @@ rule fetch:
 
 rule extract:
     input:
-        manifest="resources/archives/{dataset}/manifest.json",
+        manifest=layout.MANIFEST,
     output:
-        directory("resources/raw/{dataset}"),
+        directory(layout.RAW),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=120,  # minutes
     log:
-        "logs/extract/{dataset}.log",
+        layout.job_file(layout.LOG, "extract", "{dataset}"),
     conda:
         "../../envs/data.yaml"
     script:
@@ -29,14 +37,18 @@ rule extract:
 
 rule events:
     input:
-        manifest="resources/archives/{dataset}/manifest.json",
-        raw="resources/raw/{dataset}",
+        manifest=layout.MANIFEST,
+        raw=layout.RAW,
     output:
-        "results/events/{dataset}.h5",
+        layout.EVENTS,
     params:
         dataset_config=split_params,
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=240,  # minutes
     log:
-        "logs/events/{dataset}.log",
+        layout.job_file(layout.LOG, "events", "{dataset}"),
     conda:
         "../../envs/data.yaml"
     script:

@@ -4,15 +4,21 @@
 rule evaluate_aegnn:
     input:
         graphs=run_cache,
-        best="results/runs/{run}/seed-{seed}/checkpoints/best.pt",
-        model="results/runs/{run}/seed-{seed}/model.json",
+        best=layout.BEST["aegnn"],
+        model=layout.MODEL,
     output:
-        metrics="results/runs/{run}/seed-{seed}/metrics.json",
-        confusion="results/runs/{run}/seed-{seed}/confusion.csv",
+        metrics=layout.METRICS,
+        confusion=layout.CONFUSION,
     wildcard_constraints:
         run=run_pattern("aegnn"),
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,  # minutes
+    benchmark:
+        layout.job_file(layout.BENCHMARK, "evaluate", "{run}_seed-{seed}")
     log:
-        "logs/evaluate/{run}_seed-{seed}.log",
+        layout.job_file(layout.LOG, "evaluate", "{run}_seed-{seed}"),
     conda:
         "../../envs/aegnn.yaml"
     script:
@@ -22,15 +28,21 @@ rule evaluate_aegnn:
 rule evaluate_ecn:
     input:
         streams=run_cache,
-        best="results/runs/{run}/seed-{seed}/checkpoints/best.npz",
-        model="results/runs/{run}/seed-{seed}/model.json",
+        best=layout.BEST["ecn"],
+        model=layout.MODEL,
     output:
-        metrics="results/runs/{run}/seed-{seed}/metrics.json",
-        confusion="results/runs/{run}/seed-{seed}/confusion.csv",
+        metrics=layout.METRICS,
+        confusion=layout.CONFUSION,
     wildcard_constraints:
         run=run_pattern("ecn"),
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,  # minutes
+    benchmark:
+        layout.job_file(layout.BENCHMARK, "evaluate", "{run}_seed-{seed}")
     log:
-        "logs/evaluate/{run}_seed-{seed}.log",
+        layout.job_file(layout.LOG, "evaluate", "{run}_seed-{seed}"),
     conda:
         "../../envs/ecn.yaml"
     script:
@@ -40,17 +52,23 @@ rule evaluate_ecn:
 rule async_eval:
     input:
         graphs=run_cache,
-        best="results/runs/{run}/seed-{seed}/checkpoints/best.pt",
-        model="results/runs/{run}/seed-{seed}/model.json",
+        best=layout.BEST["aegnn"],
+        model=layout.MODEL,
     output:
-        result="results/runs/{run}/seed-{seed}/async.json",
-        accuracy="results/runs/{run}/seed-{seed}/accuracy_vs_events.csv",
+        result=layout.ASYNC,
+        accuracy=layout.ACCURACY_VS_EVENTS,
     params:
         options=canonical(config["async_eval"]),
     wildcard_constraints:
         run=run_pattern("aegnn"),
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=240,  # minutes; event by event: N-Caltech101 streams take seconds per event; one thread times it best
+    benchmark:
+        layout.job_file(layout.BENCHMARK, "async_eval", "{run}_seed-{seed}")
     log:
-        "logs/async_eval/{run}_seed-{seed}.log",
+        layout.job_file(layout.LOG, "async_eval", "{run}_seed-{seed}"),
     conda:
         "../../envs/aegnn.yaml"
     script:

@@ -3,17 +3,21 @@
 
 rule datasets_table:
     input:
-        expand("results/events/{dataset}.h5", dataset=DATASETS),
+        expand(layout.EVENTS, dataset=DATASETS),
     output:
         report(
-            "results/tables/datasets.csv",
+            layout.fill(layout.TABLE, name="datasets"),
             caption="../report/datasets_table.rst",
             category="Datasets",
         ),
     params:
         datasets=DATASETS,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,  # minutes
     log:
-        "logs/report/datasets_table.log",
+        layout.job_file(layout.LOG, "report", "datasets_table"),
     conda:
         "../../envs/report.yaml"
     script:
@@ -22,10 +26,10 @@ rule datasets_table:
 
 rule samples_figure:
     input:
-        "results/events/{dataset}.h5",
+        layout.EVENTS,
     output:
         report(
-            "results/figures/{dataset}_samples.png",
+            layout.SAMPLES_FIGURE,
             caption="../report/samples_figure.rst",
             category="Datasets",
             labels={"dataset": "{dataset}", "figure": "samples per class"},
@@ -36,8 +40,12 @@ rule samples_figure:
             "max_classes": config["report"]["max_classes"],
             "split": config["report"]["figure_split"],
         },
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,  # minutes
     log:
-        "logs/report/samples_figure_{dataset}.log",
+        layout.job_file(layout.LOG, "report", "samples_figure_{dataset}"),
     conda:
         "../../envs/report.yaml"
     script:
@@ -46,17 +54,21 @@ rule samples_figure:
 
 rule runs_table:
     input:
-        [f"{folder}/metrics.json" for folder in run_seed_dirs()],
+        run_files(layout.METRICS),
     output:
         report(
-            "results/tables/runs.csv",
+            layout.fill(layout.TABLE, name="runs"),
             caption="../report/runs_table.rst",
             category="Results",
         ),
     params:
         runs=runs_table_params(),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,  # minutes
     log:
-        "logs/report/runs_table.log",
+        layout.job_file(layout.LOG, "report", "runs_table"),
     conda:
         "../../envs/report.yaml"
     script:
@@ -65,15 +77,19 @@ rule runs_table:
 
 rule training_curves:
     input:
-        [f"{folder}/history.csv" for folder in run_seed_dirs()],
+        run_files(layout.HISTORY),
     output:
         report(
-            "results/figures/training_curves.png",
+            layout.fill(layout.FIGURE, name="training_curves"),
             caption="../report/training_curves.rst",
             category="Results",
         ),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,  # minutes
     log:
-        "logs/report/training_curves.log",
+        layout.job_file(layout.LOG, "report", "training_curves"),
     conda:
         "../../envs/report.yaml"
     script:
@@ -82,24 +98,28 @@ rule training_curves:
 
 rule stream_figures:
     input:
-        "results/streams/{dataset}/{prep}.h5",
+        layout.STREAMS,
     output:
         levels=report(
-            "results/figures/streams/{dataset}-{prep}_levels.png",
+            layout.STREAM_FIGURE.replace("{figure}", "levels"),
             caption="../report/stream_levels.rst",
             category="ECN streams",
             labels={"cache": "{dataset}-{prep}", "figure": "LIF levels"},
         ),
         neighbourhood=report(
-            "results/figures/streams/{dataset}-{prep}_neighbourhood.png",
+            layout.STREAM_FIGURE.replace("{figure}", "neighbourhood"),
             caption="../report/stream_neighbourhood.rst",
             category="ECN streams",
             labels={"cache": "{dataset}-{prep}", "figure": "neighbourhoods"},
         ),
     params:
         split=config["report"]["figure_split"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,  # minutes
     log:
-        "logs/report/stream_figures_{dataset}_{prep}.log",
+        layout.job_file(layout.LOG, "report", "stream_figures_{dataset}_{prep}"),
     conda:
         "../../envs/report.yaml"
     script:
@@ -108,15 +128,19 @@ rule stream_figures:
 
 rule async_table:
     input:
-        [f"{folder}/async.json" for folder in run_seed_dirs("aegnn")],
+        run_files(layout.ASYNC, "aegnn"),
     output:
         report(
-            "results/tables/async.csv",
+            layout.fill(layout.TABLE, name="async"),
             caption="../report/async_table.rst",
             category="Results",
         ),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,  # minutes
     log:
-        "logs/report/async_table.log",
+        layout.job_file(layout.LOG, "report", "async_table"),
     conda:
         "../../envs/report.yaml"
     script:
@@ -125,22 +149,52 @@ rule async_table:
 
 rule async_figures:
     input:
-        results=[f"{folder}/async.json" for folder in run_seed_dirs("aegnn")],
-        accuracy=[f"{folder}/accuracy_vs_events.csv" for folder in run_seed_dirs("aegnn")],
+        results=run_files(layout.ASYNC, "aegnn"),
+        accuracy=run_files(layout.ACCURACY_VS_EVENTS, "aegnn"),
     output:
         flops=report(
-            "results/figures/async_flops_per_layer.png",
+            layout.fill(layout.FIGURE, name="async_flops_per_layer"),
             caption="../report/async_flops_figure.rst",
             category="Results",
         ),
         accuracy=report(
-            "results/figures/accuracy_vs_events.png",
+            layout.fill(layout.FIGURE, name="accuracy_vs_events"),
             caption="../report/accuracy_vs_events.rst",
             category="Results",
         ),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,  # minutes
     log:
-        "logs/report/async_figures.log",
+        layout.job_file(layout.LOG, "report", "async_figures"),
     conda:
         "../../envs/report.yaml"
     script:
         "../../scripts/async_figures.py"
+
+
+rule compute_table:
+    input:
+        caches=list(cache_benchmarks()),
+        models=run_files(layout.MODEL),
+        evaluations=run_benchmarks("evaluate"),
+        asyncs=run_benchmarks("async_eval", "aegnn"),
+    output:
+        report(
+            layout.fill(layout.TABLE, name="compute"),
+            caption="../report/compute_table.rst",
+            category="Results",
+        ),
+    params:
+        cache_users=canonical(cache_benchmarks()),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,  # minutes
+    log:
+        layout.job_file(layout.LOG, "report", "compute_table"),
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/compute_table.py"

@@ -9,15 +9,21 @@ rule train_aegnn:
     input:
         graphs=run_cache,
     output:
-        best="results/runs/{run}/seed-{seed}/checkpoints/best.pt",
-        history="results/runs/{run}/seed-{seed}/history.csv",
-        model="results/runs/{run}/seed-{seed}/model.json",
+        best=layout.BEST["aegnn"],
+        history=layout.HISTORY,
+        model=layout.MODEL,
     params:
         training=train_params,
     wildcard_constraints:
         run=run_pattern("aegnn"),
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=1440,  # minutes; a killed or timed-out job resumes from its last epoch when resubmitted
+    benchmark:
+        layout.job_file(layout.BENCHMARK, "train", "{run}_seed-{seed}")
     log:
-        "logs/train/{run}_seed-{seed}.log",
+        layout.job_file(layout.LOG, "train", "{run}_seed-{seed}"),
     conda:
         "../../envs/aegnn.yaml"
     script:
@@ -28,15 +34,21 @@ rule train_ecn:
     input:
         streams=run_cache,
     output:
-        best="results/runs/{run}/seed-{seed}/checkpoints/best.npz",
-        history="results/runs/{run}/seed-{seed}/history.csv",
-        model="results/runs/{run}/seed-{seed}/model.json",
+        best=layout.BEST["ecn"],
+        history=layout.HISTORY,
+        model=layout.MODEL,
     params:
         training=train_params,
     wildcard_constraints:
         run=run_pattern("ecn"),
+    threads: 2
+    resources:
+        mem_mb=16000,
+        runtime=1440,  # minutes; a killed or timed-out job resumes from its last checkpoint when resubmitted
+    benchmark:
+        layout.job_file(layout.BENCHMARK, "train", "{run}_seed-{seed}")
     log:
-        "logs/train/{run}_seed-{seed}.log",
+        layout.job_file(layout.LOG, "train", "{run}_seed-{seed}"),
     conda:
         "../../envs/ecn.yaml"
     script:

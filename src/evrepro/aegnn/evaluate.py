@@ -26,9 +26,12 @@ def load_model(run_dir, device="cpu") -> tuple[GraphRes, dict]:
     return model.to(device).eval(), description
 
 
-def evaluate_run(graphs_path, run_dir, class_names: list[str], device: str = "auto") -> dict:
-    """Test metrics of a run's best checkpoint, written to metrics.json and confusion.csv."""
+def evaluate_run(graphs_path, run_dir, class_names: list[str], device: str = "auto",
+                 threads: int | None = None) -> dict:
+    """Test metrics of a run's best checkpoint, written to metrics.json and confusion.csv (``threads``: torch's)."""
     run_dir = Path(run_dir)
+    if threads:
+        torch.set_num_threads(threads)
     device = pick_device(device)
     model, description = load_model(run_dir, device)
     loader = DataLoader(GraphStoreDataset(graphs_path, "test"), batch_size=64)

@@ -18,7 +18,8 @@ def model_config(graphs_path, network_block: dict) -> GraphResConfig:
                               edge_scale=store.params.radius, **network_options(network_block))
 
 
-def train_stage(graphs_path, run_dir, name: str, run: dict, seed: int, progress: bool = True) -> None:
+def train_stage(graphs_path, run_dir, name: str, run: dict, seed: int, progress: bool = True,
+                threads: int | None = None) -> None:
     """Write the resolved config of run × seed, then train it: resumed, restored or anew (``RunFolder.claim``)."""
     config = model_config(graphs_path, run["network"])
     training = TrainConfig(**run["training"])
@@ -28,11 +29,11 @@ def train_stage(graphs_path, run_dir, name: str, run: dict, seed: int, progress:
         preprocessing = store.params.as_dict()
     write_resolved_config(run_dir, run=name, model="aegnn", dataset=run["dataset"], seed=seed,
                           preprocessing=preprocessing, network=config.as_dict(), training=asdict(training))
-    train_run(graphs_path, run_dir, config, training, seed, progress)
+    train_run(graphs_path, run_dir, config, training, seed, progress, threads)
 
 
-def evaluate_stage(graphs_path, run_dir) -> dict:
+def evaluate_stage(graphs_path, run_dir, threads: int | None = None) -> dict:
     """Test metrics of the run's best checkpoint."""
     with GraphStore(graphs_path) as store:
         class_names = store.class_names
-    return evaluate_run(graphs_path, run_dir, class_names)
+    return evaluate_run(graphs_path, run_dir, class_names, threads=threads)

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from evrepro.aegnn.data import GraphStoreDataset
 from evrepro.aegnn.graph_res import GraphRes, GraphResConfig, parameter_count
 from evrepro.fileio import atomic_output
-from evrepro.run_folder import write_history
+from evrepro.run_folder import ComputeMeter, write_history
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,6 @@ class TrainConfig:
     decay: float = 0.98
     device: str = "auto"
     max_train_samples: int | None = None
-    threads: int | None = None
 
 
 def lr_factor(epoch: int, warmup_epochs: int, decay: float) -> float:
@@ -101,20 +100,23 @@ def epochs_done(last: Path) -> int:
 
 
 def train_run(graphs_path, run_dir, model_config: GraphResConfig, train_config: TrainConfig, seed: int,
-              progress: bool = True) -> pd.DataFrame:
-    """Train (or resume) one run × seed; writes checkpoints/, history.csv and model.json in ``run_dir``."""
+              progress: bool = True, threads: int | None = None) -> pd.DataFrame:
+    """Train (or resume) one run × seed; writes checkpoints/, history.csv and model.json in ``run_dir``.
+
+    ``threads``: torch's CPU threads (the job's; None leaves torch's default).
+    """
     run_dir = Path(run_dir)
     checkpoints = run_dir / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
-    if train_config.threads:
-        torch.set_num_threads(train_config.threads)
+    if threads:
+        torch.set_num_threads(threads)
     device = pick_device(train_config.device)
     torch.manual_seed(seed)
     model = GraphRes(model_config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda e: lr_factor(e, train_config.warmup_epochs, train_config.decay))
-    history, best_state, start = [], None, 0
+    history, best_state, start, compute = [], None, 0, None
     last = checkpoints / "last.pt"
     if last.exists():
         state = torch.load(last, map_location=device, weights_only=False)
@@ -123,7 +125,9 @@ def train_run(graphs_path, run_dir, model_config: GraphResConfig, train_config: 
         scheduler.load_state_dict(state["scheduler"])
         _set_rng_state(state["rng"])
         history, best_state, start = state["history"], state["best"], state["epoch"] + 1
+        compute = state.get("compute")
         log.info("resuming from %s after epoch %d", last, state["epoch"])
+    meter = ComputeMeter(compute)
 
     train_set = GraphStoreDataset(graphs_path, "train", train_config.max_train_samples)
     val_set = GraphStoreDataset(graphs_path, "val")
@@ -144,7 +148,7 @@ def train_run(graphs_path, run_dir, model_config: GraphResConfig, train_config: 
             best_state = {"model": copy.deepcopy(model.state_dict()), "epoch": epoch, "val_accuracy": val_acc}
         _save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                "scheduler": scheduler.state_dict(), "rng": _rng_state(), "epoch": epoch, "history": history,
-               "best": best_state}, last)
+               "best": best_state, "compute": meter.update()}, last)
         write_history(run_dir / "history.csv", history)
 
     if start >= train_config.epochs:
@@ -153,8 +157,9 @@ def train_run(graphs_path, run_dir, model_config: GraphResConfig, train_config: 
     _save(best_state, checkpoints / "best.pt")
     description = {"family": "aegnn", "architecture": "GraphRes", "config": model_config.as_dict(),
                    "training": asdict(train_config), "seed": seed, "device": str(device),
+                   "threads": torch.get_num_threads(),
                    "parameters": parameter_count(model_config),
-                   "train_wall_time_s": float(sum(row["seconds"] for row in history))}
+                   "train_wall_time_s": float(sum(row["seconds"] for row in history)), "compute": meter.update()}
     with atomic_output(run_dir / "model.json") as temporary:
         temporary.write_text(json.dumps(description, indent=2))
     return pd.DataFrame(history)

@@ -8,11 +8,11 @@ from evrepro.ecn.train import Classifier, configure_tensorflow, load_weights
 from evrepro.evaluation.results import write_test_results
 
 
-def load_classifier(stream_path, run_dir, device: str = "auto") -> tuple[Classifier, dict]:
+def load_classifier(stream_path, run_dir, device: str = "auto", threads: int | None = None) -> tuple[Classifier, dict]:
     """The best-on-validation network of a run, and its model.json with the best epoch and accuracy."""
     run_dir = Path(run_dir)
     description = json.loads((run_dir / "model.json").read_text())
-    configure_tensorflow(device, description["training"]["threads"])
+    configure_tensorflow(device, threads)
     config = description["config"]
     config = ECNConfig(**{**config, "level_shapes": tuple(tuple(shape) for shape in config["level_shapes"]),
                           "hidden_units": tuple(config["hidden_units"])})
@@ -23,9 +23,10 @@ def load_classifier(stream_path, run_dir, device: str = "auto") -> tuple[Classif
     return classifier, description
 
 
-def evaluate_run(stream_path, run_dir, class_names: list[str], device: str = "auto") -> dict:
-    """Test metrics of a run's best checkpoint, written to metrics.json and confusion.csv."""
-    classifier, description = load_classifier(stream_path, run_dir, device)
+def evaluate_run(stream_path, run_dir, class_names: list[str], device: str = "auto",
+                 threads: int | None = None) -> dict:
+    """Test metrics of a run's best checkpoint, written to metrics.json and confusion.csv (``threads``: TF's)."""
+    classifier, description = load_classifier(stream_path, run_dir, device, threads)
     passes = classifier.passes("test")
     loss, _, scores, labels = classifier.evaluate(passes)
     passes.close()

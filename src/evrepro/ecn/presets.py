@@ -2,9 +2,9 @@
 
 from dataclasses import asdict, dataclass
 
-# jackd/ecn's ``inception_vox_pooling`` and ``ecn/configs/sccd/*.gin``: filters of the first level, the level the voxel branch starts from, and
-# whether the output is one logit (N-CARS, binary cross-entropy). The number of levels comes from the
-# stream cache (evrepro.streams.params.PRESETS), so the two cannot disagree.
+# jackd/ecn's ``inception_vox_pooling`` and ``ecn/configs/sccd/*.gin``: filters of the first level, the level
+# the voxel branch starts from, and whether the output is one logit (N-CARS, binary cross-entropy). The number
+# of levels comes from the stream cache (evrepro.streams.params.PRESETS), so the two cannot disagree.
 PRESET_NETWORKS = {
     "nmnist": {"filters0": 32, "vox_start": 0},
     "digits": {"filters0": 32, "vox_start": 0},

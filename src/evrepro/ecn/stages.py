@@ -17,7 +17,8 @@ def model_config(stream_path, network_block: dict) -> ECNConfig:
                          **network_options(network_block))
 
 
-def train_stage(stream_path, run_dir, name: str, run: dict, seed: int, progress: bool = True) -> None:
+def train_stage(stream_path, run_dir, name: str, run: dict, seed: int, progress: bool = True,
+                threads: int | None = None) -> None:
     """Write the resolved config of run × seed, then train it: resumed, restored or anew (``RunFolder.claim``)."""
     config = model_config(stream_path, run["network"])
     training = TrainConfig(**run["training"])
@@ -27,11 +28,11 @@ def train_stage(stream_path, run_dir, name: str, run: dict, seed: int, progress:
         preprocessing = store.params.as_dict()
     write_resolved_config(run_dir, run=name, model="ecn", dataset=run["dataset"], seed=seed,
                           preprocessing=preprocessing, network=config.as_dict(), training=asdict(training))
-    train_run(stream_path, run_dir, config, training, seed, progress)
+    train_run(stream_path, run_dir, config, training, seed, progress, threads)
 
 
-def evaluate_stage(stream_path, run_dir) -> dict:
+def evaluate_stage(stream_path, run_dir, threads: int | None = None) -> dict:
     """Test metrics of the run's best checkpoint."""
     with StreamStore(stream_path) as store:
         class_names = store.class_names
-    return evaluate_run(stream_path, run_dir, class_names)
+    return evaluate_run(stream_path, run_dir, class_names, threads=threads)

@@ -1,7 +1,7 @@
 """Train ECN's vox-pool network on a stream cache: ECN's recipe by default, checkpointed every epoch, resumable.
 
-ECN's recipe (jackd/ecn ``ecn/configs/sccd/*.gin``): Adam at 1e-3, L2 4e-5 on every kernel (in the network), dropout 0.5,
-ReduceLROnPlateau on the *training* accuracy (patience 10, factor 0.2), batches of 32 for N-MNIST.
+ECN's recipe (jackd/ecn ``ecn/configs/sccd/*.gin``): Adam at 1e-3, L2 4e-5 on every kernel (in the network),
+dropout 0.5, ReduceLROnPlateau on the *training* accuracy (patience 10, factor 0.2), batches of 32 for N-MNIST.
 An optional per-epoch decay (``lr_decay``, 1 in ECN) lets a short laptop run settle.
 
 ``run_dir/checkpoints/last.npz`` holds every model variable (weights, BatchNorm statistics and the
@@ -30,7 +30,7 @@ from evrepro.ecn.data import Passes, input_signature, split_order
 from evrepro.ecn.network import VoxPoolNetwork, parameter_counts
 from evrepro.ecn.presets import ECNConfig
 from evrepro.fileio import atomic_output
-from evrepro.run_folder import write_history
+from evrepro.run_folder import ComputeMeter, write_history
 from evrepro.streams.store import StreamStore
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,6 @@ class TrainConfig:
     shuffle_buffer: int = 1024
     checkpoint_every_batches: int | None = None  # also checkpoint within an epoch (long epochs, preemption)
     device: str = "auto"
-    threads: int | None = None
 
 
 class Plateau:
@@ -84,7 +83,7 @@ def configure_tensorflow(device: str, threads: int | None) -> str:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(threads)
         except RuntimeError:  # this process already ran TensorFlow: its thread pools are fixed
-            log.warning("TensorFlow is already initialised in this process; training.threads=%d not applied", threads)
+            log.warning("TensorFlow is already initialised in this process; %d threads not applied", threads)
     gpus = tf.config.list_physical_devices("GPU")
     if device == "gpu" and not gpus:
         raise RuntimeError("training.device is 'gpu' but tensorflow sees no GPU (is tensorflow-cpu installed?)")
@@ -217,12 +216,15 @@ def epochs_done(last: Path) -> int:
 
 
 def train_run(stream_path, run_dir, model_config: ECNConfig, train_config: TrainConfig, seed: int,
-              progress: bool = True) -> pd.DataFrame:
-    """Train (or resume) one run × seed; writes checkpoints/, history.csv and model.json in ``run_dir``."""
+              progress: bool = True, threads: int | None = None) -> pd.DataFrame:
+    """Train (or resume) one run × seed; writes checkpoints/, history.csv and model.json in ``run_dir``.
+
+    ``threads``: TensorFlow's CPU threads (the job's; None leaves TensorFlow's default).
+    """
     run_dir = Path(run_dir)
     checkpoints = run_dir / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
-    device = configure_tensorflow(train_config.device, train_config.threads)
+    device = configure_tensorflow(train_config.device, threads)
     classifier = Classifier(stream_path, model_config, seed)
     classifier.build()
     model = classifier.model
@@ -232,7 +234,7 @@ def train_run(stream_path, run_dir, model_config: ECNConfig, train_config: Train
     plateau = Plateau(train_config.lr, train_config.plateau_patience, train_config.plateau_factor)
     with StreamStore(stream_path) as store:
         copies = store.copies("train")
-    history, best, position, partial = [], None, {"epoch": 0, "batch": 0}, None
+    history, best, position, partial, compute = [], None, {"epoch": 0, "batch": 0}, None, None
     last = checkpoints / "last.npz"
     if last.exists():
         groups, state = load_arrays(last)
@@ -241,7 +243,9 @@ def train_run(stream_path, run_dir, model_config: ECNConfig, train_config: Train
         plateau.state, history = state["plateau"], state["history"]
         position, partial = state["position"], state["partial"]
         best = {"weights": groups["best"], **state["best"]} if state["best"] else None
+        compute = state.get("compute")
         log.info("resuming from %s at epoch %d, batch %d", last, position["epoch"], position["batch"])
+    meter = ComputeMeter(compute)
 
     def save_checkpoint(epoch: int, batch: int, sums: dict | None) -> None:
         """last.npz at the input pipeline's position (epoch, batch), with the epoch's running sums when mid-epoch."""
@@ -251,7 +255,7 @@ def train_run(stream_path, run_dir, model_config: ECNConfig, train_config: Train
             groups["best"] = best["weights"]
         save_arrays(last, groups, {"position": at, "partial": sums, "plateau": plateau.state, "history": history,
                                    "best": {"epoch": best["epoch"], "val_accuracy": best["val_accuracy"]} if best
-                                   else None})
+                                   else None, "compute": meter.update()})
 
     train_passes = classifier.passes("train", train_config.batch_size, shuffle=True, seed=seed,
                                      shuffle_buffer=train_config.shuffle_buffer, first_epoch=position["epoch"],
@@ -299,8 +303,9 @@ def train_run(stream_path, run_dir, model_config: ECNConfig, train_config: Train
     counts = parameter_counts(model)
     description = {"family": "ecn", "architecture": "VoxPoolNetwork", "config": model_config.as_dict(),
                    "training": asdict(train_config), "seed": seed, "device": device,
+                   "threads": tf.config.threading.get_intra_op_parallelism_threads() or None,  # None: TF default
                    "parameters": counts["trainable"], "non_trainable_parameters": counts["non_trainable"],
-                   "train_wall_time_s": float(sum(row["seconds"] for row in history))}
+                   "train_wall_time_s": float(sum(row["seconds"] for row in history)), "compute": meter.update()}
     with atomic_output(run_dir / "model.json") as temporary:
         temporary.write_text(json.dumps(description, indent=2))
     return pd.DataFrame(history)

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from evrepro.datasets.store import EventsStore
+from evrepro.layout import run_and_seed
 from evrepro.fileio import atomic_output
 
 
@@ -51,12 +52,6 @@ def write_datasets_table(stores: dict[str, str | Path], out_csv: str | Path) -> 
 
 RUN_COLUMNS = ["test_accuracy", "test_top3_accuracy", "best_val_accuracy", "best_epoch", "parameters",
                "train_wall_time_s"]
-
-
-def run_and_seed(path: str | Path) -> tuple[str, int]:
-    """(run, seed) from a path results/runs/{run}/seed-{seed}/<file>."""
-    folder = Path(path).parent
-    return folder.parent.name, int(folder.name.removeprefix("seed-"))
 
 
 def runs_table(metrics_paths, runs: dict) -> pd.DataFrame:

@@ -1,0 +1,77 @@
+"""Where every artefact lives: the one place for the file layout of a project.
+
+Templates use Snakemake's wildcard syntax (``{dataset}``), so the rules use them as they are and the
+code fills them with ``str.format``. Paths are relative to the project root (where the Snakefile is).
+"""
+
+import re
+from pathlib import Path
+
+# data
+ARCHIVES = "resources/archives/{dataset}"
+MANIFEST = ARCHIVES + "/manifest.json"
+RAW = "resources/raw/{dataset}"
+EVENTS = "results/events/{dataset}.h5"
+
+# model caches, keyed by a hash of their preprocessing parameters
+CACHE = "results/{kind}/{dataset}/{prep}.h5"  # kind: graphs (AEGNN) or streams (ECN)
+GRAPHS = CACHE.replace("{kind}", "graphs")
+STREAMS = CACHE.replace("{kind}", "streams")
+
+# one run × seed
+RUN = "results/runs/{run}/seed-{seed}"
+RUN_CONFIG = RUN + "/config.yaml"
+CHECKPOINTS = RUN + "/checkpoints"
+BEST = {"aegnn": CHECKPOINTS + "/best.pt", "ecn": CHECKPOINTS + "/best.npz"}
+HISTORY = RUN + "/history.csv"
+MODEL = RUN + "/model.json"
+METRICS = RUN + "/metrics.json"
+CONFUSION = RUN + "/confusion.csv"
+ASYNC = RUN + "/async.json"
+ACCURACY_VS_EVENTS = RUN + "/accuracy_vs_events.csv"
+
+# report
+TABLE = "results/tables/{name}.csv"
+FIGURE = "results/figures/{name}.png"
+SAMPLES_FIGURE = "results/figures/{dataset}_samples.png"
+STREAM_FIGURE = "results/figures/streams/{dataset}-{prep}_{figure}.png"  # figure: levels, neighbourhood
+REPORT = "results/report.html"
+
+# per job: its log, and Snakemake's benchmark record of the heavy ones
+LOG = "logs/{rule}/{job}.log"
+BENCHMARK = "benchmarks/{rule}/{job}.tsv"
+RUN_JOB = "{run}_seed-{seed}"  # the {job} part of a run × seed's log and benchmark
+CACHE_JOB = "{dataset}_{prep}"
+
+
+def fill(template: str, **wildcards) -> str:
+    """``template`` with its wildcards filled in."""
+    return template.format(**wildcards)
+
+
+def job_file(template: str, rule: str, job: str) -> str:
+    """A job's log or benchmark path: ``LOG`` or ``BENCHMARK`` for ``rule``, ``job`` keeping its own wildcards."""
+    return template.replace("{rule}", rule).replace("{job}", job)
+
+
+def _pattern(template: str) -> re.Pattern:
+    """A regular expression matching the paths ``template`` makes, one named group per wildcard."""
+    parts = re.split(r"\{(\w+)\}", template)
+    regex = "".join(re.escape(part) if k % 2 == 0 else f"(?P<{part}>[^/]+?)" for k, part in enumerate(parts))
+    return re.compile(regex + "$")
+
+
+def parse(template: str, path) -> dict[str, str]:
+    """The wildcards of a path made by ``template`` (the path may carry a leading folder)."""
+    match = _pattern(template).search(Path(path).as_posix())
+    if match is None:
+        raise ValueError(f"{path} is not a path of the form {template}")
+    return match.groupdict()
+
+
+def run_and_seed(path) -> tuple[str, int]:
+    """(run, seed) of any file in a run × seed's folder: results/runs/{run}/seed-{seed}/..."""
+    found = re.search(r"results/runs/([^/]+)/seed-(\d+)(/|$)", Path(path).as_posix())
+    if found is None:
+        raise ValueError(f"{path} is not inside {RUN}")
+    return found.group(1), int(found.group(2))
