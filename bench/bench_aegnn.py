@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from evrepro.aegnn.graph_res import GraphRes, GraphResConfig
+from evrepro.aegnn.graph_res import GraphRes
+from evrepro.aegnn.presets import GraphResConfig
 from evrepro.aegnn.spline_conv import SplineConv, cartesian_pseudo, spline_adjacency
 from evrepro.events import make_events
 from evrepro.graphs.params import PRESETS

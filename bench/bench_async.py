@@ -21,9 +21,10 @@ import torch
 from evrepro.aegnn import flops
 from evrepro.aegnn.async_eval import Clock, dense_pass, largest_difference
 from evrepro.aegnn.asynchronous import AsyncGraphRes
-from evrepro.aegnn.graph_res import GraphRes, GraphResConfig
+from evrepro.aegnn.graph_res import GraphRes
+from evrepro.aegnn.presets import GraphResConfig
 from evrepro.aegnn.presets import PRESET_LAYERS
-from evrepro.aegnn.train import pick_device
+from evrepro.aegnn.loop import pick_device
 from evrepro.events import make_events
 from evrepro.graphs.params import PRESETS
 from evrepro.graphs.preprocess import event_graph
@@ -110,7 +111,7 @@ def bench(preset: str, dim: int, device) -> dict:
 
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "gpu"])
     parser.add_argument("--dims", type=int, nargs="+", default=[3, 2])
     parser.add_argument("--presets", nargs="+", default=list(CONFIGS))
     args = parser.parse_args()

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from evrepro.datasets import stages
 from evrepro.events import make_events, read
@@ -83,7 +84,7 @@ def bench_training(epochs=24) -> dict:
     config = {"generator": {"max_images": 300, "recordings_per_image": 2}, "val_fraction": 0.1, "split_seed": 0}
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        manifest = stages.fetch("digits", config, root / "archives", progress=False)
+        manifest = stages.fetch("digits", config, root / "archives" / "manifest.json", progress=False)
         stages.extract(manifest, root / "raw", progress=False)
         stages.build_events("digits", config, manifest, root / "raw", root / "events.h5", progress=False)
         build_stream_store(root / "events.h5", root / "streams.h5", PRESETS["digits"], progress=False)
@@ -92,7 +93,9 @@ def bench_training(epochs=24) -> dict:
         training = TrainConfig(epochs=epochs, batch_size=32, lr=3e-3)
         began = time.perf_counter()
         with MemorySampler() as memory:
-            history = train_run(root / "streams.h5", root / "run", model, training, seed=0, progress=False)
+            trained = train_run(root / "streams.h5", root / "run" / "best.npz", model, training, seed=0,
+                                progress=False)
+        history = pd.DataFrame(trained.history)
         from evrepro.streams.store import StreamStore
 
         with StreamStore(root / "streams.h5") as store:

@@ -1,9 +1,9 @@
 """Rule evaluate_ecn: test metrics of an ECN run × seed's best checkpoint."""
 
-from pathlib import Path
-
-from evrepro.ecn.stages import evaluate_stage
+from evrepro.ecn.family import FAMILY
 from evrepro.logs import logged
+from evrepro.run_stages import evaluate_stage
 
 with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake's script directive
-    evaluate_stage(snakemake.input.streams, Path(snakemake.output.metrics).parent, threads=snakemake.threads)
+    evaluate_stage(FAMILY, snakemake.input.streams, snakemake.input.best, snakemake.input.model,
+                   snakemake.output.metrics, snakemake.output.confusion, threads=snakemake.threads)

@@ -28,7 +28,7 @@ def tiny_digits(tmp_path_factory):
     from evrepro.datasets import stages
 
     root = tmp_path_factory.mktemp("digits")
-    manifest = stages.fetch("digits", TINY_DIGITS, root / "archives", progress=False)
+    manifest = stages.fetch("digits", TINY_DIGITS, root / "archives" / "manifest.json", progress=False)
     stages.extract(manifest, root / "raw", progress=False)
     store = root / "digits.h5"
     stages.build_events("digits", TINY_DIGITS, manifest, root / "raw", store, progress=False)

@@ -7,7 +7,8 @@ import torch
 from evrepro.aegnn import flops
 from evrepro.aegnn.asynchronous import AsyncGraphRes
 from evrepro.aegnn.asynchronous.graph import StreamGraph
-from evrepro.aegnn.graph_res import GraphRes, GraphResConfig, grid_max_pool, voxel_max_pool
+from evrepro.aegnn.graph_res import GraphRes, grid_max_pool, voxel_max_pool
+from evrepro.aegnn.presets import GraphResConfig
 from evrepro.aegnn.presets import PRESET_LAYERS
 from evrepro.events import read
 from evrepro.graphs.params import PRESETS

@@ -10,11 +10,12 @@ from torch_geometric.loader import DataLoader
 from evrepro.aegnn import flops
 from evrepro.aegnn.async_eval import evaluate_async, event_counts
 from evrepro.aegnn.data import GraphStoreDataset
-from evrepro.aegnn.evaluate import load_model
-from evrepro.aegnn.graph_res import GraphResConfig
-from evrepro.aegnn.train import TrainConfig, run_batches, train_run
+from evrepro.aegnn.evaluate import load_best
+from evrepro.aegnn.family import FAMILY
+from evrepro.aegnn.loop import run_batches
 from evrepro.graphs.params import GraphParams
 from evrepro.graphs.store import GraphStore, build_graph_store
+from training import outputs_in, train
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +23,7 @@ def trained(tiny_digits, tmp_path_factory):
     root = tmp_path_factory.mktemp("async_eval")
     graphs = root / "graphs.h5"
     build_graph_store(tiny_digits["store"], graphs, GraphParams(200, 3.0, 8, 3e-5), progress=False)
-    model = GraphResConfig(num_classes=10, sensor_size=(34, 34), edge_scale=3.0, pool_voxel=(8.0, 8.0))
-    train_run(graphs, root / "run", model, TrainConfig(epochs=1, batch_size=8), seed=0, progress=False, threads=1)
+    train(FAMILY, graphs, root / "run", {"preset": "ncars", "pool_voxel": [8, 8]}, {"epochs": 1, "batch_size": 8})
     return graphs, root / "run"
 
 
@@ -37,7 +37,10 @@ def test_async_json_is_complete_and_consistent(trained):
     graphs, run_dir = trained
     threads = torch.get_num_threads()
     try:
-        result = evaluate_async(graphs, run_dir, max_streams=3, device="cpu", check_every=40, threads=1)
+        outputs = outputs_in(run_dir, FAMILY)
+        result = evaluate_async(graphs, outputs.best, outputs.model, run_dir / "async.json",
+                                run_dir / "accuracy_vs_events.csv", max_streams=3, device="cpu", check_every=40,
+                                threads=1)
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(threads)
@@ -70,7 +73,7 @@ def test_async_json_is_complete_and_consistent(trained):
         assert curve["samples"] == store.num_samples("test")
     assert curve["events"] == [25, 50, 100, 200]
     assert all(0 <= a <= 1 for a in curve["accuracy"])
-    model, _ = load_model(run_dir)
+    model, _ = load_best(graphs, outputs.best, json.loads(outputs.model.read_text()))
     _, accuracy, _, _ = run_batches(model, DataLoader(GraphStoreDataset(graphs, "test"), batch_size=64), "cpu")
     assert curve["accuracy"][-1] == pytest.approx(accuracy)  # all events: the ordinary test accuracy
     table = pd.read_csv(run_dir / "accuracy_vs_events.csv")

@@ -102,7 +102,7 @@ def test_downloaded_nmnist_layout_goes_through_fetch_extract_events(tmp_path, mo
     monkeypatch.setitem(REGISTRY, "nmnist", spec)  # the real entry, with a local archive's size and hash
     with ArchiveServer({"/nmnist.zip": body}) as server:
         config = {"urls": [f"{server.url}/nmnist.zip"], "val_fraction": 0.5, "split_seed": 0}
-        manifest = stages.fetch("nmnist", config, tmp_path / "archives", progress=False)
+        manifest = stages.fetch("nmnist", config, tmp_path / "archives" / "manifest.json", progress=False)
     assert json.loads(manifest.read_text())["files"][0]["sha256"] == spec.archives[0].sha256
     stages.extract(manifest, tmp_path / "raw", progress=False)
     assert not list((tmp_path / "raw").rglob("*.zip"))  # nested archives unpacked and removed

@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 
 from conftest import kill_when_written
-from evrepro.ecn.evaluate import evaluate_run
-from evrepro.ecn.presets import ECNConfig
-from evrepro.ecn.train import Plateau, TrainConfig, load_arrays, train_run
-from evrepro.streams.params import PRESETS, level_shapes
+from evrepro.ecn.family import FAMILY
+from training import evaluate, train
+from evrepro.ecn.checkpoint import load_arrays
+from evrepro.ecn.train import Plateau
+from evrepro.streams.params import PRESETS
 from evrepro.streams.store import build_stream_store
 
-MODEL = ECNConfig(num_classes=10, level_shapes=tuple(level_shapes((34, 34), PRESETS["digits"])), filters0=4,
-                  vox_start=0, hidden_units=(16,), batchnorm_momentum=0.9)
-TRAINING = TrainConfig(epochs=4, batch_size=8, lr=3e-3, plateau_patience=1, shuffle_buffer=32)
+NETWORK = {"preset": "digits", "filters0": 4, "vox_start": 0, "hidden_units": [16], "batchnorm_momentum": 0.9}
+TRAINING = {"epochs": 4, "batch_size": 8, "lr": 3e-3, "plateau_patience": 1, "shuffle_buffer": 32}
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +41,11 @@ def test_the_plateau_schedule_cuts_the_rate_after_patience_epochs_without_gain()
 
 
 def training_script(streams, run_dir, checkpoint_every=None) -> str:
-    """Train MODEL with TRAINING in a fresh interpreter, where TensorFlow's thread pools can still be set to one."""
-    return (f"import logging; from dataclasses import replace; logging.basicConfig(level=logging.INFO); "
-            f"from evrepro.ecn.train import train_run; from test_ecn_training import MODEL, TRAINING; "
-            f"train_run({str(streams)!r}, {str(run_dir)!r}, MODEL, "
-            f"replace(TRAINING, checkpoint_every_batches={checkpoint_every}), seed=0, progress=False, threads=1)")
+    """Train NETWORK with TRAINING in a fresh interpreter, where TensorFlow's thread pools can still be set to one."""
+    return (f"import logging; logging.basicConfig(level=logging.INFO); from training import train; "
+            f"from evrepro.ecn.family import FAMILY; from test_ecn_training import NETWORK, TRAINING; "
+            f"train(FAMILY, {str(streams)!r}, {str(run_dir)!r}, NETWORK, "
+            f"{{**TRAINING, 'checkpoint_every_batches': {checkpoint_every}}})")
 
 
 def run_training(streams, run_dir, checkpoint_every=None) -> str:
@@ -70,11 +70,11 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(streams, uninterr
     position = state["position"]
     if checkpoint_every:  # killed at its first checkpoint: two batches into epoch 0
         assert position == {"epoch": 0, "batch": 2, "copy": 0, "shuffle_seed": [0, 0]} and state["history"] == []
-        assert state["partial"]["seen"] == 2 * TRAINING.batch_size
+        assert state["partial"]["seen"] == 2 * TRAINING["batch_size"]
     else:
         assert position == {"epoch": len(state["history"]), "batch": 0, "copy": position["epoch"] % 2,
                             "shuffle_seed": [0, position["epoch"]]} and state["partial"] is None
-        assert position["epoch"] < TRAINING.epochs, "the kill came too late to test anything"
+        assert position["epoch"] < TRAINING["epochs"], "the kill came too late to test anything"
     assert not (tmp_path / "killed" / "model.json").exists()
 
     log = run_training(streams, tmp_path / "killed", checkpoint_every)
@@ -92,14 +92,14 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(streams, uninterr
     assert state_a == state_b
     for key, array in a["weights"].items():
         np.testing.assert_array_equal(b["weights"][key], array)
-    names = [str(d) for d in range(10)]
-    assert evaluate_run(streams, uninterrupted, names) | {"train_wall_time_s": 0} == \
-        evaluate_run(streams, tmp_path / "killed", names) | {"train_wall_time_s": 0}
+    assert json.loads((tmp_path / "killed" / "model.json").read_text())["compute"]["jobs"] == 2
+    assert evaluate(FAMILY, streams, uninterrupted) | {"train_wall_time_s": 0} == \
+        evaluate(FAMILY, streams, tmp_path / "killed") | {"train_wall_time_s": 0}
 
 
 def test_evaluation_writes_metrics_and_a_confusion_matrix(streams, tmp_path):
-    train_run(streams, tmp_path, MODEL, replace(TRAINING, epochs=1), seed=3, progress=False)
-    metrics = evaluate_run(streams, tmp_path, [str(d) for d in range(10)])
+    train(FAMILY, streams, tmp_path, NETWORK, {**TRAINING, "epochs": 1}, seed=3)
+    metrics = evaluate(FAMILY, streams, tmp_path)
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     description = json.loads((tmp_path / "model.json").read_text())
     assert metrics["family"] == "ecn" and metrics["parameters"] == description["parameters"] > 0

@@ -3,9 +3,8 @@
 import pytest
 import torch
 
-from evrepro.aegnn.presets import PRESET_LAYERS
-from evrepro.aegnn.graph_res import (GraphRes, GraphResConfig, grid_max_pool, parameter_count,
-                                     voxel_max_pool)
+from evrepro.aegnn.graph_res import GraphRes, grid_max_pool, voxel_max_pool
+from evrepro.aegnn.presets import PRESET_LAYERS, GraphResConfig, parameter_counts
 
 
 def config(preset, dim, classes, sensor, bias=True, root=True, fc_bias=True):
@@ -27,12 +26,15 @@ def config(preset, dim, classes, sensor, bias=True, root=True, fc_bias=True):
 def test_parameter_count_matches_the_closed_form_and_the_reference(preset, dim, classes, sensor, bias, expected):
     cfg = config(preset, dim, classes, sensor, bias=bias, root=bias, fc_bias=bias)
     model = GraphRes(cfg)
-    assert sum(p.numel() for p in model.parameters()) == parameter_count(cfg) == expected
+    counts = parameter_counts(cfg)
+    assert sum(p.numel() for p in model.parameters()) == counts["trainable"] == expected
+    statistics = sum(b.numel() for name, b in model.named_buffers() if name.endswith(("running_mean", "running_var")))
+    assert counts["non_trainable"] == statistics
 
 
 def test_large_configuration_is_counted_without_building_it():
-    assert parameter_count(config("ncaltech101", 3, 101, (240, 180), bias=False, root=False, fc_bias=False)) \
-        == 20_401_120
+    assert parameter_counts(config("ncaltech101", 3, 101, (240, 180), bias=False, root=False,
+                                   fc_bias=False))["trainable"] == 20_401_120
 
 
 def test_voxel_pool_uses_a_fixed_origin_and_keeps_graphs_apart():

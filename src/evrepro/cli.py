@@ -8,6 +8,7 @@ import argparse
 import json
 from pathlib import Path
 
+from evrepro import layout
 from evrepro.errors import ConfigError, EvreproError
 from evrepro.logs import logged
 
@@ -29,27 +30,31 @@ def _dataset_config(args) -> dict:
     return config["datasets"][args.dataset]
 
 
+def _manifest(args) -> Path:
+    """The manifest of a dataset's archives: in ``--archives`` or where the workflow keeps it."""
+    folder = args.archives or layout.fill(layout.ARCHIVES, dataset=args.dataset)
+    return Path(folder) / Path(layout.MANIFEST).name
+
+
 def cmd_fetch(args) -> None:
     from evrepro.datasets.stages import fetch
 
-    fetch(args.dataset, _dataset_config(args), args.out or f"resources/archives/{args.dataset}")
+    fetch(args.dataset, _dataset_config(args), _manifest(args))
 
 
 def cmd_extract(args) -> None:
-    from evrepro.datasets.stages import MANIFEST, extract
+    from evrepro.datasets.stages import extract
 
-    manifest = Path(args.archives or f"resources/archives/{args.dataset}") / MANIFEST
-    extract(_require(manifest, f"fetch {args.dataset}"), args.out or f"resources/raw/{args.dataset}")
+    raw = args.out or layout.fill(layout.RAW, dataset=args.dataset)
+    extract(_require(_manifest(args), f"fetch {args.dataset}"), raw)
 
 
 def cmd_events(args) -> None:
-    from evrepro.datasets.stages import MANIFEST, build_events
+    from evrepro.datasets.stages import build_events
 
-    build_events(args.dataset, _dataset_config(args),
-                 _require(Path(args.archives or f"resources/archives/{args.dataset}") / MANIFEST,
-                          f"fetch {args.dataset}"),
-                 _require(args.raw or f"resources/raw/{args.dataset}", f"extract {args.dataset}"),
-                 args.out or f"results/events/{args.dataset}.h5")
+    build_events(args.dataset, _dataset_config(args), _require(_manifest(args), f"fetch {args.dataset}"),
+                 _require(args.raw or layout.fill(layout.RAW, dataset=args.dataset), f"extract {args.dataset}"),
+                 args.out or layout.fill(layout.EVENTS, dataset=args.dataset))
 
 
 def _run(args) -> tuple[dict, dict]:
@@ -66,7 +71,7 @@ def cmd_cache(args) -> None:
     from evrepro.runs import cache_params, cache_path
 
     _, run = _run(args)
-    events = _require(f"results/events/{run['dataset']}.h5", f"events {run['dataset']}")
+    events = _require(layout.fill(layout.EVENTS, dataset=run["dataset"]), f"events {run['dataset']}")
     if run["model"] == "aegnn":
         from evrepro.graphs.store import build_graph_store as build
     else:
@@ -74,45 +79,57 @@ def cmd_cache(args) -> None:
     build(events, cache_path(run), cache_params(run))
 
 
-def _stages(run: dict):
-    """The model family's stage module (importing only that family's framework)."""
+def _family(run: dict):
+    """The run's model family (importing only that family's framework)."""
     if run["model"] == "aegnn":
-        from evrepro.aegnn import stages
+        from evrepro.aegnn.family import FAMILY
     else:
-        from evrepro.ecn import stages
-    return stages
+        from evrepro.ecn.family import FAMILY
+    return FAMILY
+
+
+def _trained(args, run: dict) -> tuple[str, str, str]:
+    """(cache, best checkpoint, model.json) of a trained run × seed; an error says what to run first."""
+    from evrepro.runs import cache_path
+
+    cache = _require(cache_path(run), f"cache {args.run}")
+    model = _require(layout.fill(layout.MODEL, run=args.run, seed=args.seed), f"train {args.run} --seed {args.seed}")
+    return cache, layout.fill(layout.BEST[run["model"]], run=args.run, seed=args.seed), model
 
 
 def cmd_train(args) -> None:
+    from evrepro.run_stages import TrainOutputs, train_stage
     from evrepro.runs import cache_path
 
     _, run = _run(args)
     cache = _require(cache_path(run), f"cache {args.run}")
-    _stages(run).train_stage(cache, f"results/runs/{args.run}/seed-{args.seed}", args.run, run, args.seed,
-                             threads=args.threads)
+    wildcards = {"run": args.run, "seed": args.seed}
+    outputs = TrainOutputs.of(*(layout.fill(template, **wildcards) for template in
+                                (layout.BEST[run["model"]], layout.HISTORY, layout.MODEL, layout.RUN_CONFIG)))
+    train_stage(_family(run), cache, outputs, args.run, run, args.seed, threads=args.threads)
 
 
 def cmd_evaluate(args) -> None:
-    from evrepro.runs import cache_path
+    from evrepro.run_stages import evaluate_stage
 
     _, run = _run(args)
-    run_dir = f"results/runs/{args.run}/seed-{args.seed}"
-    _require(f"{run_dir}/model.json", f"train {args.run} --seed {args.seed}")
-    cache = _require(cache_path(run), f"cache {args.run}")
-    print(json.dumps(_stages(run).evaluate_stage(cache, run_dir, threads=args.threads), indent=2))
+    cache, best, model = _trained(args, run)
+    wildcards = {"run": args.run, "seed": args.seed}
+    metrics = evaluate_stage(_family(run), cache, best, model, layout.fill(layout.METRICS, **wildcards),
+                             layout.fill(layout.CONFUSION, **wildcards), threads=args.threads)
+    print(json.dumps(metrics, indent=2))
 
 
 def cmd_async(args) -> None:
-    from evrepro.runs import cache_path
-
     config, run = _run(args)
     if run["model"] != "aegnn":
         raise ConfigError(f"run {args.run!r} is an {run['model']} run: asynchronous inference is AEGNN's")
     from evrepro.aegnn.async_eval import evaluate_async
 
-    run_dir = f"results/runs/{args.run}/seed-{args.seed}"
-    _require(f"{run_dir}/model.json", f"train {args.run} --seed {args.seed}")
-    result = evaluate_async(_require(cache_path(run), f"cache {args.run}"), run_dir, **config["async_eval"],
+    cache, best, model = _trained(args, run)
+    wildcards = {"run": args.run, "seed": args.seed}
+    result = evaluate_async(cache, best, model, layout.fill(layout.ASYNC, **wildcards),
+                            layout.fill(layout.ACCURACY_VS_EVENTS, **wildcards), **config["async_eval"],
                             threads=args.threads)
     print(json.dumps({key: result[key] for key in ("mflops_per_event", "speedup", "max_abs_difference")}, indent=2))
 
@@ -169,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument(f"--{path}")
         sub.set_defaults(func=function)
 
-    dataset_command("fetch", cmd_fetch, "download or generate a dataset's archives", "out")
+    dataset_command("fetch", cmd_fetch, "download or generate a dataset's archives", "archives")
     dataset_command("extract", cmd_extract, "unpack a dataset's archives", "archives", "out")
     dataset_command("events", cmd_events, "build the events store", "archives", "raw", "out")
 
@@ -191,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.set_defaults(func=cmd_inspect)
     table = add_command("table", "datasets table from events stores")
     table.add_argument("stores", nargs="+")
-    table.add_argument("--out", default="results/tables/datasets.csv")
+    table.add_argument("--out", default=layout.fill(layout.TABLE, name="datasets"))
     table.set_defaults(func=cmd_table)
     figure = add_command("figure", "samples figure from an events store")
     figure.add_argument("store")

@@ -14,6 +14,7 @@ MOVED_KEYS = {
     "(`snakemake --set-threads train_ecn=N`, or set-threads in profiles/default; `--threads N` on the CLI)",
     ("async_eval", "threads"): "removed: the async_eval job uses the threads its rule is given "
     "(`snakemake --set-threads async_eval=N`; `--threads N` on the CLI)",
+    ("runs", "*", "training", "decay"): "renamed lr_decay (the same per-epoch factor, as ECN's runs call it)",
 }
 
 

@@ -17,7 +17,6 @@ the cache it trains on, and every network and training value except how the job 
   then moved back and resumed. Nothing is deleted.
 """
 
-import csv
 import json
 import logging
 import os
@@ -75,14 +74,6 @@ def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
         elif a != b:
             found.append(f"{prefix}{key}: {a!r} -> {b!r}")
     return found
-
-
-def write_history(path, history: list[dict]) -> None:
-    """history.csv: one row per epoch trained so far, atomically."""
-    with atomic_output(path) as temporary, open(temporary, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(history[0]) if history else ["epoch"])
-        writer.writeheader()
-        writer.writerows(history)
 
 
 class ComputeMeter:

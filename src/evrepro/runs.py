@@ -1,13 +1,9 @@
 """Resolve a run entry of the config into the exact parameters its stages use (no torch, no tensorflow)."""
 
-import json
 from dataclasses import replace
-from pathlib import Path
-
-import yaml
 
 from evrepro import layout
-from evrepro.fileio import atomic_output, params_hash
+from evrepro.fileio import params_hash
 from evrepro.graphs.params import PRESETS as GRAPH_PRESETS
 from evrepro.graphs.params import GraphParams
 from evrepro.streams.params import PRESETS as STREAM_PRESETS
@@ -40,11 +36,3 @@ def cache_path(run: dict) -> str:
     """The cache a run trains on: layout.GRAPHS (AEGNN) or layout.STREAMS (ECN)."""
     template = layout.GRAPHS if run["model"] == "aegnn" else layout.STREAMS
     return layout.fill(template, dataset=run["dataset"], prep=cache_id(cache_params(run)))
-
-
-def write_resolved_config(run_dir, **sections) -> None:
-    """A run × seed's config.yaml (run, model, dataset, seed, preprocessing, network, training), atomically."""
-    resolved = json.loads(json.dumps(sections))  # plain lists and numbers for YAML
-    Path(run_dir).mkdir(parents=True, exist_ok=True)
-    with atomic_output(Path(run_dir) / "config.yaml") as temporary:
-        temporary.write_text(yaml.safe_dump(resolved, sort_keys=False))

@@ -12,6 +12,7 @@ rule train_aegnn:
         best=layout.BEST["aegnn"],
         history=layout.HISTORY,
         model=layout.MODEL,
+        config=layout.RUN_CONFIG,
     params:
         training=train_params,
     wildcard_constraints:
@@ -37,6 +38,7 @@ rule train_ecn:
         best=layout.BEST["ecn"],
         history=layout.HISTORY,
         model=layout.MODEL,
+        config=layout.RUN_CONFIG,
     params:
         training=train_params,
     wildcard_constraints:

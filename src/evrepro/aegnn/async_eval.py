@@ -1,7 +1,7 @@
 """Event-by-event evaluation of a trained GraphRes: FLOPs, latency and exactness, dense vs asynchronous.
 
 ``evaluate_async`` runs the asynchronous engine over a fixed subset of the test streams of a graph
-cache and writes ``run_dir/async.json`` (and ``accuracy_vs_events.csv``):
+cache and writes ``async.json`` (and ``accuracy_vs_events.csv``):
 
 - FLOPs per event (``evrepro.aegnn.flops``), per layer and in all: dense = one full pass on the graph
   of all events so far, asynchronous = what the engine recomputed for the event; means over all
@@ -27,8 +27,8 @@ import torch
 from evrepro.aegnn import flops
 from evrepro.aegnn.asynchronous import AsyncGraphRes
 from evrepro.aegnn.data import GraphStoreDataset
-from evrepro.aegnn.evaluate import load_model
-from evrepro.aegnn.train import pick_device
+from evrepro.aegnn.evaluate import load_best
+from evrepro.aegnn.loop import device_name
 from evrepro.fileio import atomic_output
 from evrepro.graphs.radius import radius_graph
 from evrepro.graphs.store import GraphStore
@@ -105,88 +105,99 @@ def _log_ratio(dense: float, asynchronous: float) -> float | None:
     return math.log10(dense / asynchronous) if asynchronous > 0 and dense > 0 else None
 
 
-def evaluate_async(graphs_path, run_dir, max_streams: int = 8, device: str = "auto", check_every: int = 50,
-                   split: str = "test", threads: int | None = None) -> dict:
-    """Asynchronous evaluation of a run's best model; writes run_dir/async.json and accuracy_vs_events.csv.
+class Measurements:
+    """Per-event FLOPs and latencies of the engine, dense timings and the largest async-vs-dense differences."""
 
-    ``threads`` sets torch's CPU threads for the process (the engine's per-event work is small: one
-    thread is usually fastest, and the dense pass is timed under the same setting).
-    """
-    run_dir = Path(run_dir)
-    if threads:
-        torch.set_num_threads(threads)
-    device = pick_device(device)
-    model, _ = load_model(run_dir, device)
-    clock = Clock(device)
-    subset = GraphStoreDataset(graphs_path, split, limit=max_streams).subset
-    with GraphStore(graphs_path) as store:
-        params = store.params
-        streams = [store.sample(split, int(i)) for i in subset]
-        r, cap = params.radius, params.max_neighbors
+    def __init__(self):
+        self.dense_flops = {name: 0 for name in flops.LAYERS}
+        self.async_flops = {name: 0 for name in flops.LAYERS}
+        self.async_ms, self.dense_ms = [], []
+        self.worst_logits = self.worst_layers = 0.0
+        self.checks = self.events = 0
 
-        warmup = streams[0]
-        engine = AsyncGraphRes(model, r, cap)
-        for k in range(min(WARMUP_EVENTS, len(warmup["pos"]))):
-            engine.step(warmup["pos"][k], warmup["x"][k])
-        dense_pass(model, warmup["pos"], warmup["x"], r, cap, device)
-
-        dense_flops = {name: 0 for name in flops.LAYERS}
-        async_flops = {name: 0 for name in flops.LAYERS}
-        async_ms, dense_ms, worst_logits, worst_layers, checks, events = [], [], 0.0, 0.0, 0, 0
-        for stream in streams:
-            pos, x = stream["pos"], stream["x"]
-            engine = AsyncGraphRes(model, r, cap)
-            for k in range(len(pos)):
+    def stream(self, model, stream: dict, radius: float, cap: int, device, clock: Clock, check_every: int) -> None:
+        """Run one stream through a fresh engine event by event, checking it against the dense model."""
+        pos, x = stream["pos"], stream["x"]
+        engine = AsyncGraphRes(model, radius, cap)
+        for k in range(len(pos)):
+            began = clock.now()
+            engine.step(pos[k], x[k])
+            self.async_ms.append(1000 * (clock.now() - began))
+            for name, value in engine.last_flops.items():
+                self.async_flops[name] += value
+            for name, value in engine.dense_flops().items():
+                self.dense_flops[name] += value
+            if (k + 1) % check_every == 0 or k == len(pos) - 1:
                 began = clock.now()
-                engine.step(pos[k], x[k])
-                async_ms.append(1000 * (clock.now() - began))
-                for name, value in engine.last_flops.items():
-                    async_flops[name] += value
-                for name, value in engine.dense_flops().items():
-                    dense_flops[name] += value
-                if (k + 1) % check_every == 0 or k == len(pos) - 1:
-                    began = clock.now()
-                    _, layers = dense_pass(model, pos[: k + 1], x[: k + 1], r, cap, device)
-                    dense_ms.append(1000 * (clock.now() - began))
-                    logits_difference, layers_difference = largest_difference(engine, layers)
-                    worst_logits = max(worst_logits, logits_difference)
-                    worst_layers = max(worst_layers, layers_difference)
-                    checks += 1
-            events += len(pos)
+                _, layers = dense_pass(model, pos[: k + 1], x[: k + 1], radius, cap, device)
+                self.dense_ms.append(1000 * (clock.now() - began))
+                logits_difference, layers_difference = largest_difference(engine, layers)
+                self.worst_logits = max(self.worst_logits, logits_difference)
+                self.worst_layers = max(self.worst_layers, layers_difference)
+                self.checks += 1
+        self.events += len(pos)
 
-        counts = event_counts(params.n_samples)
-        accuracy, samples = accuracy_vs_events(model, store, split, counts, device)
 
-    dense_total, async_total = sum(dense_flops.values()) / events, sum(async_flops.values()) / events
-    latency = {"async": {**_summary(async_ms), "samples": len(async_ms)},
-               "dense": {**_summary(dense_ms), "samples": len(dense_ms)}}
-    result = {
+def _result(m: Measurements, params, split: str, subset, check_every: int, device, counts, accuracy,
+            samples) -> dict:
+    """async.json's content."""
+    dense_total, async_total = sum(m.dense_flops.values()) / m.events, sum(m.async_flops.values()) / m.events
+    latency = {"async": {**_summary(m.async_ms), "samples": len(m.async_ms)},
+               "dense": {**_summary(m.dense_ms), "samples": len(m.dense_ms)}}
+    every = f"every {check_every}th event count and the last of each stream"
+    return {
         "flop_definition": flops.DEFINITION,
         "split": split,
-        "streams": len(streams),
+        "streams": len(subset),
         "stream_indices": [int(i) for i in subset],
-        "events": events,
-        "graph": {"radius": r, "max_neighbors": cap, "n_samples": params.n_samples},
+        "events": m.events,
+        "graph": {"radius": params.radius, "max_neighbors": params.max_neighbors, "n_samples": params.n_samples},
         "mflops_per_event": {"dense": dense_total / 1e6, "async": async_total / 1e6},
-        "layers": {name: {"dense_mflops_per_event": dense_flops[name] / events / 1e6,
-                          "async_mflops_per_event": async_flops[name] / events / 1e6,
-                          "log10_dense_over_async": _log_ratio(dense_flops[name], async_flops[name])}
+        "layers": {name: {"dense_mflops_per_event": m.dense_flops[name] / m.events / 1e6,
+                          "async_mflops_per_event": m.async_flops[name] / m.events / 1e6,
+                          "log10_dense_over_async": _log_ratio(m.dense_flops[name], m.async_flops[name])}
                    for name in flops.LAYERS},
-        "latency_ms_per_event": {**latency, "device": str(device), "threads": torch.get_num_threads(),
-                                 "dense_timing": f"radius graph of the prefix + full forward, timed at every "
-                                                 f"{check_every}th event count and the last of each stream"},
+        "latency_ms_per_event": {**latency, "device": device_name(device), "threads": torch.get_num_threads(),
+                                 "dense_timing": f"radius graph of the prefix + full forward, timed at {every}"},
         "speedup": {"flops": dense_total / async_total,
                     "latency_mean": latency["dense"]["mean"] / latency["async"]["mean"],
                     "latency_median": latency["dense"]["median"] / latency["async"]["median"]},
-        "max_abs_difference": {"logits": worst_logits, "any_layer": worst_layers, "checks": checks,
-                               "checked_at": f"every {check_every}th event count and the last of each stream"},
+        "max_abs_difference": {"logits": m.worst_logits, "any_layer": m.worst_layers, "checks": m.checks,
+                               "checked_at": every},
         "accuracy_vs_events": {
             "events": counts, "accuracy": accuracy, "samples": samples,
             "method": "dense model on the first n events of every stream of the split; the asynchronous engine "
                       "gives the same outputs after n events, up to max_abs_difference (checked above)"},
     }
-    with atomic_output(run_dir / "accuracy_vs_events.csv") as temporary:
+
+
+def evaluate_async(graphs_path, best_path, model_json, result_path, accuracy_path, *, max_streams: int = 8,
+                   device: str = "auto", check_every: int = 50, split: str = "test",
+                   threads: int | None = None) -> dict:
+    """Asynchronous evaluation of a run's best model: ``result_path`` (async.json), ``accuracy_path`` (CSV).
+
+    ``threads`` sets torch's CPU threads for the process (the engine's per-event work is small: one
+    thread is usually fastest, and the dense pass is timed under the same setting).
+    """
+    model, _ = load_best(graphs_path, best_path, json.loads(Path(model_json).read_text()), threads, device)
+    device = next(model.parameters()).device
+    clock = Clock(device)
+    subset = GraphStoreDataset(graphs_path, split, limit=max_streams).subset
+    with GraphStore(graphs_path) as store:
+        params = store.params
+        streams = [store.sample(split, int(i)) for i in subset]
+        engine = AsyncGraphRes(model, params.radius, params.max_neighbors)  # warm-up, not measured
+        for k in range(min(WARMUP_EVENTS, len(streams[0]["pos"]))):
+            engine.step(streams[0]["pos"][k], streams[0]["x"][k])
+        dense_pass(model, streams[0]["pos"], streams[0]["x"], params.radius, params.max_neighbors, device)
+        measured = Measurements()
+        for stream in streams:
+            measured.stream(model, stream, params.radius, params.max_neighbors, device, clock, check_every)
+        counts = event_counts(params.n_samples)
+        accuracy, samples = accuracy_vs_events(model, store, split, counts, device)
+    result = _result(measured, params, split, subset, check_every, device, counts, accuracy, samples)
+    with atomic_output(accuracy_path) as temporary:
         pd.DataFrame({"events": counts, "accuracy": accuracy, "samples": samples}).to_csv(temporary, index=False)
-    with atomic_output(run_dir / "async.json") as temporary:
+    with atomic_output(result_path) as temporary:
         temporary.write_text(json.dumps(result, indent=2))
     return result

@@ -1,39 +1,33 @@
-"""Evaluate the best checkpoint of a run on the test split: metrics.json and confusion.csv."""
+"""The best checkpoint of an AEGNN run, and its predictions on a split of the graph cache."""
 
-import json
 from pathlib import Path
 
 import torch
 from torch_geometric.loader import DataLoader
 
 from evrepro.aegnn.data import GraphStoreDataset
-from evrepro.aegnn.graph_res import GraphRes, GraphResConfig
-from evrepro.aegnn.train import pick_device, run_batches
-from evrepro.evaluation.results import write_test_results
+from evrepro.aegnn.graph_res import GraphRes
+from evrepro.aegnn.loop import pick_device, run_batches
+from evrepro.aegnn.presets import GraphResConfig
 
 
-def load_model(run_dir, device="cpu") -> tuple[GraphRes, dict]:
-    """The best-on-validation GraphRes of a run, in eval mode, and its model.json."""
-    run_dir = Path(run_dir)
-    description = json.loads((run_dir / "model.json").read_text())
-    config = description["config"]
-    config = GraphResConfig(**{**config, "sensor_size": tuple(config["sensor_size"]),
-                               "channels": tuple(config["channels"]), "pool_voxel": tuple(config["pool_voxel"])})
-    model = GraphRes(config)
-    best = torch.load(run_dir / "checkpoints" / "best.pt", map_location=device, weights_only=False)
-    model.load_state_dict(best["model"])
-    description["best_epoch"], description["best_val_accuracy"] = best["epoch"], best["val_accuracy"]
-    return model.to(device).eval(), description
+def load_best(graphs_path, best_path, record: dict, threads: int | None = None, device: str = "auto"):
+    """The best-on-validation GraphRes of a run in eval mode, and its {"epoch", "val_accuracy"}.
 
-
-def evaluate_run(graphs_path, run_dir, class_names: list[str], device: str = "auto",
-                 threads: int | None = None) -> dict:
-    """Test metrics of a run's best checkpoint, written to metrics.json and confusion.csv (``threads``: torch's)."""
-    run_dir = Path(run_dir)
+    ``record`` is the run's model.json; ``threads`` sets torch's CPU threads.
+    """
     if threads:
         torch.set_num_threads(threads)
     device = pick_device(device)
-    model, description = load_model(run_dir, device)
-    loader = DataLoader(GraphStoreDataset(graphs_path, "test"), batch_size=64)
-    loss, _, scores, labels = run_batches(model, loader, device)
-    return write_test_results(run_dir, "aegnn", scores, labels, loss, class_names, description)
+    model = GraphRes(GraphResConfig.from_dict(record["config"]))
+    best = torch.load(Path(best_path), map_location=device, weights_only=False)
+    model.load_state_dict(best["model"])
+    return model.to(device).eval(), {"epoch": best["epoch"], "val_accuracy": best["val_accuracy"]}
+
+
+def predict(model, graphs_path, split: str = "test"):
+    """(scores, labels, mean loss) of a split."""
+    device = next(model.parameters()).device
+    loss, _, scores, labels = run_batches(model, DataLoader(GraphStoreDataset(graphs_path, split), batch_size=64),
+                                          device)
+    return scores, labels, loss

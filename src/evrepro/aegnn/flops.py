@@ -28,7 +28,7 @@ the work the engine did for that event: every recomputed node, including the new
 
 from dataclasses import dataclass
 
-from evrepro.aegnn.graph_res import GRID_CELLS, GraphResConfig
+from evrepro.aegnn.presets import GRID_CELLS, GraphResConfig
 
 DEFINITION = ("evrepro FLOPs v1: multiply-add = 2, other arithmetic/max/comparison = 1; SplineConv per computed "
               "node: deg·2^d·(d + 2·Fin·Fout) + Fout (mean) + 2·Fin·Fout (root) + Fout (bias); ELU 1 and "

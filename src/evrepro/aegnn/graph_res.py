@@ -7,55 +7,11 @@ sensor; then a linear head on the 16 × C features. Edge attributes are Cartesia
 the graph radius before the voxel pool and ``pooled_edge_scale`` after it.
 """
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import Tensor
 
+from evrepro.aegnn.presets import GRID_CELLS, GraphResConfig
 from evrepro.aegnn.spline_conv import SplineConv, cartesian_pseudo, spline_adjacency
-
-GRID_CELLS = 4  # the final max-pool uses a GRID_CELLS × GRID_CELLS grid over the sensor
-
-
-@dataclass(frozen=True)
-class GraphResConfig:
-    """Architecture; the run config's ``model`` block maps onto these (plus the dataset's facts)."""
-
-    num_classes: int
-    sensor_size: tuple[int, int]  # (width, height)
-    edge_scale: float  # the preprocessing radius: normalises input edge attributes
-    kernel_size: int = 2
-    channels: tuple[int, ...] = (1, 8, 16, 16, 16, 32, 32, 32)
-    dim: int = 3
-    pool_voxel: tuple[float, float] = (16.0, 12.0)
-    pooled_edge_scale: float | None = None  # default: twice the larger voxel side
-    root_weight: bool = True
-    bias: bool = True
-    fc_bias: bool = True
-
-    def __post_init__(self):
-        if len(self.channels) != 8:
-            raise ValueError(f"GraphRes needs 8 channel counts (input and 7 convs), got {list(self.channels)}")
-
-    @property
-    def pooled_scale(self) -> float:
-        return self.pooled_edge_scale or 2.0 * max(self.pool_voxel)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def parameter_count(config: GraphResConfig) -> int:
-    """Closed-form number of trainable parameters of a GraphRes configuration."""
-    cells = config.kernel_size**config.dim
-    total = 0
-    for c_in, c_out in zip(config.channels[:-1], config.channels[1:]):
-        total += cells * c_in * c_out
-        total += c_in * c_out if config.root_weight else 0
-        total += c_out if config.bias else 0
-        total += 2 * c_out  # BatchNorm scale and shift
-    head_in = GRID_CELLS * GRID_CELLS * config.channels[-1]
-    return total + head_in * config.num_classes + (config.num_classes if config.fc_bias else 0)
 
 
 def voxel_clusters(pos: Tensor, batch: Tensor, voxel: tuple[float, float], sensor_size) -> Tensor:

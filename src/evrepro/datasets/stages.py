@@ -19,15 +19,15 @@ from evrepro.events.array import check_field_range, first_decrease
 from evrepro.fileio import atomic_output, sha256_file
 
 log = logging.getLogger(__name__)
-MANIFEST = "manifest.json"
 
 
-def fetch(name: str, dataset_config: dict, out_dir: str | Path, progress: bool = True) -> Path:
-    """Download (or, for an embedded dataset, generate) the archives of ``name`` into ``out_dir``.
+def fetch(name: str, dataset_config: dict, manifest_path: str | Path, progress: bool = True) -> Path:
+    """Download (or, for an embedded dataset, generate) the archives of ``name`` beside ``manifest_path``.
 
-    Writes ``manifest.json`` last, listing each archive with its size and SHA-256 and the source.
+    Writes the manifest last, listing each archive with its size and SHA-256 and the source.
     """
-    spec, out_dir = get_dataset(name), Path(out_dir)
+    spec, manifest_path = get_dataset(name), Path(manifest_path)
+    out_dir = manifest_path.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     if spec.generator == "digits":
         params = digits.DigitsParams.from_config(dataset_config.get("generator", {}))
@@ -47,9 +47,9 @@ def fetch(name: str, dataset_config: dict, out_dir: str | Path, progress: bool =
         "files": [{"name": f.name, "size": f.stat().st_size, "sha256": sha256_file(f)} for f in files],
         "source": source,
     }
-    with atomic_output(out_dir / MANIFEST) as temporary:
+    with atomic_output(manifest_path) as temporary:
         temporary.write_text(json.dumps(manifest, indent=2))
-    return out_dir / MANIFEST
+    return manifest_path
 
 
 def extract(manifest_path: str | Path, raw_dir: str | Path, progress: bool = True) -> None:

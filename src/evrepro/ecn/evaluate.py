@@ -1,33 +1,28 @@
-"""Evaluate the best checkpoint of an ECN run on the test split: metrics.json and confusion.csv."""
+"""The best checkpoint of an ECN run, and its predictions on a split of the stream cache."""
 
-import json
 from pathlib import Path
 
+from evrepro.ecn.checkpoint import assign_arrays, load_arrays
+from evrepro.ecn.classifier import Classifier, configure_tensorflow
 from evrepro.ecn.presets import ECNConfig
-from evrepro.ecn.train import Classifier, configure_tensorflow, load_weights
-from evrepro.evaluation.results import write_test_results
 
 
-def load_classifier(stream_path, run_dir, device: str = "auto", threads: int | None = None) -> tuple[Classifier, dict]:
-    """The best-on-validation network of a run, and its model.json with the best epoch and accuracy."""
-    run_dir = Path(run_dir)
-    description = json.loads((run_dir / "model.json").read_text())
+def load_best(stream_path, best_path, record: dict, threads: int | None = None, device: str = "auto"):
+    """The best-on-validation network of a run, built on its stream cache, and its {"epoch", "val_accuracy"}.
+
+    ``record`` is the run's model.json; ``threads`` sets TensorFlow's CPU threads.
+    """
     configure_tensorflow(device, threads)
-    config = description["config"]
-    config = ECNConfig(**{**config, "level_shapes": tuple(tuple(shape) for shape in config["level_shapes"]),
-                          "hidden_units": tuple(config["hidden_units"])})
-    classifier = Classifier(stream_path, config, description["seed"])
+    classifier = Classifier(stream_path, ECNConfig.from_dict(record["config"]), record["seed"])
     classifier.build()
-    best = load_weights(classifier, run_dir / "checkpoints" / "best.npz")
-    description["best_epoch"], description["best_val_accuracy"] = best["epoch"], best["val_accuracy"]
-    return classifier, description
+    groups, state = load_arrays(Path(best_path))
+    assign_arrays(classifier.model.weights, groups["weights"], "weights", best_path)
+    return classifier, {"epoch": state["epoch"], "val_accuracy": state["val_accuracy"]}
 
 
-def evaluate_run(stream_path, run_dir, class_names: list[str], device: str = "auto",
-                 threads: int | None = None) -> dict:
-    """Test metrics of a run's best checkpoint, written to metrics.json and confusion.csv (``threads``: TF's)."""
-    classifier, description = load_classifier(stream_path, run_dir, device, threads)
-    passes = classifier.passes("test")
+def predict(classifier: Classifier, stream_path, split: str = "test"):
+    """(scores, labels, mean loss) of a split."""
+    passes = classifier.passes(split)
     loss, _, scores, labels = classifier.evaluate(passes)
     passes.close()
-    return write_test_results(run_dir, "ecn", scores, labels, loss, class_names, description)
+    return scores, labels, loss

@@ -55,6 +55,12 @@ class ECNConfig:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict) -> "ECNConfig":
+        """The configuration a model.json records (lists back to tuples)."""
+        return cls(**{**values, "level_shapes": tuple(tuple(shape) for shape in values["level_shapes"]),
+                      "hidden_units": tuple(values["hidden_units"])})
+
 
 def network_options(network_block: dict) -> dict:
     """ECNConfig options of a run's ``network`` block: the preset's values with the block's overrides."""

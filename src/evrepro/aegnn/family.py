@@ -1,0 +1,19 @@
+"""AEGNN as the shared stages see it (``evrepro.run_stages.Family``): GraphRes on a graph cache."""
+
+from evrepro.aegnn.evaluate import load_best, predict
+from evrepro.aegnn.presets import GraphResConfig, network_options
+from evrepro.aegnn.train import TrainConfig, epochs_done, train_run
+from evrepro.graphs.store import GraphStore
+from evrepro.run_stages import Family
+
+
+def model_config(graphs_path, network_block: dict) -> GraphResConfig:
+    """GraphRes configuration: the run's network block plus the facts of the dataset and its graphs."""
+    with GraphStore(graphs_path) as store:
+        return GraphResConfig(num_classes=len(store.class_names), sensor_size=store.sensor_size,
+                              edge_scale=store.params.radius, **network_options(network_block))
+
+
+FAMILY = Family(name="aegnn", architecture="GraphRes", store=GraphStore, train_config=TrainConfig,
+                model_config=model_config, epochs_done=epochs_done, train=train_run, load_best=load_best,
+                predict=predict)

@@ -1,0 +1,44 @@
+"""ECN checkpoints: groups of arrays and a JSON state in one ``.npz``, written atomically."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from evrepro.fileio import atomic_output
+
+
+def variable_arrays(variables) -> dict[str, np.ndarray]:
+    """The values of ``variables``, keyed by their creation order."""
+    return {f"{k:04d}": np.asarray(v.numpy()) for k, v in enumerate(variables)}
+
+
+def assign_arrays(variables, arrays: dict, what: str, path) -> None:
+    """Set ``variables`` from arrays ``variable_arrays`` made; the error names the file, what and the variable."""
+    if len(arrays) != len(variables):
+        raise ValueError(f"{path}: {what} has {len(arrays)} arrays, the model has {len(variables)} variables")
+    for k, variable in enumerate(variables):
+        value = arrays[f"{k:04d}"]
+        if tuple(value.shape) != tuple(variable.shape):
+            raise ValueError(f"{path}: {what} array {k} ({variable.path}) has shape {value.shape}, "
+                             f"expected {tuple(variable.shape)}")
+        variable.assign(value)
+
+
+def save_arrays(path: Path, groups: dict[str, dict[str, np.ndarray]], state: dict) -> None:
+    """Write groups of arrays and a JSON state to one .npz, atomically."""
+    flat = {f"{group}/{key}": value for group, arrays in groups.items() for key, value in arrays.items()}
+    with atomic_output(path) as temporary:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, state=np.array(json.dumps(state)), **flat)
+
+
+def load_arrays(path: Path) -> tuple[dict[str, dict[str, np.ndarray]], dict]:
+    """The groups of arrays and the JSON state of a file written by ``save_arrays``."""
+    with np.load(path) as data:
+        groups: dict[str, dict[str, np.ndarray]] = {}
+        for name in data.files:
+            if name != "state":
+                group, key = name.split("/")
+                groups.setdefault(group, {})[key] = data[name]
+        return groups, json.loads(str(data["state"]))

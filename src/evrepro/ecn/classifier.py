@@ -1,0 +1,111 @@
+"""ECN's network with its loss and compiled train and predict steps on one stream cache, and the TensorFlow
+settings a job runs under (device, threads, op determinism)."""
+
+import logging
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from evrepro.ecn.data import Passes, input_signature, split_order
+from evrepro.ecn.network import VoxPoolNetwork
+from evrepro.ecn.presets import ECNConfig
+from evrepro.streams.store import StreamStore
+
+log = logging.getLogger(__name__)
+EVAL_BATCH = 64
+DEVICES = ("auto", "cpu", "gpu")
+
+
+def configure_tensorflow(device: str, threads: int | None) -> str:
+    """Pin the device ("auto", "cpu", "gpu") and CPU threads and turn op determinism on; returns the device used."""
+    if device not in DEVICES:
+        raise ValueError(f"device {device!r} is none of {DEVICES}")
+    if threads and tf.config.threading.get_intra_op_parallelism_threads() != threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # this process already ran TensorFlow: its thread pools are fixed
+            log.warning("TensorFlow is already initialised in this process; %d threads not applied", threads)
+    gpus = tf.config.list_physical_devices("GPU")
+    if device == "gpu" and not gpus:
+        raise RuntimeError("device is 'gpu' but tensorflow sees no GPU (is tensorflow-cpu installed?)")
+    if device == "cpu" and gpus:
+        tf.config.set_visible_devices([], "GPU")
+        gpus = []
+    tf.config.experimental.enable_op_determinism()
+    return "gpu" if gpus else "cpu"
+
+
+class Classifier:
+    """A VoxPoolNetwork with its loss, compiled train and predict steps for one stream cache."""
+
+    def __init__(self, store_path, config: ECNConfig, seed: int):
+        self.store_path, self.config = store_path, config
+        with StreamStore(store_path) as store:
+            self.params = store.params
+        keras.utils.set_random_seed(seed)
+        self.model = VoxPoolNetwork(config, seed)
+        self.binary = config.binary_logit
+        self.loss = (keras.losses.BinaryCrossentropy(from_logits=True) if self.binary
+                     else keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        spec = input_signature(self.params, config.voxel_levels)
+        self.predict_step = tf.function(self._predict_step, input_signature=spec)
+        self.spec = spec
+
+    def data_loss(self, labels, logits):
+        if self.binary:
+            return self.loss(tf.cast(labels[:, None], logits.dtype), logits)
+        return self.loss(labels, logits)
+
+    def scores(self, logits: np.ndarray) -> np.ndarray:
+        """Class scores for the metrics: the logits, or (0, logit) for a single binary logit."""
+        return np.concatenate([np.zeros_like(logits), logits], axis=1) if self.binary else logits
+
+    def _predict_step(self, inputs, labels):
+        logits = self.model(inputs, training=False)
+        return self.data_loss(labels, logits) * tf.cast(tf.size(labels), tf.float32), logits
+
+    def train_step_for(self, optimizer):
+        """A compiled step that trains the model on one batch: (mean data loss, logits)."""
+        model = self.model
+
+        def step(inputs, labels):
+            with tf.GradientTape() as tape:
+                logits = model(inputs, training=True)
+                loss = self.data_loss(labels, logits)
+                total = loss + tf.add_n(model.losses) if model.losses else loss
+            gradients = tape.gradient(total, model.trainable_variables)
+            optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+            return loss, logits
+
+        return tf.function(step, input_signature=self.spec)
+
+    def passes(self, split: str, batch_size: int = EVAL_BATCH, *, shuffle: bool = False, seed: int = 0,
+               shuffle_buffer: int = 1024, first_epoch: int = 0, first_batch: int = 0) -> Passes:
+        """A pipeline for successive passes over a split, shuffled per (seed, epoch) or in stored order."""
+
+        def order_of(epoch):
+            with StreamStore(self.store_path) as store:
+                return split_order(store, split, batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
+                                   shuffle_buffer=shuffle_buffer)
+
+        return Passes(self.store_path, split, self.config.voxel_levels, order_of, first_epoch, first_batch)
+
+    def build(self) -> None:
+        """Create the model's variables by running it once on a batch of the validation split."""
+        passes = self.passes("val", batch_size=2)
+        inputs, labels = next(passes.next_pass())
+        passes.close()
+        self.predict_step(inputs, labels)
+
+    def evaluate(self, passes: Passes):
+        """(mean loss, accuracy, scores, labels) of the model in inference mode over the next pass of ``passes``."""
+        total, scores, labels = 0.0, [], []
+        for inputs, batch_labels in passes.next_pass():
+            loss_sum, logits = self.predict_step(inputs, batch_labels)
+            total += float(loss_sum)
+            scores.append(self.scores(logits.numpy()))
+            labels.append(batch_labels.numpy())
+        scores, labels = np.concatenate(scores), np.concatenate(labels)
+        return total / labels.size, float(np.mean(scores.argmax(1) == labels)), scores, labels

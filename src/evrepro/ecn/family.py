@@ -1,0 +1,19 @@
+"""ECN as the shared stages see it (``evrepro.run_stages.Family``): the vox-pool network on a stream cache."""
+
+from evrepro.ecn.evaluate import load_best, predict
+from evrepro.ecn.presets import ECNConfig, network_options
+from evrepro.ecn.train import TrainConfig, epochs_done, train_run
+from evrepro.run_stages import Family
+from evrepro.streams.store import StreamStore
+
+
+def model_config(stream_path, network_block: dict) -> ECNConfig:
+    """The network of a run: its network block plus the facts of the dataset and its stream cache."""
+    with StreamStore(stream_path) as store:
+        return ECNConfig(num_classes=len(store.class_names), level_shapes=tuple(store.shapes),
+                         **network_options(network_block))
+
+
+FAMILY = Family(name="ecn", architecture="VoxPoolNetwork", store=StreamStore, train_config=TrainConfig,
+                model_config=model_config, epochs_done=epochs_done, train=train_run, load_best=load_best,
+                predict=predict)

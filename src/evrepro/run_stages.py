@@ -1,0 +1,99 @@
+"""The train and evaluate stages of both model families: one skeleton, a small interface per family.
+
+A family (``evrepro.aegnn.family.FAMILY``, ``evrepro.ecn.family.FAMILY``) says how to build its model
+configuration from a cache, train (resumably, writing its best checkpoint), count how far a checkpoint
+got, load the best checkpoint and predict a split. Everything else is shared and done here, once: the
+run folder's claim (``evrepro.run_folder``) and the run record (``evrepro.run_record``): the resolved
+``config.yaml``, ``history.csv``, ``model.json`` and ``metrics.json`` / ``confusion.csv``. Every path is the caller's
+(the rule's declared outputs); nothing is written under a name of this module's choosing except the
+checkpoint folder's own state (``last.*``, ``training.json``) beside the best checkpoint.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from evrepro.run_folder import RunFolder, training_identity
+from evrepro.run_record import write_config, write_history, write_model_record, write_test_results
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What a family's training reports for the run record."""
+
+    history: list[dict]  # one row per epoch: epoch, lr, train/val loss and accuracy, seconds
+    device: str
+    threads: int | None  # the framework's CPU threads; None: its default
+    parameters: dict[str, int]  # {"trainable": ..., "non_trainable": ...}
+    compute: dict  # evrepro.run_folder.ComputeMeter totals over every job of the training
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family, as the shared stages use it."""
+
+    name: str  # "aegnn" or "ecn": the config's ``model``
+    architecture: str
+    store: type  # its cache reader (a SampleCacheReader)
+    train_config: type  # its training recipe (a dataclass; the run's ``training`` block)
+    model_config: Callable  # (cache_path, network block) -> model config with ``as_dict()``
+    epochs_done: Callable[[Path], int]  # epochs a checkpoint ``last.*`` holds
+    train: Callable[..., Trained]  # (cache_path, best_path, model_config, training, seed, *, threads, progress,
+    #                                 on_epoch) -> Trained; checkpoints beside best_path, resumed from there
+    load_best: Callable  # (cache_path, best_path, record: dict, threads) -> (model, {"epoch", "val_accuracy"})
+    predict: Callable  # (model, cache_path, split) -> (scores [N, C], labels [N], mean loss)
+
+
+@dataclass(frozen=True)
+class TrainOutputs:
+    """A training job's declared outputs. The checkpoints' folder is the best checkpoint's; the run folder its
+    parent (``evrepro.run_folder``)."""
+
+    best: Path
+    history: Path
+    model: Path
+    config: Path
+
+    @classmethod
+    def of(cls, best, history, model, config) -> "TrainOutputs":
+        return cls(Path(best), Path(history), Path(model), Path(config))
+
+
+def train_stage(family: Family, cache_path, outputs: TrainOutputs, name: str, run: dict, seed: int, *,
+                threads: int | None = None, progress: bool = True) -> Trained:
+    """Train one run × seed: resumed, restored or anew (``RunFolder.claim``), then its run record written."""
+    config = family.model_config(cache_path, run["network"])
+    training = family.train_config(**run["training"])
+    identity = training_identity(family.name, run["dataset"], seed, cache_path, config.as_dict(), asdict(training))
+    RunFolder(outputs.best.parent.parent).claim(identity, family.epochs_done)
+    with family.store(cache_path) as store:
+        preprocessing = store.params.as_dict()
+    write_config(outputs.config, run=name, model=family.name, dataset=run["dataset"], seed=seed,
+                          preprocessing=preprocessing, network=config.as_dict(), training=asdict(training))
+    trained = family.train(cache_path, outputs.best, config, training, seed, threads=threads, progress=progress,
+                           on_epoch=lambda history: write_history(outputs.history, history))
+    write_history(outputs.history, trained.history)  # also when the training was complete before this job
+    record = {"family": family.name, "architecture": family.architecture, "config": config.as_dict(),
+              "training": asdict(training), "seed": seed, "device": trained.device, "threads": trained.threads,
+              "parameters": trained.parameters["trainable"],
+              "non_trainable_parameters": trained.parameters["non_trainable"],
+              "train_wall_time_s": float(sum(row["seconds"] for row in trained.history)), "compute": trained.compute}
+    write_model_record(outputs.model, record)
+    return trained
+
+
+def evaluate_stage(family: Family, cache_path, best, model_json, metrics, confusion, *,
+                   threads: int | None = None, split: str = "test") -> dict:
+    """Test metrics of a run × seed's best checkpoint: ``metrics`` (JSON) and ``confusion`` (CSV)."""
+    record = json.loads(Path(model_json).read_text())
+    model, best_state = family.load_best(cache_path, best, record, threads)
+    scores, labels, loss = family.predict(model, cache_path, split)
+    with family.store(cache_path) as store:
+        class_names = store.class_names
+    record = {**record, "best_epoch": best_state["epoch"], "best_val_accuracy": best_state["val_accuracy"]}
+    return write_test_results(metrics, confusion, family.name, np.asarray(scores), np.asarray(labels), loss,
+                              class_names, record)
+

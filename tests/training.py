@@ -1,0 +1,27 @@
+"""Train and evaluate a run × seed into a folder through the shared stages, as the workflow's jobs do."""
+
+from pathlib import Path
+
+from evrepro.run_stages import TrainOutputs, evaluate_stage, train_stage
+
+BEST = {"aegnn": "best.pt", "ecn": "best.npz"}
+
+
+def outputs_in(folder, family) -> TrainOutputs:
+    """A training's outputs laid out in ``folder`` as in a run × seed folder."""
+    folder = Path(folder)
+    return TrainOutputs.of(folder / "checkpoints" / BEST[family.name], folder / "history.csv", folder / "model.json",
+                           folder / "config.yaml")
+
+
+def train(family, cache, folder, network: dict, training: dict, seed: int = 0):
+    """Train (or resume) into ``folder`` with one thread; returns what the family's training reported."""
+    run = {"dataset": "digits", "network": network, "training": training}
+    return train_stage(family, cache, outputs_in(folder, family), "run", run, seed, threads=1, progress=False)
+
+
+def evaluate(family, cache, folder) -> dict:
+    """Test metrics of the training in ``folder``, written beside it."""
+    outputs, folder = outputs_in(folder, family), Path(folder)
+    return evaluate_stage(family, cache, outputs.best, outputs.model, folder / "metrics.json",
+                          folder / "confusion.csv", threads=1)
