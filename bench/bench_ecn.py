@@ -48,8 +48,9 @@ def bench_preprocessing() -> dict:
     for name, events, sensor, preset in (("nmnist", nmnist, (34, 34), "nmnist"),
                                          ("ncaltech101", caltech, (240, 180), "ncaltech101")):
         sample = preprocess_stream(events, sensor, PRESETS[preset])
-        result[name] = {"events": int(events.size), "level_events": [int(t.size) for t, _ in sample["streams"]],
-                        "neighbours": int(sum(c[1].size for c in sample["convs"].values())),
+        result[name] = {"events": int(events.size),
+                        "level_events": [int(stream.times.size) for stream in sample.streams],
+                        "neighbours": int(sum(conv.indices.size for conv in sample.convs.values())),
                         "samples_per_s": per_second(lambda e=events, s=sensor, p=preset:
                                                     preprocess_stream(e, s, PRESETS[p]))}
     return result

@@ -13,6 +13,7 @@ from evrepro.aegnn.data import GraphStoreDataset
 from evrepro.aegnn.evaluate import load_best
 from evrepro.aegnn.family import FAMILY
 from evrepro.aegnn.loop import run_batches
+from evrepro.aegnn.presets import LAYERS
 from evrepro.graphs.params import GraphParams
 from evrepro.graphs.store import GraphStore, build_graph_store
 from training import outputs_in, train
@@ -52,7 +53,7 @@ def test_async_json_is_complete_and_consistent(trained):
     total = result["mflops_per_event"]
     assert 0 < total["async"] < total["dense"]
     layers = result["layers"]
-    assert list(layers) == list(flops.LAYERS)
+    assert list(layers) == list(LAYERS)
     for key in ("dense", "async"):
         assert sum(layer[f"{key}_mflops_per_event"] for layer in layers.values()) == pytest.approx(total[key])
     assert layers["conv1"]["log10_dense_over_async"] > 1  # one event among up to 200 at the first layer

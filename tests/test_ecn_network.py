@@ -28,7 +28,9 @@ def synthetic_sample(sensor_size, params, seed, n=3000, duration=100_000):
     width, height = sensor_size
     events = make_events(np.sort(rng.integers(0, duration, n)), rng.integers(0, width, n),
                          rng.integers(0, height, n), rng.integers(0, 2, n))
-    return {**preprocess_stream(events, sensor_size, params), "label": int(rng.integers(0, 2))}
+    sample = preprocess_stream(events, sensor_size, params)
+    sample.label = int(rng.integers(0, 2))
+    return sample
 
 
 def as_inputs(batch):

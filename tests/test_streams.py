@@ -46,8 +46,8 @@ def random_stream(rng, n, shape, t_max, ties=False):
     return times.astype(np.int64), rng.integers(0, shape[0] * shape[1], n).astype(np.int64)
 
 
-def as_rows(partitions, indices, splits):
-    return [list(zip(partitions[a:b].tolist(), indices[a:b].tolist())) for a, b in zip(splits[:-1], splits[1:])]
+def as_rows(partitions, indices, indptr):
+    return [list(zip(partitions[a:b].tolist(), indices[a:b].tolist())) for a, b in zip(indptr[:-1], indptr[1:])]
 
 
 def test_strided_link_geometry():
@@ -55,20 +55,20 @@ def test_strided_link_geometry():
     assert link.out_shape == (17, 17)
     assert strided_link((5, 9)).out_shape == (3, 5)  # ceil(in / 2)
     # the corner output sees the 2×2 valid part of its 3×3 window, partitions of the kernel offsets
-    corner = slice(link.splits[0], link.splits[1])
+    corner = slice(link.indptr[0], link.indptr[1])
     assert link.indices[corner].tolist() == [0, 1, 34, 35] and link.partitions[corner].tolist() == [4, 5, 7, 8]
-    assert np.diff(link.splits).max() == 9
-    fed, splits = transpose(link)
-    assert sorted(set(np.diff(splits).tolist())) == [1, 2, 4]  # |R(c)| by the parity of x and y
+    assert np.diff(link.indptr).max() == 9
+    fed, indptr = transpose(link)
+    assert sorted(set(np.diff(indptr).tolist())) == [1, 2, 4]  # |R(c)| by the parity of x and y
 
 
 def test_cross_link_has_nine_cells_in_mask_order():
     link = cross_link((10, 10))
     centre = 5 * 10 + 5
-    row = slice(link.splits[centre], link.splits[centre + 1])
+    row = slice(link.indptr[centre], link.indptr[centre + 1])
     expected = [(5 + dy) * 10 + 5 + dx for dy, dx in CROSS_OFFSETS]
     assert link.indices[row].tolist() == expected and link.partitions[row].tolist() == list(range(9))
-    assert np.diff(link.splits)[0] == 5  # a corner keeps only its in-grid cells
+    assert np.diff(link.indptr)[0] == 5  # a corner keeps only its in-grid cells
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -106,7 +106,7 @@ def test_neighbors_match_the_reference(seed, kind):
     buffer_size, duration = int(rng.choice([2, 4, 32])), float(rng.choice([3000, 8000]))
 
     def cells(u):
-        a, b = link.splits[u], link.splits[u + 1]
+        a, b = link.indptr[u], link.indptr[u + 1]
         return zip(link.partitions[a:b].tolist(), link.indices[a:b].tolist())
 
     got = as_rows(*neighbors(in_t, in_p, out_t, out_p, link, buffer_size, duration))
@@ -116,8 +116,8 @@ def test_neighbors_match_the_reference(seed, kind):
 def test_in_place_neighbourhoods_include_the_event_and_simultaneous_ones():
     times = np.array([0, 10, 10, 10], np.int64)
     pixels = np.array([0, 0, 0, 0], np.int64)
-    partitions, indices, splits = neighbors(times, pixels, times, pixels, pointwise_link((2, 2)), 32, 100)
-    rows = as_rows(partitions, indices, splits)
+    partitions, indices, indptr = neighbors(times, pixels, times, pixels, pointwise_link((2, 2)), 32, 100)
+    rows = as_rows(partitions, indices, indptr)
     assert [[j for _, j in row] for row in rows] == [[0], [0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2, 3]]
     empty = neighbors(np.zeros(0, np.int64), np.zeros(0, np.int64), times, pixels, pointwise_link((2, 2)), 32, 100)
     assert empty[2].tolist() == [0, 0, 0, 0, 0]
@@ -135,9 +135,9 @@ def test_real_nmnist_recording_through_two_levels(real_fixtures):
     t0, p0 = spatial_lif(times, pixels, link0, 2000.0, 1.5, -3.0)
     assert list(zip(t0.tolist(), p0.tolist())) == reference_lif(times, pixels, (34, 34), 2000.0, 1.5, -3.0)
     assert 0 < t0.size < times.size and p0.max() < 17 * 17
-    partitions, indices, splits = neighbors(times, pixels, t0, p0, link0, 32, 4 * 2000.0)
-    assert splits.size == t0.size + 1 and np.all(times[indices] <= np.repeat(t0, np.diff(splits)))
-    assert np.diff(splits).min() >= 1  # every LIF output has its triggering input as a neighbour
+    partitions, indices, indptr = neighbors(times, pixels, t0, p0, link0, 32, 4 * 2000.0)
+    assert indptr.size == t0.size + 1 and np.all(times[indices] <= np.repeat(t0, np.diff(indptr)))
+    assert np.diff(indptr).min() >= 1  # every LIF output has its triggering input as a neighbour
 
 
 def test_stream_store_round_trip(tiny_digits, tmp_path):
@@ -154,15 +154,15 @@ def test_stream_store_round_trip(tiny_digits, tmp_path):
         for split, index in (("train", 0), ("test", 3)):
             stored = streams.sample(split, index)
             direct = preprocess_stream(events.sample(split, index), (34, 34), params)
-            assert stored["label"] == events.labels(split)[index]
-            for (t1, p1), (t2, p2) in zip(stored["streams"], direct["streams"]):
+            assert stored.label == events.labels(split)[index]
+            for (t1, p1), (t2, p2) in zip(stored.streams, direct.streams):
                 np.testing.assert_array_equal(t1, t2)
                 np.testing.assert_array_equal(p1, p2)
             names = [conv.name for conv in convolutions(params)]
-            assert list(stored["convs"]) == list(direct["convs"]) == names
-            np.testing.assert_array_equal(stored["polarity"], direct["polarity"])
+            assert list(stored.convs) == list(direct.convs) == names
+            np.testing.assert_array_equal(stored.polarity, direct.polarity)
             for name in names:
-                for a, b in zip(stored["convs"][name], direct["convs"][name]):
+                for a, b in zip(stored.convs[name], direct.convs[name]):
                     np.testing.assert_array_equal(a, b)
 
 
@@ -187,12 +187,12 @@ def test_the_stored_training_split_holds_augmented_copies_and_val_test_stay_plai
             expected = preprocess_stream(augment(raw, (34, 34), params.augmentation,
                                                  np.random.default_rng([7, index, copy])), (34, 34), params)
             stored = streams.sample("train", copy * n + index)
-            np.testing.assert_array_equal(stored["streams"][0][1], expected["streams"][0][1])
-            np.testing.assert_array_equal(stored["convs"]["stem"][1], expected["convs"]["stem"][1])
-        copies = [streams.sample("train", r * n)["streams"][0][1] for r in range(3)]
+            np.testing.assert_array_equal(stored.streams[0].pixels, expected.streams[0].pixels)
+            np.testing.assert_array_equal(stored.convs["stem"].indices, expected.convs["stem"].indices)
+        copies = [streams.sample("train", r * n).streams[0].pixels for r in range(3)]
         assert not all(np.array_equal(copies[0], c) for c in copies[1:])  # the copies differ
         plain = preprocess_stream(events.sample("test", 1), (34, 34), params)
-        np.testing.assert_array_equal(streams.sample("test", 1)["streams"][1][1], plain["streams"][1][1])
+        np.testing.assert_array_equal(streams.sample("test", 1).streams[1].pixels, plain.streams[1].pixels)
 
 
 def _events(t, x, y, p):
@@ -246,36 +246,36 @@ def test_batches_resume_at_any_position_and_collate_to_global_indices(tiny_digit
     with StreamStore(tmp_path / "s.h5") as store:
         n = store.num_samples("train")
         order = epoch_order(0, n, 5, shuffle=True, seed=0, epoch=1, block_size=4, buffer_blocks=3)
-        every = [[s["label"] for s in batch] for batch in read_batches(store, "train", order)]
+        every = [[s.label for s in batch] for batch in read_batches(store, "train", order)]
         assert len(every) == order.num_batches and sum(map(len, every)) == n
         expected = [store.labels("train")[order_indices].tolist()
                     for order_indices in np.array_split(np.concatenate(order.samples), np.arange(5, n, 5))]
         assert every == expected
         for start in (1, 4, len(every) - 1):  # the input pipeline's position: (epoch, batch)
-            tail = [[s["label"] for s in batch] for batch in read_batches(store, "train", order, start)]
+            tail = [[s.label for s in batch] for batch in read_batches(store, "train", order, start)]
             assert tail == every[start:]
 
         samples = [store.sample("test", i) for i in (0, 3, 5)]
         batch = collate(samples, params, voxel_levels=[0, 2])
-    assert batch["batch_size"] == 3 and batch["labels"].tolist() == [s["label"] for s in samples]
-    sizes = [[s["streams"][k][0].size for k in range(4)] for s in samples]
+    assert batch["batch_size"] == 3 and batch["labels"].tolist() == [s.label for s in samples]
+    sizes = [[s.streams[k].times.size for k in range(4)] for s in samples]
     assert batch["sizes"].tolist() == np.sum(sizes, axis=0).tolist()
-    assert batch["polarity"].tolist() == np.concatenate([s["polarity"] for s in samples]).tolist()
+    assert batch["polarity"].tolist() == np.concatenate([s.polarity for s in samples]).tolist()
     for conv in convolutions(params):  # rebuild every edge of the last sample from its own data
         name, scale, source, target, parts = conv.name, conv.time_scale_us, conv.source, conv.target, conv.partitions
-        partitions, indices, splits = samples[2]["convs"][name]
-        first_edge = sum(s["convs"][name][1].size for s in samples[:2])
+        partitions, indices, indptr = samples[2].convs[name]
+        first_edge = sum(s.convs[name].indices.size for s in samples[:2])
         out_offset, in_offset = sum(sz[target] for sz in sizes[:2]), sum(sz[source] for sz in sizes[:2])
-        rows = np.repeat(np.arange(splits.size - 1), np.diff(splits))
+        rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
         segments = batch[f"{name}_segments"][first_edge:]
         assert segments.tolist() == ((rows + out_offset) * parts + partitions).tolist()
         assert batch[f"{name}_sources"][first_edge:].tolist() == (indices + in_offset).tolist()
-        times_out, times_in = samples[2]["streams"][target][0], samples[2]["streams"][source][0]
+        times_out, times_in = samples[2].streams[target].times, samples[2].streams[source].times
         np.testing.assert_allclose(batch[f"{name}_dt"][first_edge:], (times_out[rows] - times_in[indices]) / scale,
                                    rtol=1e-6)
         assert np.all(batch[f"{name}_dt"] >= 0) and np.all(batch[f"{name}_dt"] <= params.max_decays)
-    t_end = samples[1]["streams"][0][0][-1] + 1
-    times, pixels = samples[1]["streams"][3]
+    t_end = samples[1].streams[0].times[-1] + 1
+    times, pixels = samples[1].streams[3]
     voxels = batch["voxel2"][sizes[0][3] : sizes[0][3] + sizes[1][3]]  # level 2: one frame of 5×5
     assert voxels.tolist() == ((1 + np.floor(times / t_end)) * 25 + pixels).astype(int).tolist()  # sample 1, frame 0
     frames = (batch["voxel0"] // (17 * 17)) % 4  # level 0: four frames

@@ -29,6 +29,7 @@ from evrepro.aegnn.asynchronous import AsyncGraphRes
 from evrepro.aegnn.data import GraphStoreDataset
 from evrepro.aegnn.evaluate import load_best
 from evrepro.aegnn.loop import device_name
+from evrepro.aegnn.presets import LAYERS
 from evrepro.fileio import atomic_output
 from evrepro.graphs.radius import radius_graph
 from evrepro.graphs.store import GraphStore
@@ -109,8 +110,8 @@ class Measurements:
     """Per-event FLOPs and latencies of the engine, dense timings and the largest async-vs-dense differences."""
 
     def __init__(self):
-        self.dense_flops = {name: 0 for name in flops.LAYERS}
-        self.async_flops = {name: 0 for name in flops.LAYERS}
+        self.dense_flops = {name: 0 for name in LAYERS}
+        self.async_flops = {name: 0 for name in LAYERS}
         self.async_ms, self.dense_ms = [], []
         self.worst_logits = self.worst_layers = 0.0
         self.checks = self.events = 0
@@ -156,7 +157,7 @@ def _result(m: Measurements, params, split: str, subset, check_every: int, devic
         "layers": {name: {"dense_mflops_per_event": m.dense_flops[name] / m.events / 1e6,
                           "async_mflops_per_event": m.async_flops[name] / m.events / 1e6,
                           "log10_dense_over_async": _log_ratio(m.dense_flops[name], m.async_flops[name])}
-                   for name in flops.LAYERS},
+                   for name in LAYERS},
         "latency_ms_per_event": {**latency, "device": device_name(device), "threads": torch.get_num_threads(),
                                  "dense_timing": f"radius graph of the prefix + full forward, timed at {every}"},
         "speedup": {"flops": dense_total / async_total,

@@ -37,7 +37,6 @@ DEFINITION = ("evrepro FLOPs v1: multiply-add = 2, other arithmetic/max/comparis
               "dense, |Δ| + 2·|Δ|·out per update. Not counted: graph construction and neighbour search, edge "
               "attributes, voxel/cell assignment, pooled-edge construction, change detection, copies.")
 
-LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "pool5", "conv6", "conv7", "pool7", "head")
 
 
 def spline_block(nodes: int, edges: int, f_in: int, f_out: int, dim: int, root: bool, bias: bool) -> int:

@@ -4,6 +4,9 @@ torch)."""
 from dataclasses import asdict, dataclass
 
 GRID_CELLS = 4  # the final max-pool uses a GRID_CELLS × GRID_CELLS grid over the sensor
+# GraphRes's layers in order: what ``GraphRes.forward(return_layers=True)`` returns, what the FLOP counter counts
+# and what the asynchronous engine keeps, under these names
+LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "pool5", "conv6", "conv7", "pool7", "head")
 
 PRESET_LAYERS = {
     "ncars": {"kernel_size": 2, "channels": [1, 8, 16, 16, 16, 32, 32, 32]},

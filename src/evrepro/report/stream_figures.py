@@ -36,9 +36,9 @@ def plot_stream_levels(stream_path, out_png, split: str = "test", samples: int =
         figure, axes = plt.subplots(len(chosen), levels, figsize=(2.3 * levels, 2.4 * len(chosen)), squeeze=False)
         for row, index in enumerate(chosen):
             sample = store.sample(split, index)
-            duration = max(int(sample["streams"][0][0][-1]) if sample["streams"][0][0].size else 1, 1)
-            for k, (times, pixels) in enumerate(sample["streams"]):
-                height, width = sample["shapes"][k]
+            duration = max(sample.end_time - 1, 1)
+            for k, (times, pixels) in enumerate(sample.streams):
+                height, width = sample.shapes[k]
                 ax = axes[row, k]
                 y, x = np.divmod(pixels, width)
                 ax.scatter(x, y, c=times / duration, cmap="viridis", vmin=0, vmax=1, s=max(2, 120 / width),
@@ -47,16 +47,16 @@ def plot_stream_levels(stream_path, out_png, split: str = "test", samples: int =
                 name = "input" if k == 0 else f"level {k - 1}"
                 ax.set_title(f"{name}: {times.size} ev", fontsize=8)
                 if k == 0:
-                    ax.set_ylabel(f"{store.class_names[sample['label']]} (#{index})", fontsize=8)
+                    ax.set_ylabel(f"{store.class_names[sample.label]} (#{index})", fontsize=8)
         figure.suptitle(f"{Path(stream_path).parent.name} stream cache ({split}): LIF streams per level, "
                         f"colour = time (τ0 = {store.params.decay_time_us:g} µs, doubling per level)", fontsize=9)
     figure.tight_layout()
     _save(figure, out_png)
 
 
-def _busy_row(splits: np.ndarray) -> int:
+def _busy_row(indptr: np.ndarray) -> int:
     """An output event with a large neighbourhood: the upper quartile of the non-empty ones."""
-    lengths = np.diff(splits)
+    lengths = np.diff(indptr)
     candidates = np.flatnonzero(lengths > 0)
     order = candidates[np.argsort(lengths[candidates], kind="stable")]
     return int(order[3 * order.size // 4])
@@ -69,35 +69,35 @@ def plot_neighbourhood(stream_path, out_png, split: str = "test", index: int = 0
         sample = store.sample(split, index)
         convs = {conv.name: conv for conv in convolutions(store.params)}
     figure, axes = plt.subplots(1, 3, figsize=(13, 4.2))
-    partitions, indices, splits = sample["convs"]["stem"]
-    rows = np.repeat(np.arange(splits.size - 1), np.diff(splits))
+    partitions, indices, indptr = sample.convs["stem"]
+    rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
     axes[0].scatter(indices, rows, c=partitions, cmap="tab10", vmin=0, vmax=9, s=1, linewidths=0)
     axes[0].set(xlabel="input event", ylabel="level-0 event", title="stem neighbourhoods (colour: partition)")
     axes[0].invert_yaxis()
     for ax, name in ((axes[1], "stem"), (axes[2], "level0_cross")):
         source, target = convs[name].source, convs[name].target
-        partitions, indices, splits = sample["convs"][name]
-        row = _busy_row(splits)
-        in_times, in_pixels = sample["streams"][source]
-        out_time, out_pixel = sample["streams"][target][0][row], sample["streams"][target][1][row]
-        height, width = sample["shapes"][source]
+        partitions, indices, indptr = sample.convs[name]
+        row = _busy_row(indptr)
+        in_times, in_pixels = sample.streams[source]
+        out_time, out_pixel = sample.streams[target].times[row], sample.streams[target].pixels[row]
+        height, width = sample.shapes[source]
         window = convs[name].window_us
         recent = (in_times <= out_time) & (in_times >= out_time - window)
         y, x = np.divmod(in_pixels[recent], width)
         ax.scatter(x, y, c="0.85", s=18, marker="s", linewidths=0, label=f"inputs in the {window / 1000:g} ms window")
-        a, b = splits[row], splits[row + 1]
+        a, b = indptr[row], indptr[row + 1]
         y, x = np.divmod(in_pixels[indices[a:b]], width)
         jitter = np.random.default_rng(0).uniform(-0.25, 0.25, (2, b - a))
         ax.scatter(x + jitter[0], y + jitter[1], c=partitions[a:b], cmap="tab10", vmin=0, vmax=9, s=14,
                    edgecolors="k", linewidths=0.3, label=f"{b - a} neighbours")
-        out_height, out_width = sample["shapes"][target]
+        out_height, out_width = sample.shapes[target]
         oy, ox = divmod(int(out_pixel), out_width)
         centre = (2 * ox, 2 * oy) if name == "stem" else (ox, oy)  # the stem's window is centred on 2·o
         ax.scatter(*centre, marker="x", c="red", s=60, label=f"output event (t = {out_time / 1000:.1f} ms)")
         ax.set(xlim=(-0.5, width - 0.5), ylim=(height - 0.5, -0.5), aspect="equal",
                title=f"{name}: τ = {convs[name].time_scale_us / 1000:g} ms")
         ax.legend(fontsize=7, loc="lower left")
-    figure.suptitle(f"{Path(stream_path).parent.name} ({split} #{index}, {store.class_names[sample['label']]}): "
+    figure.suptitle(f"{Path(stream_path).parent.name} ({split} #{index}, {store.class_names[sample.label]}): "
                     "causal neighbourhoods", fontsize=9)
     figure.tight_layout()
     _save(figure, out_png)

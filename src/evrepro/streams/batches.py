@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evrepro.streams.params import StreamParams, convolutions
+from evrepro.streams.sample import StreamSample
 
 @dataclass(frozen=True)
 class EpochOrder:
@@ -72,24 +73,24 @@ def read_batches(store, split: str, order: EpochOrder, start_batch: int = 0) -> 
         yield pending
 
 
-def collate(samples: list[dict], params: StreamParams, voxel_levels: list[int]) -> dict[str, np.ndarray]:
+def collate(samples: list[StreamSample], params: StreamParams, voxel_levels: list[int]) -> dict[str, np.ndarray]:
     """Flat model inputs of a batch of stream samples (see the module docstring), ``batch_size`` and ``labels``."""
     num_streams = params.num_levels + 1
     offsets = np.zeros((len(samples) + 1, num_streams), np.int64)
     for n, sample in enumerate(samples):
-        offsets[n + 1] = offsets[n] + [sample["streams"][k][0].size for k in range(num_streams)]
-    batch = {"labels": np.array([s["label"] for s in samples], np.int32),
+        offsets[n + 1] = offsets[n] + [sample.streams[k].times.size for k in range(num_streams)]
+    batch = {"labels": np.array([s.label for s in samples], np.int32),
              "batch_size": np.int32(len(samples)),
              "sizes": offsets[-1].astype(np.int32),
-             "polarity": np.concatenate([s["polarity"] for s in samples]).astype(np.int32)}
+             "polarity": np.concatenate([s.polarity for s in samples]).astype(np.int32)}
     for conv in convolutions(params):
         name = conv.name
         segments, sources, dt = [], [], []
         for n, sample in enumerate(samples):
-            partitions, indices, splits = sample["convs"][name]
-            rows = np.repeat(np.arange(splits.size - 1), np.diff(splits))
-            t_out = sample["streams"][conv.target][0][rows]
-            t_in = sample["streams"][conv.source][0][indices]
+            partitions, indices, indptr = sample.convs[name]
+            rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
+            t_out = sample.streams[conv.target].times[rows]
+            t_in = sample.streams[conv.source].times[indices]
             segments.append((rows + offsets[n, conv.target]) * conv.partitions + partitions)
             sources.append(indices + offsets[n, conv.source])
             dt.append((t_out - t_in) / conv.time_scale_us)
@@ -98,12 +99,11 @@ def collate(samples: list[dict], params: StreamParams, voxel_levels: list[int]) 
         batch[f"{name}_dt"] = np.concatenate(dt).astype(np.float32)
     for level in voxel_levels:
         frames = 2 ** (params.num_levels - 1 - level)
-        height, width = samples[0]["shapes"][level + 1]
+        height, width = samples[0].shapes[level + 1]
         voxels = []
         for n, sample in enumerate(samples):
-            t_end = sample["streams"][0][0][-1] + 1 if sample["streams"][0][0].size else 1
-            times, pixels = sample["streams"][level + 1]
-            frame = np.floor(frames * times / t_end).astype(np.int64)
+            times, pixels = sample.streams[level + 1]
+            frame = np.floor(frames * times / sample.end_time).astype(np.int64)
             voxels.append((n * frames + frame) * height * width + pixels)
         batch[f"voxel{level}"] = np.concatenate(voxels).astype(np.int32)
     return batch

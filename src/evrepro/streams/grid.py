@@ -16,11 +16,11 @@ CROSS_OFFSETS = ((-2, 0), (-1, 0), (0, -2), (0, -1), (0, 0), (0, 1), (0, 2), (1,
 
 
 class Link(NamedTuple):
-    """CSR over output pixels: ``indices[splits[o]:splits[o+1]]`` are input pixels, with their partitions."""
+    """CSR over output pixels: ``indices[indptr[o]:indptr[o+1]]`` are input pixels, with their partitions."""
 
     partitions: np.ndarray
     indices: np.ndarray
-    splits: np.ndarray
+    indptr: np.ndarray
     in_shape: tuple[int, int]
     out_shape: tuple[int, int]
 
@@ -37,8 +37,8 @@ def _link(in_shape, out_shape, origin_of, offsets) -> Link:
     valid = (iy >= 0) & (iy < in_h) & (ix >= 0) & (ix < in_w)
     partitions = np.broadcast_to(np.arange(len(offsets)), valid.shape)[valid]
     indices = (iy * in_w + ix)[valid]
-    splits = np.concatenate([[0], np.cumsum(valid.sum(axis=1))])
-    return Link(partitions.astype(np.int64), indices.astype(np.int64), splits.astype(np.int64),
+    indptr = np.concatenate([[0], np.cumsum(valid.sum(axis=1))])
+    return Link(partitions.astype(np.int64), indices.astype(np.int64), indptr.astype(np.int64),
                 tuple(in_shape), tuple(out_shape))
 
 
@@ -60,9 +60,9 @@ def pointwise_link(shape: tuple[int, int]) -> Link:
 
 
 def transpose(link: Link) -> tuple[np.ndarray, np.ndarray]:
-    """CSR over *input* pixels: (output pixels, splits), each row in increasing output-pixel order."""
-    rows = np.repeat(np.arange(link.splits.size - 1), np.diff(link.splits))
+    """CSR over *input* pixels: (output pixels, indptr), each row in increasing output-pixel order."""
+    rows = np.repeat(np.arange(link.indptr.size - 1), np.diff(link.indptr))
     order = np.lexsort((rows, link.indices))
     n_in = link.in_shape[0] * link.in_shape[1]
-    splits = np.concatenate([[0], np.cumsum(np.bincount(link.indices, minlength=n_in))])
-    return rows[order].astype(np.int64), splits.astype(np.int64)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(link.indices, minlength=n_in))])
+    return rows[order].astype(np.int64), indptr.astype(np.int64)

@@ -11,10 +11,11 @@ import numba
 import numpy as np
 
 from evrepro.streams.grid import Link, transpose
+from evrepro.streams.sample import Stream
 
 
 @numba.njit(cache=True)
-def _spatial_lif(times, pixels, targets, target_splits, n_out, tau, threshold, reset):
+def _spatial_lif(times, pixels, targets, target_indptr, n_out, tau, threshold, reset):
     potential = np.zeros(n_out, np.float64)
     last = np.zeros(n_out, np.int64)
     out_times = np.empty(times.size, np.int64)
@@ -22,7 +23,7 @@ def _spatial_lif(times, pixels, targets, target_splits, n_out, tau, threshold, r
     n = 0
     for i in range(times.size):
         t, c = times[i], pixels[i]
-        start, stop = target_splits[c], target_splits[c + 1]
+        start, stop = target_indptr[c], target_indptr[c + 1]
         weight = 1.0 / (stop - start) if stop > start else 0.0
         for k in range(start, stop):
             o = targets[k]
@@ -39,9 +40,9 @@ def _spatial_lif(times, pixels, targets, target_splits, n_out, tau, threshold, r
 
 
 def spatial_lif(times: np.ndarray, pixels: np.ndarray, link: Link, tau: float, threshold: float,
-                reset_potential: float) -> tuple[np.ndarray, np.ndarray]:
-    """Subsample a time-sorted stream (times in µs, flat input pixels) through ``link``; returns (times, pixels)."""
-    targets, splits = transpose(link)
+                reset_potential: float) -> Stream:
+    """Subsample a time-sorted stream (times in µs, flat input pixels) through ``link``: the output stream."""
+    targets, indptr = transpose(link)
     n_out = link.out_shape[0] * link.out_shape[1]
-    return _spatial_lif(np.asarray(times, np.int64), np.asarray(pixels, np.int64), targets, splits, n_out,
-                        float(tau), float(threshold), float(reset_potential))
+    return Stream(*_spatial_lif(np.asarray(times, np.int64), np.asarray(pixels, np.int64), targets, indptr, n_out,
+                                float(tau), float(threshold), float(reset_potential)))

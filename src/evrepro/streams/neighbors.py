@@ -11,10 +11,11 @@ import numba
 import numpy as np
 
 from evrepro.streams.grid import Link
+from evrepro.streams.sample import Neighbourhoods
 
 
 @numba.njit(cache=True)
-def _neighbors(in_times, in_pixels, out_times, out_pixels, link_partitions, link_indices, link_splits,
+def _neighbors(in_times, in_pixels, out_times, out_pixels, link_partitions, link_indices, link_indptr,
                n_in_pixels, capacity, duration):
     ring = np.empty((n_in_pixels, capacity + 1), np.int64)  # per pixel: the last `capacity` input indices
     head = np.zeros(n_in_pixels, np.int64)
@@ -22,7 +23,7 @@ def _neighbors(in_times, in_pixels, out_times, out_pixels, link_partitions, link
     size = max(out_times.size * 4, 16)
     partitions = np.empty(size, np.int64)
     indices = np.empty(size, np.int64)
-    splits = np.zeros(out_times.size + 1, np.int64)
+    indptr = np.zeros(out_times.size + 1, np.int64)
     pushed, n = 0, 0
     slots = capacity + 1
     for o in range(out_times.size):
@@ -35,7 +36,7 @@ def _neighbors(in_times, in_pixels, out_times, out_pixels, link_partitions, link
                 head[v] = (head[v] + 1) % slots
             pushed += 1
         u = out_pixels[o]
-        for k in range(link_splits[u], link_splits[u + 1]):
+        for k in range(link_indptr[u], link_indptr[u + 1]):
             v = link_indices[k]
             while head[v] != tail[v] and in_times[ring[v, head[v]]] < t - duration:
                 head[v] = (head[v] + 1) % slots  # expired for this and every later output
@@ -48,13 +49,13 @@ def _neighbors(in_times, in_pixels, out_times, out_pixels, link_partitions, link
                 partitions[n], indices[n] = link_partitions[k], ring[v, h]
                 n += 1
                 h = (h + 1) % slots
-        splits[o + 1] = n
-    return partitions[:n], indices[:n], splits
+        indptr[o + 1] = n
+    return partitions[:n], indices[:n], indptr
 
 
 def neighbors(in_times, in_pixels, out_times, out_pixels, link: Link, buffer_size: int = 32,
-              duration: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(partitions, indices, splits) of every output event's causal neighbourhood; both streams time-sorted."""
+              duration: float | None = None) -> Neighbourhoods:
+    """Every output event's causal neighbourhood (``Neighbourhoods``, CSR); both streams time-sorted."""
     if buffer_size < 2:
         raise ValueError(f"buffer_size must be >= 2 (it keeps buffer_size - 1 events), got {buffer_size}")
     out_times = np.asarray(out_times, np.int64)
@@ -64,6 +65,6 @@ def neighbors(in_times, in_pixels, out_times, out_pixels, link: Link, buffer_siz
     if in_times.size > 1 and np.any(np.diff(in_times) < 0):
         raise ValueError("input events must be sorted by time")
     n_in_pixels = link.in_shape[0] * link.in_shape[1]
-    return _neighbors(in_times, np.asarray(in_pixels, np.int64), out_times, np.asarray(out_pixels, np.int64),
-                      link.partitions, link.indices, link.splits, n_in_pixels, buffer_size - 1,
-                      np.inf if duration is None else float(duration))
+    return Neighbourhoods(*_neighbors(in_times, np.asarray(in_pixels, np.int64), out_times,
+                                      np.asarray(out_pixels, np.int64), link.partitions, link.indices, link.indptr,
+                                      n_in_pixels, buffer_size - 1, np.inf if duration is None else float(duration)))

@@ -20,13 +20,13 @@ from evrepro.streams.grid import cross_link, pointwise_link, strided_link
 from evrepro.streams.lif import spatial_lif
 from evrepro.streams.neighbors import neighbors
 from evrepro.streams.params import StreamParams, convolutions, level_shapes
+from evrepro.streams.sample import Stream, StreamSample
 
 LINKS = {"strided": strided_link, "cross": cross_link, "pointwise": pointwise_link}
 
 
-def preprocess_stream(events: np.ndarray, sensor_size: tuple[int, int], params: StreamParams) -> dict:
-    """``streams``: [(times, pixels)] for the input and each level; ``polarity`` of the input events (0/1);
-    ``convs``: {name: (partitions, indices, splits)}; ``shapes``: (height, width) of every grid."""
+def preprocess_stream(events: np.ndarray, sensor_size: tuple[int, int], params: StreamParams) -> StreamSample:
+    """The input stream and every LIF level, and every convolution's neighbourhoods, of one sample."""
     if params.max_events is not None:
         events = events[: params.max_events]
     shapes = level_shapes(sensor_size, params)
@@ -36,7 +36,7 @@ def preprocess_stream(events: np.ndarray, sensor_size: tuple[int, int], params: 
     if params.recenter and events.size:  # ECN's crude centring: by the largest coordinate only
         x, y = x + (width - x.max()) // 2, y + (height - y.max()) // 2
     times = events["t"].astype(np.int64) - (int(events["t"][0]) if events.size else 0)
-    streams, convs = [(times, y * width + x)], {}
+    streams, convs = [Stream(times, y * width + x)], {}
     for conv in convolutions(params):  # network order: every stream a convolution reads exists by then
         link = LINKS[conv.link](shapes[conv.source])  # stream k lives on grid shapes[k]
         if conv.target == len(streams):  # a strided convolution onto the next level: its LIF stream first
@@ -44,4 +44,4 @@ def preprocess_stream(events: np.ndarray, sensor_size: tuple[int, int], params: 
                                        params.reset_potential))
         convs[conv.name] = neighbors(*streams[conv.source], *streams[conv.target], link, params.buffer_size,
                                      conv.window_us)
-    return {"streams": streams, "polarity": events["p"].astype(np.int8), "convs": convs, "shapes": shapes}
+    return StreamSample(streams, events["p"].astype(np.int8), convs, shapes)

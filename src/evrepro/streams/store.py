@@ -18,6 +18,7 @@ from evrepro.sample_cache import SampleCacheReader, build_sample_cache
 from evrepro.streams.augment import augment
 from evrepro.streams.params import StreamParams, convolutions, level_shapes
 from evrepro.streams.preprocess import preprocess_stream
+from evrepro.streams.sample import Neighbourhoods, Stream, StreamSample
 
 FORMAT = "evrepro.streams/1"
 
@@ -40,12 +41,12 @@ class _StreamSplitWriter:
 
     def add(self, events, split: str, index: int) -> None:
         sample = preprocess_stream(events, self.sensor_size, self.params)
-        for k, (writer, (times, pixels)) in enumerate(zip(self.streams, sample["streams"])):
-            writer.add(times=times, pixels=pixels, **({"polarity": sample["polarity"]} if k == 0 else {}))
-        for name, (partitions, indices, splits) in sample["convs"].items():
+        for k, (writer, (times, pixels)) in enumerate(zip(self.streams, sample.streams)):
+            writer.add(times=times, pixels=pixels, **({"polarity": sample.polarity} if k == 0 else {}))
+        for name, (partitions, indices, indptr) in sample.convs.items():
             entries, rows = self.convs[name]
             entries.add(partitions=partitions, indices=indices)
-            rows.add(row_lengths=np.diff(splits))
+            rows.add(row_lengths=np.diff(indptr))
 
     def close(self) -> None:
         for writer in self.streams:
@@ -88,15 +89,15 @@ class StreamStore(SampleCacheReader):
         super().__init__(path)
         self.shapes = [tuple(shape) for shape in json.loads(self.handle.attrs["level_shapes"])]
 
-    def sample(self, split: str, index: int) -> dict:
-        """The same structure as ``preprocess_stream`` returns, plus ``label``."""
+    def sample(self, split: str, index: int) -> StreamSample:
+        """What ``preprocess_stream`` returned for the sample, with its ``label``."""
         return self.block(split, index, index + 1)[0]
 
-    def block(self, split: str, start: int, stop: int) -> list[dict]:
+    def block(self, split: str, start: int, stop: int) -> list[StreamSample]:
         """Samples ``start`` to ``stop - 1`` of a split, read with one slice per column."""
         group = self.handle[split]
         count = stop - start
-        samples = [{"shapes": self.shapes, "label": int(label), "streams": [], "convs": {}}
+        samples = [StreamSample([], np.zeros(0, np.int8), {}, self.shapes, int(label))
                    for label in group["label"][start:stop]]
         for k in range(self.params.num_levels + 1):
             stream = group[f"stream{k}"]
@@ -104,9 +105,9 @@ class StreamStore(SampleCacheReader):
             times, pixels = (stream[name][offsets[0] : offsets[-1]] for name in ("times", "pixels"))
             polarity = stream["polarity"][offsets[0] : offsets[-1]] if k == 0 else None
             for n, (a, b) in enumerate(zip(offsets[:-1] - offsets[0], offsets[1:] - offsets[0])):
-                samples[n]["streams"].append((times[a:b], pixels[a:b].astype(np.int64)))
+                samples[n].streams.append(Stream(times[a:b], pixels[a:b].astype(np.int64)))
                 if k == 0:
-                    samples[n]["polarity"] = polarity[a:b]
+                    samples[n].polarity = polarity[a:b]
         for name in (conv.name for conv in convolutions(self.params)):
             conv = group[f"conv/{name}"]
             offsets, row_offsets = conv["offsets"][start : stop + 1], conv["row_offsets"][start : stop + 1]
@@ -115,6 +116,7 @@ class StreamStore(SampleCacheReader):
             for n in range(count):
                 a, b = offsets[n : n + 2] - offsets[0]
                 c, d = row_offsets[n : n + 2] - row_offsets[0]
-                splits = np.concatenate([[0], np.cumsum(lengths[c:d], dtype=np.int64)])
-                samples[n]["convs"][name] = (partitions[a:b].astype(np.int64), indices[a:b].astype(np.int64), splits)
+                indptr = np.concatenate([[0], np.cumsum(lengths[c:d], dtype=np.int64)])
+                samples[n].convs[name] = Neighbourhoods(partitions[a:b].astype(np.int64),
+                                                        indices[a:b].astype(np.int64), indptr)
         return samples

@@ -30,7 +30,8 @@ from evrepro.aegnn import flops
 from evrepro.aegnn.asynchronous.graph import StreamGraph
 from evrepro.aegnn.asynchronous.layers import block_rows, folded_norm, index_tensor, max_rows
 from evrepro.aegnn.asynchronous.pooled import PooledGraph
-from evrepro.aegnn.graph_res import GRID_CELLS, GraphRes, grid_cells
+from evrepro.aegnn.graph_res import GraphRes, grid_cells
+from evrepro.aegnn.presets import GRID_CELLS, LAYERS
 
 SLOTS = GRID_CELLS**2
 
@@ -57,12 +58,13 @@ class AsyncGraphRes:
         self.graph = StreamGraph(radius, max_neighbors)
         self.pooled = PooledGraph(self.config.dim, self.config.pool_voxel, self.config.sensor_size)
         c, dim = self.config.channels, self.config.dim
-        # per node of each graph level: positions (``dim`` columns), inputs and block outputs
+        # per node of each graph level, named by the layer whose output they hold: positions (``dim`` columns),
+        # the input features, each layer's output and, where a residual follows, the block's output before it
         self.level0 = {name: self._rows(0, width) for name, width in (
-            ("pos", dim), ("x", c[0]), ("h1", c[1]), ("h2", c[2]), ("h3", c[3]), ("b4", c[4]), ("h4", c[4]),
-            ("h5", c[5]))}
+            ("pos", dim), ("input", c[0]), ("conv1", c[1]), ("conv2", c[2]), ("conv3", c[3]), ("conv4_block", c[4]),
+            ("conv4", c[4]), ("conv5", c[5]))}
         self.level1 = {name: self._rows(0, width) for name, width in (
-            ("pos", dim), ("p5", c[5]), ("h6", c[6]), ("b7", c[7]), ("h7", c[7]))}
+            ("pos", dim), ("pool5", c[5]), ("conv6", c[6]), ("conv7_block", c[7]), ("conv7", c[7]))}
         self.slot_of_coarse = np.zeros(0, dtype=np.int64)
         self.slot_members: list[set[int]] = [set() for _ in range(SLOTS)]
         self.grid = torch.zeros(SLOTS, c[7], device=self.device)
@@ -135,7 +137,7 @@ class AsyncGraphRes:
         if x.shape[1] != self.config.channels[0]:
             raise ValueError(f"event {first}: {x.shape[1]} features, the model takes {self.config.channels[0]}")
         self._reserve(self.level0, n)
-        self.level0["x"][first:n] = x
+        self.level0["input"][first:n] = x
         self.level0["pos"][first:n] = torch.from_numpy(pos[:, : self.config.dim]).to(self.device)
 
     def _propagate(self, structural: np.ndarray, changed: np.ndarray, moved: list[int], touched: set[int],
@@ -144,7 +146,7 @@ class AsyncGraphRes:
         cost = {}
         changed = self._event_level(structural, changed, cost)
         self._coarse_level(changed, moved, touched, new_nodes, cost)
-        self.last_flops = {name: cost[name] for name in flops.LAYERS}
+        self.last_flops = {name: cost[name] for name in LAYERS}
 
     def _block(self, index: int, graph, inputs: Tensor, pos: Tensor, scale: float, targets: np.ndarray,
                cost: dict) -> Tensor:
@@ -162,8 +164,8 @@ class AsyncGraphRes:
     def _event_level(self, structural: np.ndarray, changed: np.ndarray, cost: dict) -> np.ndarray:
         """conv1-conv5 on the event graph; returns the nodes whose conv5 output changed."""
         cfg, state = self.config, self.level0
-        inputs = (state["x"], state["h1"], state["h2"], state["h3"], state["h4"])
-        outputs = ("h1", "h2", "h3", "b4", "h5")
+        inputs = (state["input"], state["conv1"], state["conv2"], state["conv3"], state["conv4"])
+        outputs = ("conv1", "conv2", "conv3", "conv4_block", "conv5")  # conv4's block, before its residual
         for i in range(5):
             targets = self._targets(self.graph, structural, changed, cfg.root_weight)
             values = self._block(i, self.graph, inputs[i], state["pos"], cfg.edge_scale, targets, cost)
@@ -171,8 +173,8 @@ class AsyncGraphRes:
             if i == 1:
                 changed_skip = changed
             if i == 3:
-                changed = self._residual(state["h4"], state["b4"], state["h2"], _union(changed, changed_skip),
-                                         "conv4", cost)
+                changed = self._residual(state["conv4"], state["conv4_block"], state["conv2"],
+                                         _union(changed, changed_skip), "conv4", cost)
         return changed
 
     def _coarse_level(self, changed: np.ndarray, moved: list[int], touched: set[int], new_nodes: int,
@@ -184,20 +186,20 @@ class AsyncGraphRes:
         members = [np.asarray(pooled.members[v]) for v in affected.tolist()]
         cost["pool5"] = (flops.max_pool(sum(m.size for m in members), len(members), cfg.channels[5])
                          + flops.mean_positions(new_nodes, len(moved), cfg.dim))
-        changed = self._store(state["p5"], affected, max_rows(self.level0["h5"], members)) \
+        changed = self._store(state["pool5"], affected, max_rows(self.level0["conv5"], members)) \
             if members else affected
         changed_skip = changed
 
         moved = np.asarray(moved, dtype=np.int64)
         state["pos"][index_tensor(moved, self.device)] = torch.from_numpy(pooled.pos[moved]).to(self.device)
         structural = _union(touched, moved, pooled.out_neighbors(moved.tolist()))
-        for i, name in ((5, "h6"), (6, "b7")):
+        for i, name in ((5, "conv6"), (6, "conv7_block")):
             targets = self._targets(pooled, structural, changed, cfg.root_weight)
-            values = self._block(i, pooled, state["p5"] if i == 5 else state["h6"], state["pos"], cfg.pooled_scale,
-                                 targets, cost)
+            values = self._block(i, pooled, state["pool5"] if i == 5 else state["conv6"], state["pos"],
+                                 cfg.pooled_scale, targets, cost)
             changed = self._store(state[name], targets, values)
-        changed = self._residual(state["h7"], state["b7"], state["p5"], _union(changed, changed_skip), "conv7",
-                                 cost)
+        changed = self._residual(state["conv7"], state["conv7_block"], state["pool5"], _union(changed, changed_skip),
+                                 "conv7", cost)
         self._grid_and_head(changed, moved, cost)
 
     def _grid_and_head(self, changed: np.ndarray, moved: np.ndarray, cost: dict) -> None:
@@ -223,7 +225,7 @@ class AsyncGraphRes:
         new = torch.zeros(len(slots), cfg.channels[7], device=self.device)
         if members:
             position = {s: i for i, s in enumerate(slots)}
-            new[[position[s] for s in occupied]] = max_rows(self.level1["h7"], members)
+            new[[position[s] for s in occupied]] = max_rows(self.level1["conv7"], members)
         cost["pool7"] = flops.max_pool(sum(m.size for m in members), len(members), cfg.channels[7])
 
         index = index_tensor(np.asarray(slots, dtype=np.int64), self.device)
@@ -244,10 +246,8 @@ class AsyncGraphRes:
     def layers(self) -> dict[str, Tensor]:
         """Every layer's current output, in the dense model's node order (``forward(return_layers=True)``)."""
         n, order = self.graph.size, index_tensor(self.pooled.dense_order(), self.device)
-        out = {name: self.level0[key][:n] for name, key in
-               (("conv1", "h1"), ("conv2", "h2"), ("conv3", "h3"), ("conv4", "h4"), ("conv5", "h5"))}
-        out.update({name: self.level1[key][order] for name, key in
-                    (("pool5", "p5"), ("conv6", "h6"), ("conv7", "h7"))})
+        out = {name: self.level0[name][:n] for name in ("conv1", "conv2", "conv3", "conv4", "conv5")}
+        out.update({name: self.level1[name][order] for name in ("pool5", "conv6", "conv7")})
         out["pool7"] = self.grid.reshape(1, -1)
         out["head"] = self.logits[None]
         return {name: value.clone() for name, value in out.items()}
