@@ -63,8 +63,8 @@ def bench_spline_conv():
         conv = SplineConv(channels, channels, 3, kernel)
         pseudo = cartesian_pseudo(pos, edges, PRESETS[preset].radius)
 
-        def step():
-            out = conv(features, edges, pseudo)
+        def step():  # the adjacency included, as a convolution on a new graph needs it
+            out = conv(features, conv.adjacency(edges, pseudo, pos.shape[0]))
             out.sum().backward()
 
         build = timed(lambda: spline_adjacency(edges, pseudo, pos.shape[0], kernel))

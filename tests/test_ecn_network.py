@@ -1,5 +1,6 @@
 """The vox-pool network: ECN's parameter counts per configuration, batch independence, voxel branch."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -69,3 +70,35 @@ def test_bad_configurations_are_refused():
         ECNConfig(num_classes=10, level_shapes=shapes, vox_start=2)
     with pytest.raises(ValueError, match="binary_logit needs 2 classes"):
         ECNConfig(num_classes=10, level_shapes=shapes, vox_start=0, binary_logit=True)
+
+
+def test_layers_and_the_network_round_trip_through_their_config_and_checkpoints_key_by_variable_path(tmp_path):
+    from evrepro.ecn.checkpoint import assign_arrays, load_arrays, save_arrays, variable_arrays
+    from evrepro.ecn.conv import BinaryEventConv, EventConv, TemporalEventConv
+
+    for layer in (EventConv(8, 9, 4, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-3), name="c"),
+                  TemporalEventConv(8, 16, name="t"), BinaryEventConv(8, 9, 4, name="b")):
+        clone = type(layer).from_config(layer.get_config())
+        assert clone.get_config() == layer.get_config() and clone.partitions == layer.partitions
+
+    params = PRESETS["digits"]
+    config = ECNConfig(num_classes=10, level_shapes=tuple(level_shapes((34, 34), params)), filters0=4, vox_start=0,
+                       hidden_units=(16, 8))
+    model = VoxPoolNetwork(config, seed=5)
+    assert {name: dropout.seed for name, dropout in model.dropouts.items()} == {
+        "stem": 5, "level0_down": 6, "level1_down": 7, "pool": 8, "hidden0": 9, "hidden1": 10}
+    inputs = as_inputs(collate([synthetic_sample((34, 34), params, 0)], params, config.voxel_levels))
+    model(inputs)
+    copy = VoxPoolNetwork.from_config(model.get_config())
+    assert copy.config == config and copy.seed == 5
+    copy(inputs)
+
+    arrays = variable_arrays(model.weights)
+    assert set(arrays) == {weight.path for weight in model.weights} and "ecn_vox_pool/stem/kernel" in arrays
+    save_arrays(tmp_path / "w.npz", {"weights": arrays}, {})
+    groups, _ = load_arrays(tmp_path / "w.npz")
+    assign_arrays(copy.weights, groups["weights"], "weights", tmp_path / "w.npz")
+    np.testing.assert_array_equal(copy(inputs).numpy(), model(inputs).numpy())
+    del groups["weights"]["ecn_vox_pool/stem/kernel"]
+    with pytest.raises(ValueError, match=r"w\.npz: weights hold .* missing: ecn_vox_pool/stem/kernel"):
+        assign_arrays(copy.weights, groups["weights"], "weights", tmp_path / "w.npz")

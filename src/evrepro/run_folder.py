@@ -51,9 +51,12 @@ def cache_identity(cache_path) -> dict:
                 "inputs": json.loads(handle.attrs["inputs"])}
 
 
-def training_identity(family: str, dataset: str, seed: int, cache_path, network: dict, training: dict) -> dict:
-    """Everything that decides a training's weights (resolved values; execution settings left out)."""
-    identity = {"family": family, "dataset": dataset, "seed": seed, "cache": cache_identity(cache_path),
+def training_identity(family: str, dataset: str, seed: int, cache_path, network: dict, training: dict,
+                      checkpoint_format: str = "") -> dict:
+    """Everything that decides a training's weights (resolved values; execution settings left out), and the format
+    of its checkpoint."""
+    identity = {"family": family, "checkpoint": checkpoint_format, "dataset": dataset, "seed": seed,
+                "cache": cache_identity(cache_path),
                 "network": network,
                 "training": {key: value for key, value in training.items() if key not in EXECUTION_KEYS}}
     return json.loads(json.dumps(identity))  # tuples as lists, as read back from JSON

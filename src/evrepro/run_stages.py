@@ -37,6 +37,7 @@ class Family:
 
     name: str  # "aegnn" or "ecn": the config's ``model``
     architecture: str
+    checkpoint_format: str  # a checkpoint of another format is set aside, not resumed
     store: type  # its cache reader (a SampleCacheReader)
     train_config: type  # its training recipe (a dataclass; the run's ``training`` block)
     model_config: Callable  # (cache_path, network block) -> model config with ``as_dict()``
@@ -67,7 +68,8 @@ def train_stage(family: Family, cache_path, outputs: TrainOutputs, name: str, ru
     """Train one run × seed: resumed, restored or anew (``RunFolder.claim``), then its run record written."""
     config = family.model_config(cache_path, run["network"])
     training = family.train_config(**run["training"])
-    identity = training_identity(family.name, run["dataset"], seed, cache_path, config.as_dict(), asdict(training))
+    identity = training_identity(family.name, run["dataset"], seed, cache_path, config.as_dict(), asdict(training),
+                                 family.checkpoint_format)
     RunFolder(outputs.best.parent.parent).claim(identity, family.epochs_done)
     with family.store(cache_path) as store:
         preprocessing = store.params.as_dict()

@@ -14,6 +14,6 @@ def model_config(graphs_path, network_block: dict) -> GraphResConfig:
                               edge_scale=store.params.radius, **network_options(network_block))
 
 
-FAMILY = Family(name="aegnn", architecture="GraphRes", store=GraphStore, train_config=TrainConfig,
-                model_config=model_config, epochs_done=epochs_done, train=train_run, load_best=load_best,
-                predict=predict)
+FAMILY = Family(name="aegnn", architecture="GraphRes", checkpoint_format="torch/1", store=GraphStore,
+                train_config=TrainConfig, model_config=model_config, epochs_done=epochs_done, train=train_run,
+                load_best=load_best, predict=predict)

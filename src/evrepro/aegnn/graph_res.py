@@ -71,7 +71,7 @@ class GraphRes(torch.nn.Module):
         self.head = torch.nn.Linear(GRID_CELLS**2 * c[7], config.num_classes, bias=config.fc_bias)
 
     def block(self, i: int, x: Tensor, adjacency) -> Tensor:
-        return self.norms[i](torch.nn.functional.elu(self.convs[i](x, None, None, adjacency)))
+        return self.norms[i](torch.nn.functional.elu(self.convs[i](x, adjacency)))
 
     def adjacency(self, pos: Tensor, edge_index: Tensor, scale: float):
         """The spline adjacency of one graph level, shared by all its convolutions."""

@@ -19,9 +19,6 @@ import numpy as np
 import scipy.sparse
 import torch
 from torch import Tensor
-from torch_geometric.nn import MessagePassing
-
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
 
 
 def cartesian_pseudo(pos: Tensor, edge_index: Tensor, scale: float) -> Tensor:
@@ -54,10 +51,12 @@ class SplineAdjacency(NamedTuple):
 
 
 def _csr(matrix: scipy.sparse.csr_matrix, dtype, device) -> Tensor:
-    return torch.sparse_csr_tensor(torch.from_numpy(matrix.indptr.astype(np.int64)),
-                                   torch.from_numpy(matrix.indices.astype(np.int64)),
-                                   torch.from_numpy(matrix.data), size=matrix.shape, dtype=dtype, device=device,
-                                   check_invariants=False)  # scipy built it: valid by construction
+    with warnings.catch_warnings():  # torch calls its sparse CSR support beta, here only, once per process
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(torch.from_numpy(matrix.indptr.astype(np.int64)),
+                                       torch.from_numpy(matrix.indices.astype(np.int64)),
+                                       torch.from_numpy(matrix.data), size=matrix.shape, dtype=dtype, device=device,
+                                       check_invariants=False)  # scipy built it: valid by construction
 
 
 def spline_adjacency(edge_index: Tensor, pseudo: Tensor, num_nodes: int, kernel_size: int) -> SplineAdjacency:
@@ -91,12 +90,33 @@ class _SparseProduct(torch.autograd.Function):
         return None, ctx.transpose @ grad
 
 
-class SplineConv(MessagePassing):
-    """Spline-based convolution on graphs with pseudo-coordinates in [0, 1]^dim (mean aggregation)."""
+class SplineConv(torch.nn.Module):
+    r"""Spline-based convolution (Fey et al., CVPR 2018) with degree-1 open B-splines and mean aggregation.
+
+    .. math::
+        y_i = \frac{1}{|N(i)|} \sum_{j \in N(i)} \sum_{k} B_k(u_{j \to i}) \, x_j W_k \; + \; x_i W_{root} + b
+
+    over the kernel cells k of a ``kernel_size``\ :sup:`dim` grid, with B_k the products of the
+    degree-1 open B-spline bases of the pseudo-coordinates u in [0, 1]^dim (``cartesian_pseudo``).
+    The sum over edges is a sparse product with a spline adjacency ``A`` that depends on the graph
+    only (``spline_adjacency``): compute it once per graph and pass it to every convolution on that
+    graph with the same kernel size, as GraphRes does.
+
+    Args:
+        in_channels, out_channels: feature sizes.
+        dim: pseudo-coordinate dimensions (2 or 3).
+        kernel_size: knots per dimension (>= 2).
+        root_weight: add ``x_i W_root``.
+        bias: add ``b``.
+
+    Shapes:
+        x: (N, in_channels); adjacency: from ``spline_adjacency(edge_index (2, E), pseudo (E, dim), N,
+        kernel_size)``; output: (N, out_channels).
+    """
 
     def __init__(self, in_channels: int, out_channels: int, dim: int, kernel_size: int,
                  root_weight: bool = True, bias: bool = True):
-        super().__init__(aggr="mean")
+        super().__init__()
         if kernel_size < 2:
             raise ValueError(f"kernel_size must be >= 2 for degree-1 open splines, got {kernel_size}")
         self.in_channels, self.out_channels, self.dim, self.kernel_size = in_channels, out_channels, dim, kernel_size
@@ -114,10 +134,12 @@ class SplineConv(MessagePassing):
         if self.bias is not None:
             torch.nn.init.zeros_(self.bias)
 
-    def forward(self, x: Tensor, edge_index: Tensor, pseudo: Tensor, adjacency: SplineAdjacency | None = None) -> Tensor:
-        """Convolve node features ``x``; pass ``adjacency`` (from ``spline_adjacency``) to reuse it."""
-        if adjacency is None:
-            adjacency = spline_adjacency(edge_index, pseudo.to(x.dtype), x.shape[0], self.kernel_size)
+    def adjacency(self, edge_index: Tensor, pseudo: Tensor, num_nodes: int) -> SplineAdjacency:
+        """The spline adjacency of a graph for this convolution's kernel (reusable by its siblings)."""
+        return spline_adjacency(edge_index, pseudo, num_nodes, self.kernel_size)
+
+    def forward(self, x: Tensor, adjacency: SplineAdjacency) -> Tensor:
+        """Convolve node features ``x`` over the graph whose spline ``adjacency`` is given."""
         gathered = _SparseProduct.apply(adjacency, x).view(x.shape[0], self.cells * self.in_channels)
         out = gathered @ self.weight.reshape(self.cells * self.in_channels, self.out_channels)
         if self.root is not None:

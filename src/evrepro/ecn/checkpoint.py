@@ -1,4 +1,4 @@
-"""ECN checkpoints: groups of arrays and a JSON state in one ``.npz``, written atomically."""
+"""ECN checkpoints: groups of arrays (variables keyed by their path) and a JSON state in one ``.npz``, atomically."""
 
 import json
 from pathlib import Path
@@ -9,18 +9,23 @@ from evrepro.fileio import atomic_output
 
 
 def variable_arrays(variables) -> dict[str, np.ndarray]:
-    """The values of ``variables``, keyed by their creation order."""
-    return {f"{k:04d}": np.asarray(v.numpy()) for k, v in enumerate(variables)}
+    """The values of ``variables``, keyed by their path (``ecn_vox_pool/stem/kernel``), not by creation order."""
+    arrays = {variable.path: np.asarray(variable.numpy()) for variable in variables}
+    if len(arrays) != len(variables):
+        raise ValueError("variables with the same path cannot be checkpointed by path")
+    return arrays
 
 
 def assign_arrays(variables, arrays: dict, what: str, path) -> None:
-    """Set ``variables`` from arrays ``variable_arrays`` made; the error names the file, what and the variable."""
-    if len(arrays) != len(variables):
-        raise ValueError(f"{path}: {what} has {len(arrays)} arrays, the model has {len(variables)} variables")
-    for k, variable in enumerate(variables):
-        value = arrays[f"{k:04d}"]
+    """Set ``variables`` from arrays ``variable_arrays`` made; an error names the file, what and the variable."""
+    missing = sorted({variable.path for variable in variables} - set(arrays))
+    if missing or len(arrays) != len(variables):
+        raise ValueError(f"{path}: {what} hold {len(arrays)} arrays for {len(variables)} variables; missing: "
+                         f"{', '.join(missing[:3]) or 'none'}")
+    for variable in variables:
+        value = arrays[variable.path]
         if tuple(value.shape) != tuple(variable.shape):
-            raise ValueError(f"{path}: {what} array {k} ({variable.path}) has shape {value.shape}, "
+            raise ValueError(f"{path}: {what} {variable.path} has shape {value.shape}, "
                              f"expected {tuple(variable.shape)}")
         variable.assign(value)
 
@@ -39,6 +44,6 @@ def load_arrays(path: Path) -> tuple[dict[str, dict[str, np.ndarray]], dict]:
         groups: dict[str, dict[str, np.ndarray]] = {}
         for name in data.files:
             if name != "state":
-                group, key = name.split("/")
+                group, key = name.split("/", 1)
                 groups.setdefault(group, {})[key] = data[name]
         return groups, json.loads(str(data["state"]))

@@ -28,6 +28,12 @@ class EventConv(keras.layers.Layer):
         self.activation = keras.activations.get(activation)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), "filters": self.filters, "partitions": self.partitions,
+                "temporal_kernel_size": self.temporal_kernel_size,
+                "activation": keras.activations.serialize(self.activation),
+                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer)}
+
     def decay_shape(self) -> tuple[int, ...]:
         return (self.partitions, self.temporal_kernel_size)
 
@@ -62,6 +68,7 @@ class TemporalEventConv(EventConv):
     """ECN's pointwise (same-pixel) temporal layer: one partition, decays of shape [K]."""
 
     def __init__(self, filters: int, temporal_kernel_size: int, **kwargs):
+        kwargs.pop("partitions", None)  # from get_config: always 1
         super().__init__(filters, 1, temporal_kernel_size, **kwargs)
 
     def decay_shape(self) -> tuple[int, ...]:

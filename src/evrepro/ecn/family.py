@@ -14,6 +14,6 @@ def model_config(stream_path, network_block: dict) -> ECNConfig:
                          **network_options(network_block))
 
 
-FAMILY = Family(name="ecn", architecture="VoxPoolNetwork", store=StreamStore, train_config=TrainConfig,
-                model_config=model_config, epochs_done=epochs_done, train=train_run, load_best=load_best,
-                predict=predict)
+FAMILY = Family(name="ecn", architecture="VoxPoolNetwork", checkpoint_format="npz-by-variable-path/1",
+                store=StreamStore, train_config=TrainConfig, model_config=model_config, epochs_done=epochs_done,
+                train=train_run, load_best=load_best, predict=predict)

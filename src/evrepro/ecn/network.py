@@ -23,8 +23,11 @@ from evrepro.streams.params import LINK_PARTITIONS
 class InPlaceBlock(keras.layers.Layer):
     """``x + BN(ReLU(ft + fp + fc))`` on one level's stream (ECN's ``do_in_place``)."""
 
-    def __init__(self, filters: int, temporal_kernel_size: int, regularizer, batch_norm, name: str):
-        super().__init__(name=name)
+    def __init__(self, filters: int, temporal_kernel_size: int, l2: float, batchnorm_momentum: float, **kwargs):
+        super().__init__(**kwargs)
+        self.options = {"filters": filters, "temporal_kernel_size": temporal_kernel_size, "l2": l2,
+                        "batchnorm_momentum": batchnorm_momentum}
+        regularizer = keras.regularizers.L2(l2)
         self.cross = EventConv(filters, LINK_PARTITIONS["cross"], temporal_kernel_size, kernel_regularizer=regularizer,
                                name="cross")
         self.point = TemporalEventConv(filters, 4 * temporal_kernel_size, kernel_regularizer=regularizer,
@@ -32,7 +35,10 @@ class InPlaceBlock(keras.layers.Layer):
         self.hidden = keras.layers.Dense(4 * filters, activation="relu", kernel_regularizer=regularizer,
                                          name="mlp_hidden")
         self.out = keras.layers.Dense(filters, kernel_regularizer=regularizer, name="mlp_out")
-        self.norm = batch_norm(name="bn")
+        self.norm = keras.layers.BatchNormalization(momentum=batchnorm_momentum, name="bn")
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), **self.options}
 
     def call(self, x, cross, point, *, num_events, training=False):
         ft = self.cross(x, *cross, num_outputs=num_events)
@@ -42,30 +48,37 @@ class InPlaceBlock(keras.layers.Layer):
 
 
 class VoxPoolNetwork(keras.Model):
-    """The vox-pool network of one ECNConfig; ``call`` maps a collated batch to logits."""
+    """The vox-pool network of one ECNConfig; ``call`` maps a collated batch to logits.
 
-    def __init__(self, config: ECNConfig, seed: int = 0):
-        super().__init__(name="ecn_vox_pool")
-        self.config = config
+    Its dropouts are named (``stem``, ``level{i}_down``, ``pool``, ``hidden{k}``) and seeded ``seed``,
+    ``seed + 1``, ... in that order.
+    """
+
+    def __init__(self, config: ECNConfig, seed: int = 0, **kwargs):
+        super().__init__(name=kwargs.pop("name", "ecn_vox_pool"), **kwargs)
+        self.config, self.seed = config, seed
         regularizer = keras.regularizers.L2(config.l2)
         kt = config.temporal_kernel_size
 
         def batch_norm(name):
             return keras.layers.BatchNormalization(momentum=config.batchnorm_momentum, name=name)
 
-        def dropout(name):
-            return keras.layers.Dropout(config.dropout_rate, seed=seed + len(self._dropouts), name=name)
+        self.dropouts = {}
 
-        self._dropouts = []
+        def add_dropout(name):
+            self.dropouts[name] = keras.layers.Dropout(config.dropout_rate, seed=seed + len(self.dropouts),
+                                                       name=f"{name}_dropout")
+
         self.stem = BinaryEventConv(config.filters(0), LINK_PARTITIONS["strided"], kt, activation="relu",
                                     kernel_regularizer=regularizer, name="stem")
         self.stem_norm = batch_norm(name="stem_bn")
-        self._dropouts.append(dropout("stem_dropout"))
-        self.blocks, self.downs, self.down_norms, self.down_dropouts = [], [], [], []
+        add_dropout("stem")
+        self.blocks, self.downs, self.down_norms = [], [], []
         self.voxel_norms, self.voxel_convs, self.voxel_conv_norms = {}, {}, {}
         for i in range(config.num_levels):
             filters = config.filters(i)
-            self.blocks.append(InPlaceBlock(filters, kt, regularizer, batch_norm, name=f"level{i}_in_place"))
+            self.blocks.append(InPlaceBlock(filters, kt, config.l2, config.batchnorm_momentum,
+                                            name=f"level{i}_in_place"))
             if i >= config.vox_start:
                 self.voxel_norms[i] = batch_norm(name=f"level{i}_voxel_bn")
                 if i > config.vox_start:
@@ -77,20 +90,27 @@ class VoxPoolNetwork(keras.Model):
                 self.downs.append(EventConv(config.filters(i + 1), LINK_PARTITIONS["strided"], kt, activation="relu",
                                             kernel_regularizer=regularizer, name=f"level{i}_down"))
                 self.down_norms.append(batch_norm(name=f"level{i}_down_bn"))
-                self._dropouts.append(dropout(f"level{i}_down_dropout"))
+                add_dropout(f"level{i}_down")
         last = config.filters(config.num_levels - 1)
         self.pixel_dense = keras.layers.Dense(2 * last, kernel_regularizer=regularizer, name="pixel_dense")
         self.global_pool = keras.layers.GlobalMaxPooling2D(name="global_max_pool")
         self.head_norms = [batch_norm(name="pool_bn")]
-        self._dropouts.append(dropout("pool_dropout"))
+        add_dropout("pool")
         self.hidden = []
         for k, units in enumerate(config.hidden_units):
             self.hidden.append(keras.layers.Dense(units, activation="relu", kernel_regularizer=regularizer,
                                                   name=f"hidden{k}"))
             self.head_norms.append(batch_norm(name=f"hidden{k}_bn"))
-            self._dropouts.append(dropout(f"hidden{k}_dropout"))
+            add_dropout(f"hidden{k}")
         outputs = 1 if config.binary_logit else config.num_classes
         self.logits = keras.layers.Dense(outputs, kernel_regularizer=regularizer, name="logits")
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "config": self.config.as_dict(), "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "VoxPoolNetwork":
+        return cls(ECNConfig.from_dict(config["config"]), config["seed"], name=config["name"])
 
     def voxelize(self, x, voxel, level: int, batch_size):
         """Mean of the level's event features per voxel: [B, frames, H, W, F] (empty voxels 0)."""
@@ -106,9 +126,9 @@ class VoxPoolNetwork(keras.Model):
         def edges(name):
             return inputs[f"{name}_segments"], inputs[f"{name}_sources"], inputs[f"{name}_dt"]
 
-        dropouts = iter(self._dropouts)
+        dropouts = self.dropouts
         x = self.stem(inputs["polarity"], *edges("stem"), num_outputs=sizes[1])
-        x = next(dropouts)(self.stem_norm(x, training=training), training=training)
+        x = dropouts["stem"](self.stem_norm(x, training=training), training=training)
         voxels = None
         for i in range(cfg.num_levels):
             x = self.blocks[i](x, edges(f"level{i}_cross"), edges(f"level{i}_point"), num_events=sizes[i + 1],
@@ -120,11 +140,11 @@ class VoxPoolNetwork(keras.Model):
                 voxels = fresh
             if i < cfg.num_levels - 1:
                 x = self.downs[i](x, *edges(f"level{i}_down"), num_outputs=sizes[i + 2])
-                x = next(dropouts)(self.down_norms[i](x, training=training), training=training)
+                x = dropouts[f"level{i}_down"](self.down_norms[i](x, training=training), training=training)
         x = self.global_pool(self.pixel_dense(voxels[:, 0]))
-        x = next(dropouts)(self.head_norms[0](x, training=training), training=training)
-        for dense, norm in zip(self.hidden, self.head_norms[1:]):
-            x = next(dropouts)(norm(dense(x), training=training), training=training)
+        x = dropouts["pool"](self.head_norms[0](x, training=training), training=training)
+        for k, (dense, norm) in enumerate(zip(self.hidden, self.head_norms[1:])):
+            x = dropouts[f"hidden{k}"](norm(dense(x), training=training), training=training)
         return self.logits(x)
 
 
