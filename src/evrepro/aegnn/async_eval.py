@@ -172,7 +172,7 @@ def _result(m: Measurements, params, split: str, subset, check_every: int, devic
     }
 
 
-def evaluate_async(graphs_path, best_path, model_json, result_path, accuracy_path, *, max_streams: int = 8,
+def evaluate_async(cache_path, best_path, model_json, result_path, accuracy_path, *, max_streams: int = 8,
                    device: str = "auto", check_every: int = 50, split: str = "test",
                    threads: int | None = None) -> dict:
     """Asynchronous evaluation of a run's best model: ``result_path`` (async.json), ``accuracy_path`` (CSV).
@@ -180,11 +180,11 @@ def evaluate_async(graphs_path, best_path, model_json, result_path, accuracy_pat
     ``threads`` sets torch's CPU threads for the process (the engine's per-event work is small: one
     thread is usually fastest, and the dense pass is timed under the same setting).
     """
-    model, _ = load_best(graphs_path, best_path, json.loads(Path(model_json).read_text()), threads, device)
+    model, _ = load_best(cache_path, best_path, json.loads(Path(model_json).read_text()), threads, device)
     device = next(model.parameters()).device
     clock = Clock(device)
-    subset = GraphStoreDataset(graphs_path, split, limit=max_streams).subset
-    with GraphStore(graphs_path) as store:
+    subset = GraphStoreDataset(cache_path, split, limit=max_streams).subset
+    with GraphStore(cache_path) as store:
         params = store.params
         streams = [store.sample(split, int(i)) for i in subset]
         engine = AsyncGraphRes(model, params.radius, params.max_neighbors)  # warm-up, not measured

@@ -11,7 +11,7 @@ from evrepro.aegnn.loop import pick_device, run_batches
 from evrepro.aegnn.presets import GraphResConfig
 
 
-def load_best(graphs_path, best_path, record: dict, threads: int | None = None, device: str = "auto"):
+def load_best(cache_path, best_path, record: dict, threads: int | None = None, device: str = "auto"):
     """The best-on-validation GraphRes of a run in eval mode, and its {"epoch", "val_accuracy"}.
 
     ``record`` is the run's model.json; ``threads`` sets torch's CPU threads.
@@ -25,9 +25,9 @@ def load_best(graphs_path, best_path, record: dict, threads: int | None = None, 
     return model.to(device).eval(), {"epoch": best["epoch"], "val_accuracy": best["val_accuracy"]}
 
 
-def predict(model, graphs_path, split: str = "test"):
+def predict(model, cache_path, split: str = "test"):
     """(scores, labels, mean loss) of a split."""
     device = next(model.parameters()).device
-    loss, _, scores, labels = run_batches(model, DataLoader(GraphStoreDataset(graphs_path, split), batch_size=64),
+    loss, _, scores, labels = run_batches(model, DataLoader(GraphStoreDataset(cache_path, split), batch_size=64),
                                           device)
     return scores, labels, loss

@@ -7,9 +7,9 @@ from evrepro.graphs.store import GraphStore
 from evrepro.run_stages import Family
 
 
-def model_config(graphs_path, network_block: dict) -> GraphResConfig:
+def model_config(cache_path, network_block: dict) -> GraphResConfig:
     """GraphRes configuration: the run's network block plus the facts of the dataset and its graphs."""
-    with GraphStore(graphs_path) as store:
+    with GraphStore(cache_path) as store:
         return GraphResConfig(num_classes=len(store.class_names), sensor_size=store.sensor_size,
                               edge_scale=store.params.radius, **network_options(network_block))
 

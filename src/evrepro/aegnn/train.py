@@ -102,7 +102,7 @@ class Training:
         self.next_epoch = row["epoch"] + 1
 
 
-def train_run(graphs_path, best_path, model_config: GraphResConfig, train_config: TrainConfig, seed: int, *,
+def train_run(cache_path, best_path, model_config: GraphResConfig, train_config: TrainConfig, seed: int, *,
               threads: int | None = None, progress: bool = True, on_epoch=None) -> Trained:
     """Train (or resume) one run × seed; checkpoints beside ``best_path``, the best weights at ``best_path``.
 
@@ -120,8 +120,8 @@ def train_run(graphs_path, best_path, model_config: GraphResConfig, train_config
         training.restore(last, device)
     if training.next_epoch >= train_config.epochs:
         log.info("%s already holds all %d epochs: rewriting the outputs from it", last, len(training.history))
-    train_set = GraphStoreDataset(graphs_path, "train", train_config.max_train_samples)
-    val_loader = DataLoader(GraphStoreDataset(graphs_path, "val"), batch_size=max(train_config.batch_size, 32))
+    train_set = GraphStoreDataset(cache_path, "train", train_config.max_train_samples)
+    val_loader = DataLoader(GraphStoreDataset(cache_path, "val"), batch_size=max(train_config.batch_size, 32))
     for epoch in range(training.next_epoch, train_config.epochs):
         began = time.perf_counter()
         order = torch.Generator().manual_seed(seed * 1_000_003 + epoch)

@@ -40,9 +40,9 @@ def configure_tensorflow(device: str, threads: int | None) -> str:
 class Classifier:
     """A VoxPoolNetwork with its loss, compiled train and predict steps for one stream cache."""
 
-    def __init__(self, store_path, config: ECNConfig, seed: int):
-        self.store_path, self.config = store_path, config
-        with StreamStore(store_path) as store:
+    def __init__(self, cache_path, config: ECNConfig, seed: int):
+        self.cache_path, self.config = cache_path, config
+        with StreamStore(cache_path) as store:
             self.params = store.params
         keras.utils.set_random_seed(seed)
         self.model = VoxPoolNetwork(config, seed)
@@ -86,11 +86,11 @@ class Classifier:
         """A pipeline for successive passes over a split, shuffled per (seed, epoch) or in stored order."""
 
         def order_of(epoch):
-            with StreamStore(self.store_path) as store:
+            with StreamStore(self.cache_path) as store:
                 return split_order(store, split, batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
                                    shuffle_buffer=shuffle_buffer)
 
-        return Passes(self.store_path, split, self.config.voxel_levels, order_of, first_epoch, first_batch)
+        return Passes(self.cache_path, split, self.config.voxel_levels, order_of, first_epoch, first_batch)
 
     def build(self) -> None:
         """Create the model's variables by running it once on a batch of the validation split."""

@@ -49,15 +49,15 @@ class Passes:
     ``first_epoch`` (a resumed run). ``next_pass()`` yields the (inputs, labels) batches of the next epoch.
     """
 
-    def __init__(self, store_path, split: str, voxel_levels: list[int], order_of: Callable[[int], EpochOrder],
+    def __init__(self, cache_path, split: str, voxel_levels: list[int], order_of: Callable[[int], EpochOrder],
                  first_epoch: int = 0, first_batch: int = 0, prefetch: int = 2):
         self.order_of, self.epoch = order_of, first_epoch
         self.first_epoch, self.first_batch = first_epoch, first_batch
-        with StreamStore(store_path) as store:
+        with StreamStore(cache_path) as store:
             params = store.params
 
         def generate():
-            with StreamStore(store_path) as store:
+            with StreamStore(cache_path) as store:
                 for epoch in itertools.count(first_epoch):
                     start = first_batch if epoch == first_epoch else 0
                     for samples in read_batches(store, split, order_of(epoch), start):

@@ -7,9 +7,9 @@ from evrepro.run_stages import Family
 from evrepro.streams.store import StreamStore
 
 
-def model_config(stream_path, network_block: dict) -> ECNConfig:
+def model_config(cache_path, network_block: dict) -> ECNConfig:
     """The network of a run: its network block plus the facts of the dataset and its stream cache."""
-    with StreamStore(stream_path) as store:
+    with StreamStore(cache_path) as store:
         return ECNConfig(num_classes=len(store.class_names), level_shapes=tuple(store.shapes),
                          **network_options(network_block))
 

@@ -122,7 +122,7 @@ class Training:
                          "val_accuracy": row["val_accuracy"]}
 
 
-def train_run(stream_path, best_path, model_config: ECNConfig, train_config: TrainConfig, seed: int, *,
+def train_run(cache_path, best_path, model_config: ECNConfig, train_config: TrainConfig, seed: int, *,
               threads: int | None = None, progress: bool = True, on_epoch=None) -> Trained:
     """Train (or resume) one run × seed; checkpoints beside ``best_path``, the best weights at ``best_path``.
 
@@ -133,11 +133,11 @@ def train_run(stream_path, best_path, model_config: ECNConfig, train_config: Tra
     best_path.parent.mkdir(parents=True, exist_ok=True)
     last = best_path.with_name(LAST)
     device = configure_tensorflow(train_config.device, threads)
-    classifier = Classifier(stream_path, model_config, seed)
+    classifier = Classifier(cache_path, model_config, seed)
     classifier.build()
     optimizer = keras.optimizers.Adam(train_config.lr)
     optimizer.build(classifier.model.trainable_variables)
-    with StreamStore(stream_path) as store:
+    with StreamStore(cache_path) as store:
         copies = store.copies("train")
     plateau = Plateau(train_config.lr, train_config.plateau_patience, train_config.plateau_factor)
     training = Training(classifier, optimizer, plateau, seed, copies)

@@ -28,9 +28,9 @@ def _first_of_each_class(labels: np.ndarray, count: int) -> list[int]:
     return [int(np.flatnonzero(labels == label)[0]) for label in np.unique(labels)[:count]]
 
 
-def plot_stream_levels(stream_path, out_png, split: str = "test", samples: int = 3) -> None:
+def plot_stream_levels(cache_path, out_png, split: str = "test", samples: int = 3) -> None:
     """One row per sample, one panel per stream (input, then each LIF level): events coloured by time."""
-    with StreamStore(stream_path) as store:
+    with StreamStore(cache_path) as store:
         chosen = _first_of_each_class(store.labels(split), samples)
         levels = store.params.num_levels + 1
         figure, axes = plt.subplots(len(chosen), levels, figsize=(2.3 * levels, 2.4 * len(chosen)), squeeze=False)
@@ -48,7 +48,7 @@ def plot_stream_levels(stream_path, out_png, split: str = "test", samples: int =
                 ax.set_title(f"{name}: {times.size} ev", fontsize=8)
                 if k == 0:
                     ax.set_ylabel(f"{store.class_names[sample.label]} (#{index})", fontsize=8)
-        figure.suptitle(f"{Path(stream_path).parent.name} stream cache ({split}): LIF streams per level, "
+        figure.suptitle(f"{Path(cache_path).parent.name} stream cache ({split}): LIF streams per level, "
                         f"colour = time (τ0 = {store.params.decay_time_us:g} µs, doubling per level)", fontsize=9)
     figure.tight_layout()
     _save(figure, out_png)
@@ -62,10 +62,10 @@ def _busy_row(indptr: np.ndarray) -> int:
     return int(order[3 * order.size // 4])
 
 
-def plot_neighbourhood(stream_path, out_png, split: str = "test", index: int = 0) -> None:
+def plot_neighbourhood(cache_path, out_png, split: str = "test", index: int = 0) -> None:
     """The stem's neighbourhoods of one sample as an adjacency pattern, then one event's neighbours in space
     for the stem (3×3 link, input grid) and for level 0's in-place cross, coloured by kernel partition."""
-    with StreamStore(stream_path) as store:
+    with StreamStore(cache_path) as store:
         sample = store.sample(split, index)
         convs = {conv.name: conv for conv in convolutions(store.params)}
     figure, axes = plt.subplots(1, 3, figsize=(13, 4.2))
@@ -97,7 +97,7 @@ def plot_neighbourhood(stream_path, out_png, split: str = "test", index: int = 0
         ax.set(xlim=(-0.5, width - 0.5), ylim=(height - 0.5, -0.5), aspect="equal",
                title=f"{name}: τ = {convs[name].time_scale_us / 1000:g} ms")
         ax.legend(fontsize=7, loc="lower left")
-    figure.suptitle(f"{Path(stream_path).parent.name} ({split} #{index}, {store.class_names[sample.label]}): "
+    figure.suptitle(f"{Path(cache_path).parent.name} ({split} #{index}, {store.class_names[sample.label]}): "
                     "causal neighbourhoods", fontsize=9)
     figure.tight_layout()
     _save(figure, out_png)
