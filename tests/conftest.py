@@ -31,8 +31,9 @@ def tiny_digits(tmp_path_factory):
     manifest = stages.fetch("digits", TINY_DIGITS, root / "archives" / "manifest.json", progress=False)
     stages.extract(manifest, root / "raw", progress=False)
     store = root / "digits.h5"
-    stages.build_events("digits", TINY_DIGITS, manifest, root / "raw", store, progress=False)
-    return {"manifest": manifest, "raw": root / "raw", "store": store}
+    stages.build_events("digits", TINY_DIGITS, manifest, root / "raw", store, root / "digits.splits.json",
+                        progress=False)
+    return {"manifest": manifest, "raw": root / "raw", "store": store, "splits": root / "digits.splits.json"}
 
 
 def kill_when_written(script: str, path: Path, cwd=None, timeout_s: float = 300) -> None:

@@ -1,23 +1,27 @@
 """Downloads against a real HTTP server on 127.0.0.1, and extraction of nested archives."""
 
+import dataclasses
 import hashlib
 import io
 import json
+import logging
 import tarfile
 import zipfile
 
 import numpy as np
 import pytest
+from http_server import ArchiveServer, refused_url
 
+from evrepro.datasets import download as download_module
 from evrepro.datasets import stages
 from evrepro.datasets.download import DownloadError, download
 from evrepro.datasets.extract import ArchiveError, extract_all
-from evrepro.datasets.registry import REGISTRY, Archive, DatasetSpec
+from evrepro.datasets.registry import REGISTRY, Archive
 from evrepro.events import make_events
 from evrepro.events.atis import encode_atis
-from http_server import ArchiveServer
 
 PAYLOAD = np.random.default_rng(0).bytes(3_000_000)
+FAST = {"timeout": 0.5, "backoff_s": 0.01, "progress": False}  # retries that take milliseconds
 
 
 def archive_for(body: bytes, name="data.zip", urls=()) -> Archive:
@@ -42,12 +46,97 @@ def test_connection_lost_mid_transfer_keeps_the_part_and_the_next_run_resumes(tm
     archive = archive_for(PAYLOAD)
     with ArchiveServer({"/a.zip": PAYLOAD}, cut_after={"/a.zip": 1_000_000}) as server:
         url = f"{server.url}/a.zip"
-        with pytest.raises(DownloadError, match="a.zip"):
-            download(archive, tmp_path, urls=(url,), progress=False)
-        kept = (tmp_path / "data.zip.part").stat().st_size
-        assert 0 < kept < len(PAYLOAD)
+        with pytest.raises(DownloadError, match=r"a\.zip: transfer stopped at 1,000,000 of 3,000,000 bytes .*; "
+                                                r"a rerun resumes it \(1 attempt\)"):
+            download(archive, tmp_path, urls=(url,), attempts=1, progress=False)
+        assert (tmp_path / "data.zip.part").stat().st_size == 1_000_000
         path = download(archive, tmp_path, urls=(url,), progress=False)
-        assert server.requests[-1] == ("/a.zip", f"bytes={kept}-")
+        assert server.requests[-1] == ("/a.zip", "bytes=1000000-")
+    assert path.read_bytes() == PAYLOAD
+
+
+def test_a_transfer_cut_short_is_retried_at_once_with_a_range_request(tmp_path):
+    with ArchiveServer({"/a.zip": PAYLOAD}, cut_after={"/a.zip": 1_000_000}) as server:
+        path = download(archive_for(PAYLOAD), tmp_path, urls=(f"{server.url}/a.zip",), **FAST)
+        assert server.requests == [("/a.zip", None), ("/a.zip", "bytes=1000000-")]
+    assert path.read_bytes() == PAYLOAD
+
+
+@pytest.mark.parametrize("ignore_range", [False, True], ids=["resumes", "server-ignores-range"])
+def test_a_stalled_server_times_out_and_the_retry_continues_from_the_bytes_received(tmp_path, caplog,
+                                                                                     ignore_range):
+    caplog.set_level(logging.INFO, logger="evrepro.datasets.download")
+    with ArchiveServer({"/a.zip": PAYLOAD}, stall_after={"/a.zip": 1_234_567},
+                       ignore_range={"/a.zip"} if ignore_range else ()) as server:
+        url = f"{server.url}/a.zip"
+        path = download(archive_for(PAYLOAD), tmp_path, urls=(url,), **FAST)
+        assert server.requests == [("/a.zip", None), ("/a.zip", "bytes=1234567-")]
+    assert path.read_bytes() == PAYLOAD
+    assert f"{url}: timed out (no data for 0.5 s) (attempt 1 of 4); retrying in 0.01 s" in caplog.text
+    assert ("ignored the range request; restarting from byte 0" in caplog.text) == ignore_range
+
+
+def test_two_503s_then_success_backs_off_doubling(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="evrepro.datasets.download")
+    with ArchiveServer({"/a.zip": PAYLOAD}, fail_times={"/a.zip": (503, 2)}) as server:
+        url = f"{server.url}/a.zip"
+        path = download(archive_for(PAYLOAD), tmp_path, urls=(url,), **FAST)
+        assert server.requests == [("/a.zip", None)] * 3
+    assert path.read_bytes() == PAYLOAD
+    retries = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert retries == [f"{url}: HTTP Error 503: Service Unavailable (attempt 1 of 4); retrying in 0.01 s",
+                       f"{url}: HTTP Error 503: Service Unavailable (attempt 2 of 4); retrying in 0.02 s"]
+
+
+def test_retry_after_in_seconds_is_honoured_up_to_a_cap(tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(download_module, "MAX_RETRY_AFTER_S", 0.05)
+    caplog.set_level(logging.WARNING, logger="evrepro.datasets.download")
+    with ArchiveServer({"/a.zip": PAYLOAD}, fail_times={"/a.zip": (429, 1, 120)}) as server:
+        path = download(archive_for(PAYLOAD), tmp_path, urls=(f"{server.url}/a.zip",), **FAST)
+        assert len(server.requests) == 2
+    assert path.read_bytes() == PAYLOAD
+    assert "HTTP Error 429: Too Many Requests (attempt 1 of 4); retrying in 0.05 s" in caplog.text
+
+
+def test_dead_mirrors_are_skipped_for_the_next_one(tmp_path):
+    refused = refused_url()
+    with ArchiveServer({"/a.zip": PAYLOAD}) as server:
+        urls = (refused, f"{server.url}/gone.zip", f"{server.url}/a.zip")
+        path = download(archive_for(PAYLOAD), tmp_path, urls=urls, attempts=3, **FAST)
+        assert server.requests == [("/gone.zip", None), ("/a.zip", None)]  # a 404 is not retried
+    assert path.read_bytes() == PAYLOAD
+
+
+def test_when_every_mirror_fails_the_error_names_each_url_its_failure_and_attempts(tmp_path):
+    refused = refused_url()
+    with ArchiveServer({"/busy.zip": PAYLOAD}, fail_times={"/busy.zip": (503, 99)}) as server:
+        urls = (refused, f"{server.url}/gone.zip", f"{server.url}/busy.zip")
+        with pytest.raises(DownloadError) as error:
+            download(archive_for(PAYLOAD), tmp_path, urls=urls, attempts=3, **FAST)
+        assert [path for path, _ in server.requests] == ["/gone.zip"] + ["/busy.zip"] * 3
+    message = str(error.value)
+    assert message.startswith("could not download data.zip from 3 URLs: ")
+    clauses = message.split(": ", 1)[1].split("; ")
+    assert len(clauses) == 3
+    assert clauses[0].startswith(f"{refused}: ") and clauses[0].endswith("Connection refused (3 attempts)")
+    assert clauses[1] == f"{server.url}/gone.zip: HTTP Error 404: Not Found (1 attempt)"
+    assert clauses[2] == f"{server.url}/busy.zip: HTTP Error 503: Service Unavailable (3 attempts)"
+
+
+def test_an_md5_only_archive_is_verified_by_md5_and_a_wrong_one_set_aside(tmp_path):
+    corrupt = PAYLOAD[:-1] + b"\x00"
+    md5 = hashlib.md5(PAYLOAD).hexdigest()
+    archive = Archive("data.zip", (), len(PAYLOAD), None, "2026-11-22", md5=md5)
+    with ArchiveServer({"/bad.zip": corrupt, "/good.zip": PAYLOAD}) as server:
+        with pytest.raises(DownloadError) as error:
+            download(archive, tmp_path, urls=(f"{server.url}/bad.zip",), **FAST)
+        assert server.requests == [("/bad.zip", None)]  # a complete wrong file is not retried
+        assert f"bad.zip: md5 {hashlib.md5(corrupt).hexdigest()}, expected {md5} (recorded 2026-11-22); " \
+               f"set aside as data.zip.rejected-{hashlib.sha256(corrupt).hexdigest()[:12]} (1 attempt)" \
+               in str(error.value)
+        [rejected] = tmp_path.glob("data.zip.rejected-*")
+        assert rejected.read_bytes() == corrupt
+        path = download(archive, tmp_path, urls=(f"{server.url}/good.zip",), **FAST)
     assert path.read_bytes() == PAYLOAD
 
 
@@ -97,8 +186,8 @@ def nmnist_like_archive() -> tuple[bytes, dict[str, np.ndarray]]:
 
 def test_downloaded_nmnist_layout_goes_through_fetch_extract_events(tmp_path, monkeypatch):
     body, expected = nmnist_like_archive()
-    spec = DatasetSpec("nmnist", "N-MNIST", (34, 34), tuple(str(d) for d in range(10)), "nmnist",
-                       archives=(archive_for(body, "468j46mzdv-1.zip", urls=("http://127.0.0.1:9/unused",)),))
+    spec = dataclasses.replace(REGISTRY["nmnist"], archives=(archive_for(body, "468j46mzdv-1.zip",
+                                                                         urls=("http://127.0.0.1:9/unused",)),))
     monkeypatch.setitem(REGISTRY, "nmnist", spec)  # the real entry, with a local archive's size and hash
     with ArchiveServer({"/nmnist.zip": body}) as server:
         config = {"urls": [f"{server.url}/nmnist.zip"], "val_fraction": 0.5, "split_seed": 0}
@@ -106,7 +195,8 @@ def test_downloaded_nmnist_layout_goes_through_fetch_extract_events(tmp_path, mo
     assert json.loads(manifest.read_text())["files"][0]["sha256"] == spec.archives[0].sha256
     stages.extract(manifest, tmp_path / "raw", progress=False)
     assert not list((tmp_path / "raw").rglob("*.zip"))  # nested archives unpacked and removed
-    counts = stages.build_events("nmnist", config, manifest, tmp_path / "raw", tmp_path / "e.h5", progress=False)
+    counts = stages.build_events("nmnist", config, manifest, tmp_path / "raw", tmp_path / "e.h5",
+                                 tmp_path / "e.splits.json", progress=False)
     assert counts["test"] == 20 and counts["train"] + counts["val"] == 20 and counts["val"] == 10
     from evrepro.datasets.store import EventsStore
 

@@ -54,7 +54,21 @@ def cmd_events(args) -> None:
 
     build_events(args.dataset, _dataset_config(args), _require(_manifest(args), f"fetch {args.dataset}"),
                  _require(args.raw or layout.fill(layout.RAW, dataset=args.dataset), f"extract {args.dataset}"),
-                 args.out or layout.fill(layout.EVENTS, dataset=args.dataset))
+                 args.out or layout.fill(layout.EVENTS, dataset=args.dataset),
+                 args.splits or layout.fill(layout.SPLITS, dataset=args.dataset), workers=args.workers)
+
+
+def cmd_datasets(args) -> None:
+    import pandas as pd
+
+    from evrepro.datasets.catalog import describe, registry_rows
+    from evrepro.datasets.registry import get_dataset
+
+    if args.name:
+        print(describe(get_dataset(args.name)))
+        return
+    print(pd.DataFrame(registry_rows()).to_string(index=False))
+    print("\n`python -m evrepro datasets NAME` shows one in full: classes, archives, mirrors, checksums, notes.")
 
 
 def _run(args) -> tuple[dict, dict]:
@@ -185,10 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
         for path in paths:
             sub.add_argument(f"--{path}")
         sub.set_defaults(func=function)
+        return sub
 
     dataset_command("fetch", cmd_fetch, "download or generate a dataset's archives", "archives")
     dataset_command("extract", cmd_extract, "unpack a dataset's archives", "archives", "out")
-    dataset_command("events", cmd_events, "build the events store", "archives", "raw", "out")
+    events = dataset_command("events", cmd_events, "build the events store and its split manifest",
+                             "archives", "raw", "out", "splits")
+    events.add_argument("--workers", type=int, default=1, help="processes reading recordings")
+    datasets = add_command("datasets", "every dataset the pipeline knows, and how to obtain each")
+    datasets.add_argument("name", nargs="?", help="show this dataset in full")
+    datasets.set_defaults(func=cmd_datasets)
 
     def run_command(name, function, help_text, seed=True):
         sub = add_command(name, help_text)

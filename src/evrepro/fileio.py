@@ -44,10 +44,16 @@ def params_hash(params: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:10]
 
 
-def sha256_file(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
-    """SHA-256 hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
+def file_digests(path: str | Path, algorithms=("sha256",), chunk_bytes: int = 1 << 20) -> dict[str, str]:
+    """Hex digests of a file for each hashlib algorithm named (``sha256``, ``md5``), reading it once."""
+    hashes = {name: hashlib.new(name, usedforsecurity=False) for name in algorithms}
     with open(path, "rb") as handle:
         while block := handle.read(chunk_bytes):
-            digest.update(block)
-    return digest.hexdigest()
+            for digest in hashes.values():
+                digest.update(block)
+    return {name: digest.hexdigest() for name, digest in hashes.items()}
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 hex digest of a file, read in chunks."""
+    return file_digests(path)["sha256"]

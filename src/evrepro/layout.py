@@ -12,6 +12,7 @@ ARCHIVES = "resources/archives/{dataset}"
 MANIFEST = ARCHIVES + "/manifest.json"
 RAW = "resources/raw/{dataset}"
 EVENTS = "results/events/{dataset}.h5"
+SPLITS = "results/events/{dataset}.splits.json"  # the sample ids of every split (datasets.splits)
 
 # model caches, keyed by a hash of their preprocessing parameters
 CACHE = "results/{kind}/{dataset}/{prep}.h5"  # kind: graphs (AEGNN) or streams (ECN)

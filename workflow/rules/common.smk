@@ -41,14 +41,19 @@ def run_pattern(model):
 
 
 def fetch_params(wildcards):
-    """What decides a dataset's archives: the generator block (downloads are pinned by their checksums,
-    so a new mirror URL changes nothing)."""
-    return canonical(config["datasets"][wildcards.dataset].get("generator", {}))
-
-
-def split_params(wildcards):
+    """What decides a dataset's archives: the generator block or the local copy (downloads are pinned by
+    their checksums, so a new mirror URL changes nothing)."""
     block = config["datasets"][wildcards.dataset]
-    return {"val_fraction": block["val_fraction"], "split_seed": block["split_seed"]}
+    return canonical({"generator": block.get("generator", {}), "root": block.get("root")})
+
+
+EVENTS_KEYS = ("val_fraction", "split_seed", "test_fraction", "scale")
+
+
+def events_params(wildcards):
+    """What decides a dataset's events store besides its archives: the split and layout options."""
+    block = config["datasets"][wildcards.dataset]
+    return {key: block[key] for key in EVENTS_KEYS if key in block}
 
 
 def cache_params_by_id(model):

@@ -40,10 +40,11 @@ rule events:
         manifest=layout.MANIFEST,
         raw=layout.RAW,
     output:
-        layout.EVENTS,
+        events=layout.EVENTS,
+        splits=layout.SPLITS,
     params:
-        dataset_config=split_params,
-    threads: 1
+        dataset_config=events_params,
+    threads: 2
     resources:
         mem_mb=8000,
         runtime=240,  # minutes

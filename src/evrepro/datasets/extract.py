@@ -89,12 +89,37 @@ def extract_all(archives: list[Path], destination: str | Path, progress: bool = 
                 for inner in sorted(nested):
                     relative = inner.relative_to(temporary)
                     log.info("unpacking nested archive %s", relative)
-                    before = set(inner.parent.rglob("*"))
-                    unpack(inner, inner.parent, progress, label=f"{archive} > {relative}")
+                    into = _nested_destination(inner)
+                    before = set(into.rglob("*"))
+                    unpack(inner, into, progress, label=f"{archive} > {relative}")
                     inner.unlink()
-                    found += [p for p in set(inner.parent.rglob("*")) - before if _is_archive(p)]
+                    found += [p for p in set(into.rglob("*")) - before if _is_archive(p)]
                 nested = found
 
 
 def _is_archive(path: Path) -> bool:
     return path.suffix in {".zip", ".tar", ".gz"} and path.is_file()
+
+
+def _member_names(archive: Path) -> list[str]:
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as handle:
+            return handle.namelist()
+    with tarfile.open(archive) as handle:
+        return handle.getnames()
+
+
+def _nested_destination(inner: Path) -> Path:
+    """Where a nested archive unpacks: beside it when all its members share one top folder (N-MNIST's
+    Train.zip holds Train/), otherwise into a folder named after it, so that sibling archives whose
+    members have no folder of their own (N-CARS's train and test zips) cannot mix."""
+    try:
+        names = _member_names(inner)
+    except DAMAGED:
+        return inner.parent  # unpack() reports the damage, naming the archive
+    stripped = [name.strip("/") for name in names]
+    if len({name.split("/", 1)[0] for name in stripped}) == 1 and any("/" in name for name in stripped):
+        return inner.parent  # one top folder (a file cannot also hold members)
+    folder = inner.parent / inner.name.split(".", 1)[0]
+    folder.mkdir(exist_ok=True)
+    return folder

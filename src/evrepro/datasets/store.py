@@ -6,7 +6,8 @@ Event columns are chunked and compressed, so one sample is read without reading 
 attributes: ``format``, ``params`` (JSON), ``params_hash``, ``evrepro_version``, ``inputs`` (JSON of
 input hashes), ``sensor_size`` (width, height), ``class_names`` (JSON), ``source`` (JSON), and the
 recordings the build set right (JSON lists): ``empty_recordings`` (left out) and
-``resorted_recordings`` (timestamps sorted).
+``resorted_recordings`` (timestamps sorted); ``orientation`` (JSON list of the fixes applied) and
+``split_manifest_sha256`` (the hash of the split manifest written beside the store).
 """
 
 import json
@@ -87,6 +88,16 @@ class EventsStore(H5Store):
     def set_right(self, kind: str) -> list[dict]:
         """Recordings the build left out (``"empty"``) or sorted by time (``"resorted"``), with split and id."""
         return json.loads(self.handle.attrs.get(f"{kind}_recordings", "[]"))
+
+    @property
+    def orientation(self) -> list[str]:
+        """The orientation fixes applied to every split when the store was built (datasets.orientation)."""
+        return json.loads(self.handle.attrs.get("orientation", "[]"))
+
+    @property
+    def split_manifest_sha256(self) -> str:
+        """SHA-256 of the split manifest the store was built with (datasets.splits.manifest_hash)."""
+        return str(self.handle.attrs.get("split_manifest_sha256", ""))
 
     def offsets(self, split: str) -> np.ndarray:
         if split not in self._offsets:

@@ -9,6 +9,7 @@ from evrepro.events.aedat import MAGIC as AEDAT2_MAGIC
 from evrepro.events.aedat import read_aedat2_dvs128, write_aedat2_dvs128
 from evrepro.events.array import EventFormatError
 from evrepro.events.atis import read_atis, write_atis
+from evrepro.events.matlab import read_asl_mat, write_asl_mat
 from evrepro.events.prophesee import read_prophesee_dat, write_prophesee_dat
 
 READERS: dict[str, Callable[[Path], np.ndarray]] = {
@@ -16,8 +17,15 @@ READERS: dict[str, Callable[[Path], np.ndarray]] = {
     ".bs2": read_atis,
     ".dat": read_prophesee_dat,
     ".aedat": read_aedat2_dvs128,
+    ".mat": read_asl_mat,
 }
-WRITERS = {".bin": write_atis, ".bs2": write_atis, ".dat": write_prophesee_dat, ".aedat": write_aedat2_dvs128}
+WRITERS = {
+    ".bin": write_atis,
+    ".bs2": write_atis,
+    ".dat": write_prophesee_dat,
+    ".aedat": write_aedat2_dvs128,
+    ".mat": write_asl_mat,
+}
 
 
 def reader_for(path: str | Path) -> Callable[[Path], np.ndarray]:

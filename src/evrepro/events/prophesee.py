@@ -1,11 +1,14 @@
 """Prophesee ``.dat`` files with Event2D records (N-CARS ``obj_*_td.dat``, Gen1 ``*_td.dat``).
 
-Optional ASCII header lines starting with ``%``; after a header, one byte event type (0 = Event2D)
+Optional ASCII header lines starting with ``%`` (``% <Key> <value>``, e.g. ``% Width 304``,
+``% Height 240``, ``% Version 2``, ``% Date ...``); after a header, one byte event type (0 = Event2D)
 and one byte event size (8). Then little-endian records: uint32 timestamp (µs) and a uint32 word
 with x in bits 0-13, y in bits 14-27 and polarity in bit 28.
 """
 
+import io
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -27,21 +30,28 @@ def _check_header_text(line: bytes, number: int, offset: int, where: str) -> Non
         )
 
 
+def _header_lines(handle: BinaryIO, where: str) -> tuple[list[str], int]:
+    """Read the ``%`` header lines from the start of ``handle``; return them and the offset after them."""
+    lines, offset = [], 0
+    while handle.read(1) == b"%":
+        handle.seek(offset)
+        line = handle.readline()
+        if not line.endswith(b"\n"):
+            raise EventFormatError(f"{where}: header line {len(lines) + 1} at byte {offset} has no end of line: "
+                                   "the file is truncated or its header damaged")
+        _check_header_text(line[:-1], len(lines) + 1, offset, where)
+        lines.append(line[:-1].decode("latin-1").rstrip("\r"))
+        offset += len(line)
+    return lines, offset
+
+
 def split_header(raw: bytes, where: str) -> tuple[list[str], int]:
     """Return the header lines and the offset of the first record.
 
     A header must be text lines, each ending in a newline, followed by the event type and size bytes;
     a file that ends inside its header or before those two bytes is truncated.
     """
-    lines, offset = [], 0
-    while raw[offset : offset + 1] == b"%":
-        end = raw.find(b"\n", offset)
-        if end < 0:
-            raise EventFormatError(f"{where}: header line {len(lines) + 1} at byte {offset} has no end of line: "
-                                   "the file is truncated or its header damaged")
-        _check_header_text(raw[offset:end], len(lines) + 1, offset, where)
-        lines.append(raw[offset:end].decode("latin-1").rstrip("\r"))
-        offset = end + 1
+    lines, offset = _header_lines(io.BytesIO(raw), where)
     if lines:
         if len(raw) < offset + 2:
             raise EventFormatError(
@@ -58,17 +68,52 @@ def split_header(raw: bytes, where: str) -> tuple[list[str], int]:
     return lines, offset
 
 
+def parse_header(lines: list[str]) -> dict[str, str]:
+    """Header lines as {first word lower-cased: rest of the line}; a key given twice keeps its last value."""
+    header = {}
+    for line in lines:
+        key, _, value = line.lstrip("%").strip().partition(" ")
+        if key:
+            header[key.lower()] = value.strip()
+    return header
+
+
+def read_dat_header(path: str | Path) -> dict[str, str]:
+    """Read only the ``%`` header lines of a ``.dat`` file, e.g. ``% Width 304`` as ``{"width": "304"}``."""
+    with open(path, "rb") as handle:
+        return parse_header(_header_lines(handle, str(path))[0])
+
+
+def dat_sensor_size(header: dict[str, str], where: str = "<header>") -> tuple[int, int] | None:
+    """(width, height) declared by a parsed header, or None unless it declares both."""
+    if "width" not in header or "height" not in header:
+        return None
+    size = []
+    for key in ("width", "height"):
+        value = header[key]
+        if not value.isdigit() or int(value) == 0:
+            raise EventFormatError(f"{where}: header declares {key} {value!r}, not a positive whole number")
+        size.append(int(value))
+    return size[0], size[1]
+
+
 def read_prophesee_dat(path: str | Path) -> np.ndarray:
-    """Read a Prophesee Event2D ``.dat`` file."""
+    """Read a Prophesee Event2D ``.dat`` file; if the header declares Width and Height, events must lie inside."""
+    where = str(path)
     raw = Path(path).read_bytes()
-    _, offset = split_header(raw, str(path))
+    lines, offset = split_header(raw, where)
     payload = len(raw) - offset
     if payload % EVENT2D_SIZE:
         raise EventFormatError(f"{path}: {payload} payload bytes from byte {offset} is not a whole number of "
                                "8-byte records: the file is truncated")
     records = np.frombuffer(raw, dtype=RECORD_DTYPE, offset=offset)
     data = records["data"]
-    return make_events(records["t"], data & 0x3FFF, (data >> 14) & 0x3FFF, (data >> 28) & 1)
+    events = make_events(records["t"], data & 0x3FFF, (data >> 14) & 0x3FFF, (data >> 28) & 1)
+    size = dat_sensor_size(parse_header(lines), where)
+    if size is not None:
+        check_field_range(events, "x", 0, size[0] - 1, where)
+        check_field_range(events, "y", 0, size[1] - 1, where)
+    return events
 
 
 def write_prophesee_dat(path: str | Path, events: np.ndarray, header_lines=("Data file containing Event2D events",)):

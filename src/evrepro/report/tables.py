@@ -12,7 +12,8 @@ from evrepro.fileio import atomic_output
 
 
 def datasets_table(stores: dict[str, str | Path]) -> pd.DataFrame:
-    """One row per dataset and split: samples, classes, events per sample, duration, recordings set right.
+    """One row per dataset and split: samples, classes, events per sample, duration, recordings set right,
+    orientation fixes and the SHA-256 of the split manifest (equal hashes: the same samples in every split).
 
     A split whose every recording was left out (empty) keeps its row, with 0 samples.
     """
@@ -38,6 +39,8 @@ def datasets_table(stores: dict[str, str | Path]) -> pd.DataFrame:
                     })
                 row["empty_left_out"] = sum(record["split"] == split for record in empty)
                 row["resorted"] = sum(record["split"] == split for record in resorted)
+                row["orientation"] = "+".join(store.orientation) or "as recorded"
+                row["split_manifest_sha256"] = store.split_manifest_sha256
                 rows.append(row)
     return pd.DataFrame(rows)
 

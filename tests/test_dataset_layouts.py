@@ -1,0 +1,172 @@
+"""Every dataset's release layout through fetch (real HTTP on 127.0.0.1) -> extract -> events, local copies
+used in place, Gen1's manual download, and the registry as `python -m evrepro datasets` prints it."""
+
+import dataclasses
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from dataset_archives import build
+from evrepro.datasets import stages
+from evrepro.datasets.layouts import LayoutError
+from evrepro.datasets.local_copy import LocalCopyError
+from evrepro.datasets.orientation import orient
+from evrepro.datasets.registry import REGISTRY, Archive
+from evrepro.datasets.store import EventsStore
+from evrepro.datasets.splits import manifest_hash
+from http_server import ArchiveServer
+
+DOWNLOADED = ["nmnist", "ncaltech101", "ncars", "cifar10-dvs", "mnist-dvs", "asl-dvs"]
+SPLIT_CONFIG = {"val_fraction": 0.34, "test_fraction": 0.34, "split_seed": 0}
+
+
+def serve_registry(monkeypatch, name, archives: dict[str, bytes], url: str) -> None:
+    """The registry entry of ``name``, with its archives' sizes and hashes those of the local test archives."""
+    spec = REGISTRY[name]
+    local = tuple(Archive(filename, (f"{url}/{filename}",), len(data), hashlib.sha256(data).hexdigest(), "test")
+                  for filename, data in archives.items())
+    monkeypatch.setitem(REGISTRY, name, dataclasses.replace(spec, archives=local))
+
+
+def build_through_stages(name, config, root):
+    manifest = stages.fetch(name, config, root / "archives" / "manifest.json", progress=False)
+    stages.extract(manifest, root / "raw", progress=False)
+    counts = stages.build_events(name, config, manifest, root / "raw", root / "events.h5", root / "splits.json",
+                                 progress=False)
+    return manifest, counts
+
+
+def assert_store_holds(store_path, name, recordings):
+    """Every recording is in the store once, under its class, oriented as the registry says."""
+    spec = REGISTRY[name]
+    seen = set()
+    with EventsStore(store_path) as store:
+        assert store.orientation == list(spec.orientation)
+        for split in store.splits:
+            for index, (sample_id, label) in enumerate(zip(store.sample_ids(split), store.labels(split))):
+                class_name, events = recordings[sample_id]
+                assert spec.class_names[label] == class_name, sample_id
+                expected = orient(events, spec.orientation, spec.sensor_size)
+                np.testing.assert_array_equal(store.sample(split, index), expected)
+                seen.add(sample_id)
+    assert seen == set(recordings)
+
+
+@pytest.mark.parametrize("name", DOWNLOADED)
+def test_each_release_layout_goes_through_fetch_extract_events(name, tmp_path, monkeypatch):
+    archives, recordings = build(name, tmp_path)
+    with ArchiveServer({f"/{filename}": data for filename, data in archives.items()}) as server:
+        serve_registry(monkeypatch, name, archives, server.url)
+        config = dict(SPLIT_CONFIG, **({"scale": 16} if name == "mnist-dvs" else {}))
+        _, counts = build_through_stages(name, config, tmp_path)
+    assert sum(counts.values()) == len(recordings)
+    assert set(counts) == {"train", "val", "test"}
+    assert_store_holds(tmp_path / "events.h5", name, recordings)
+    split_record = json.loads((tmp_path / "splits.json").read_text())
+    assert sum(len(ids) for ids in split_record["splits"].values()) == len(recordings)
+    with EventsStore(tmp_path / "events.h5") as store:
+        assert store.split_manifest_sha256 == manifest_hash(split_record)
+        assert store.attr_json("params")["orientation"] == list(REGISTRY[name].orientation)
+
+
+def test_orientation_fixes_change_what_the_file_holds_as_the_papers_read_it(tmp_path):
+    events = build("asl-dvs", tmp_path)[1]["a/a_0001"][1]
+    flipped = orient(events, ("flip_y",), (240, 180))
+    np.testing.assert_array_equal(flipped["y"], 179 - events["y"])
+    cifar = orient(events, ("flip_x", "invert_polarity"), (128, 128))
+    np.testing.assert_array_equal(cifar["x"], 127 - events["x"])
+    np.testing.assert_array_equal(cifar["p"], 1 - events["p"])
+    np.testing.assert_array_equal(orient(events, (), (240, 180)), events)
+
+
+def test_a_folder_of_archives_is_checked_and_used_in_place_without_a_copy(tmp_path, monkeypatch):
+    archives, recordings = build("cifar10-dvs", tmp_path)
+    copy = tmp_path / "my-copy" / "nested"
+    copy.mkdir(parents=True)
+    for filename, data in archives.items():
+        (copy / filename).write_bytes(data)
+    serve_registry(monkeypatch, "cifar10-dvs", archives, "http://127.0.0.1:9")  # never contacted
+    config = dict(SPLIT_CONFIG, root=str(tmp_path / "my-copy"))
+    manifest, _ = build_through_stages("cifar10-dvs", config, tmp_path / "work")
+    entries = json.loads(manifest.read_text())["files"]
+    assert {entry["path"] for entry in entries} == {str((copy / f).resolve()) for f in archives}
+    assert sorted(p.name for p in manifest.parent.iterdir()) == ["manifest.json"]  # nothing copied
+    assert_store_holds(tmp_path / "work" / "events.h5", "cifar10-dvs", recordings)
+
+    (copy / "ship.zip").write_bytes(b"not the archive")
+    with pytest.raises(LocalCopyError, match=r"ship\.zip: 15 bytes, but ship\.zip has"):
+        stages.fetch("cifar10-dvs", config, tmp_path / "again" / "manifest.json", progress=False)
+    assert (copy / "ship.zip").read_bytes() == b"not the archive"  # the user's file is left alone
+
+
+def test_an_extracted_copy_is_read_where_it_is(tmp_path, monkeypatch):
+    archives, recordings = build("ncars", tmp_path)
+    with ArchiveServer({f"/{f}": d for f, d in archives.items()}) as server:
+        serve_registry(monkeypatch, "ncars", archives, server.url)
+        manifest = stages.fetch("ncars", SPLIT_CONFIG, tmp_path / "dl" / "manifest.json", progress=False)
+        stages.extract(manifest, tmp_path / "extracted", progress=False)
+    config = dict(SPLIT_CONFIG, root=str(tmp_path / "extracted"))
+    manifest, counts = build_through_stages("ncars", config, tmp_path / "work")
+    assert json.loads(manifest.read_text())["extracted"] == str((tmp_path / "extracted").resolve())
+    assert [p.name for p in (tmp_path / "work" / "raw").iterdir()] == ["LOCAL_COPY.json"]
+    assert counts["test"] == 6 and counts["train"] + counts["val"] == 6  # N-CARS' own test split
+    assert_store_holds(tmp_path / "work" / "events.h5", "ncars", recordings)
+
+
+def test_gen1_without_a_local_copy_fails_at_run_time_saying_what_to_download_and_where(tmp_path):
+    with pytest.raises(stages.DatasetUnavailable, match=r"gen1: needs a registration .* set datasets\.gen1\.root"):
+        stages.fetch("gen1", SPLIT_CONFIG, tmp_path / "manifest.json", progress=False)
+    assert not (tmp_path / "manifest.json").exists()
+
+
+def test_a_class_folder_that_is_not_a_class_stops_the_build_naming_it(tmp_path, monkeypatch):
+    archives, _ = build("asl-dvs", tmp_path)
+    with ArchiveServer({f"/{f}": d for f, d in archives.items()}) as server:
+        serve_registry(monkeypatch, "asl-dvs", archives, server.url)
+        manifest = stages.fetch("asl-dvs", SPLIT_CONFIG, tmp_path / "dl" / "manifest.json", progress=False)
+        stages.extract(manifest, tmp_path / "raw", progress=False)
+    letter_a = next(p for p in (tmp_path / "raw").rglob("a") if p.is_dir())
+    (letter_a.parent / "z").mkdir()
+    (letter_a.parent / "z" / "z_0001.mat").write_bytes((letter_a / "a_0001.mat").read_bytes())
+    with pytest.raises(LayoutError, match=r"z: class folder 'z' is none of the 24 classes of asl-dvs"):
+        stages.build_events("asl-dvs", SPLIT_CONFIG, manifest, tmp_path / "raw", tmp_path / "e.h5",
+                            tmp_path / "s.json", progress=False)
+    assert not (tmp_path / "e.h5").exists()
+
+
+def test_the_events_store_is_the_same_with_several_worker_processes(tmp_path, monkeypatch):
+    archives, _ = build("mnist-dvs", tmp_path)
+    with ArchiveServer({f"/{f}": d for f, d in archives.items()}) as server:
+        serve_registry(monkeypatch, "mnist-dvs", archives, server.url)
+        manifest = stages.fetch("mnist-dvs", SPLIT_CONFIG, tmp_path / "dl" / "manifest.json", progress=False)
+    stages.extract(manifest, tmp_path / "raw", progress=False)
+    for workers in (1, 2):
+        stages.build_events("mnist-dvs", dict(SPLIT_CONFIG, scale=16), manifest, tmp_path / "raw",
+                            tmp_path / f"e{workers}.h5", tmp_path / f"s{workers}.json", workers=workers,
+                            progress=False)
+    with EventsStore(tmp_path / "e1.h5") as one, EventsStore(tmp_path / "e2.h5") as two:
+        for split in one.splits:
+            assert one.sample_ids(split) == two.sample_ids(split)
+            for index in range(one.num_samples(split)):
+                np.testing.assert_array_equal(one.sample(split, index), two.sample(split, index))
+
+
+def test_the_datasets_command_prints_every_dataset_and_how_to_obtain_it(tmp_path):
+    import subprocess
+    import sys
+
+    table = subprocess.run([sys.executable, "-m", "evrepro", "datasets"], capture_output=True, text=True, timeout=120)
+    assert table.returncode == 0, table.stderr
+    names = [line.split()[0] for line in table.stdout.splitlines()[1:9]]
+    assert names == ["digits", "nmnist", "ncaltech101", "ncars", "gen1", "cifar10-dvs", "mnist-dvs", "asl-dvs"]
+    assert "manual (registration)" in next(line for line in table.stdout.splitlines() if "gen1" in line)
+    full = subprocess.run([sys.executable, "-m", "evrepro", "datasets", "cifar10-dvs"], capture_output=True,
+                          text=True, timeout=120)
+    assert "airplane, automobile, bird, cat, deer, dog, ship, truck, frog, horse" in full.stdout
+    assert "https://ndownloader.figshare.com/files/7712788" in full.stdout
+    assert "orientation fixes: flip_x, invert_polarity" in full.stdout
+    caltech = subprocess.run([sys.executable, "-m", "evrepro", "datasets", "ncaltech101"], capture_output=True,
+                             text=True, timeout=120).stdout
+    assert "classes (102, label = index)" in caltech and "never in the data: faces" in caltech
