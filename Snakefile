@@ -5,10 +5,14 @@ from evrepro.config import read_yaml, validate_config
 
 min_version("9.0")
 
-read_yaml("config/config.yaml")  # a YAML syntax error is reported with its line and column
+# `--configfile other.yaml` replaces the default config instead of being merged into it, so that
+# `snakemake --configfile config/paper.yaml` plans exactly the paper's runs
+CONFIG_FILES = workflow.overwrite_configfiles or ["config/config.yaml"]
+for config_file in CONFIG_FILES:
+    read_yaml(config_file)  # a YAML syntax error is reported with its line and column
+if not workflow.overwrite_configfiles:
 
-
-configfile: "config/config.yaml"
+    configfile: "config/config.yaml"
 
 
 validate_config(config)  # against evrepro/config.schema.yaml, filling in the defaults

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from evrepro.datasets.store import EventsStore
-from project import TINY_AEGNN, TINY_ECN, make_project, snakemake, tiny_config
+from project import TINY_AEGNN, TINY_ECN, dry_run_jobs, make_project, snakemake, tiny_config
 
 pytestmark = pytest.mark.workflow
 
@@ -129,3 +129,23 @@ def test_lint_reports_no_problems(tmp_path):
     result = snakemake(make_project(tmp_path, tiny_config()), "--lint")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Congratulations" in result.stdout + result.stderr
+
+
+def test_the_paper_configuration_plans_every_dataset_and_both_families(tmp_path):
+    make_project(tmp_path, tiny_config())  # config/config.yaml is digits; --configfile replaces it
+    paper = yaml.safe_load((tmp_path / "config/paper.yaml").read_text())
+    jobs = dry_run_jobs(tmp_path, "--configfile", "config/paper.yaml")
+    datasets = {"nmnist", "ncaltech101", "ncars", "cifar10-dvs", "mnist-dvs", "asl-dvs"}
+    assert set(paper["datasets"]) == datasets
+    for rule in ("fetch", "extract", "events", "samples_figure"):
+        assert {job for job in jobs if job.startswith(f"{rule}[")} == {f"{rule}[dataset={d}]" for d in datasets}
+    trained = {(job.split("[")[0], job.split("run=")[1].split(",")[0]) for job in jobs if job.startswith("train_")}
+    expected = {(f"train_{run['model']}", name) for name, run in paper["runs"].items()}
+    assert trained == expected
+    assert {model for _, model in {(n, r["model"]) for n, r in paper["runs"].items()}} == {"aegnn", "ecn"}
+    ecn_datasets = {run["dataset"] for run in paper["runs"].values() if run["model"] == "ecn"}
+    aegnn_datasets = {run["dataset"] for run in paper["runs"].values() if run["model"] == "aegnn"}
+    assert ecn_datasets == datasets and aegnn_datasets == datasets  # and each family on the other's datasets
+    assert not any("digits" in job for job in jobs)
+    seeds = sum(len(run.get("seeds", [0])) for run in paper["runs"].values())
+    assert sum(job.startswith(("evaluate_aegnn[", "evaluate_ecn[")) for job in jobs) == seeds
