@@ -170,3 +170,112 @@ def test_the_datasets_command_prints_every_dataset_and_how_to_obtain_it(tmp_path
     caltech = subprocess.run([sys.executable, "-m", "evrepro", "datasets", "ncaltech101"], capture_output=True,
                              text=True, timeout=120).stdout
     assert "classes (102, label = index)" in caltech and "never in the data: faces" in caltech
+
+
+GEN1_HEADER = ("Data file containing Event2D events", "Version 2", "Date 2019-02-11 15:37:08", "Height 240",
+               "Width 304")
+
+
+def write_gen1_copy(root, rng):
+    """A Gen1 copy as the release extracts: train/val/test of <recording>_td.dat + <recording>_bbox.npy (both box
+    field variants), returning {recording id: (events, boxes)}."""
+    from evrepro.events.boxes import BOX_DTYPE, write_boxes
+    from evrepro.events.prophesee import write_prophesee_dat
+
+    recordings = {}
+    for split, count in (("train", 2), ("val", 1), ("test", 1)):
+        (root / split).mkdir(parents=True)
+        for i in range(count):
+            rid = f"17-04-06_09-57-37_{split}{i}_{i * 60_000_000}_{(i + 1) * 60_000_000}"
+            n = int(rng.integers(20_000, 40_000))
+            events = make_gen1_events(rng, n, duration_us=2_000_000)
+            boxes = np.zeros(5, dtype=BOX_DTYPE)
+            boxes["t"] = np.sort(rng.integers(0, 2_000_000, 5))[::-1]  # stored out of order: the store sorts them
+            boxes["x"], boxes["y"], boxes["w"], boxes["h"] = 10.5, 20.0, 60.0, 40.0
+            boxes["class_id"] = rng.integers(0, 2, 5)
+            write_prophesee_dat(root / split / f"{rid}_td.dat", events, header_lines=GEN1_HEADER)
+            write_boxes(root / split / f"{rid}_bbox.npy", boxes, variant="legacy" if i % 2 == 0 else "current")
+            recordings[rid] = (split, events, boxes)
+    return recordings
+
+
+def make_gen1_events(rng, n, duration_us):
+    from evrepro.events import make_events
+
+    return make_events(np.sort(rng.integers(0, duration_us, n)), rng.integers(0, 304, n), rng.integers(0, 240, n),
+                       rng.integers(0, 2, n))
+
+
+def test_gen1_recordings_are_stored_so_a_window_reads_without_the_recording(tmp_path):
+    from evrepro.datasets.recordings_store import INDEX_STEP_US, RecordingsStore
+
+    rng = np.random.default_rng(3)
+    recordings = write_gen1_copy(tmp_path / "gen1", rng)
+    config = dict(SPLIT_CONFIG, root=str(tmp_path / "gen1"))
+    _, counts = build_through_stages("gen1", config, tmp_path / "work")
+    assert counts == {"train": 2, "val": 1, "test": 1}
+    with RecordingsStore(tmp_path / "work" / "events.h5") as store:
+        assert store.sensor_size == (304, 240) and store.class_names == ["car", "pedestrian"]
+        for split in store.splits:
+            for index, rid in enumerate(store.recording_ids(split)):
+                expected_split, events, boxes = recordings[rid]
+                assert split == expected_split
+                np.testing.assert_array_equal(store.recording(split, index), events)
+                stored = store.boxes(split, index)
+                np.testing.assert_array_equal(stored["t"], np.sort(boxes["t"]))
+                np.testing.assert_array_equal(stored["class_id"], boxes["class_id"][np.argsort(boxes["t"])])
+                for t0, t1 in [(0, 1), (-5, 10), (INDEX_STEP_US, 2 * INDEX_STEP_US), (123_456, 523_457),
+                               (1_999_000, 9_000_000), (3_000_000, 4_000_000), *rng.integers(0, 2_100_000, (20, 2))]:
+                    t0, t1 = int(min(t0, t1)), int(max(t0, t1))
+                    want = events[(events["t"] >= t0) & (events["t"] < t1)]
+                    np.testing.assert_array_equal(store.window(split, index, t0, t1), want)
+    split_record = json.loads((tmp_path / "work" / "splits.json").read_text())
+    assert {s: len(ids) for s, ids in split_record["splits"].items()} == counts
+
+
+def test_a_recording_written_in_blocks_has_the_same_index_as_written_whole(tmp_path):
+    import h5py
+
+    from evrepro.datasets.recordings_store import RecordingWriter
+    from evrepro.events.boxes import BOX_DTYPE
+
+    events = make_gen1_events(np.random.default_rng(4), 50_000, duration_us=3_000_000)
+    index = {}
+    for block_events in (50_000, 7_001, 999):
+        with h5py.File(tmp_path / f"{block_events}.h5", "w") as handle:
+            writer = RecordingWriter(handle.create_group("train"))
+            blocks = [events[i : i + block_events] for i in range(0, events.size, block_events)]
+            writer.add("r", blocks, np.zeros(0, BOX_DTYPE), "r_td.dat")
+            writer.close()
+            index[block_events] = handle["train/time_index"][:]
+            np.testing.assert_array_equal(handle["train/t"][:], events["t"])
+    assert index[50_000].size == events["t"][-1] // 50_000 + 1
+    for k, entry in enumerate(index[50_000]):  # the first event at or after k × 50 ms
+        assert events["t"][entry] >= k * 50_000 and (entry == 0 or events["t"][entry - 1] < k * 50_000)
+    np.testing.assert_array_equal(index[7_001], index[50_000])
+    np.testing.assert_array_equal(index[999], index[50_000])
+
+
+def test_a_gen1_recording_whose_time_decreases_or_whose_box_class_is_unknown_is_refused_by_name(tmp_path):
+    from evrepro.events import EventFormatError
+    from evrepro.events.boxes import read_boxes, write_boxes
+    from evrepro.events.prophesee import read_prophesee_dat, write_prophesee_dat
+
+    recordings = write_gen1_copy(tmp_path / "gen1", np.random.default_rng(5))
+    rid, (split, events, _) = next(iter(recordings.items()))
+    dat = tmp_path / "gen1" / split / f"{rid}_td.dat"
+    swapped = events.copy()
+    swapped["t"][[100, 101]] = events["t"][100] + 7, events["t"][100]
+    write_prophesee_dat(dat, swapped, header_lines=GEN1_HEADER)
+    config = dict(SPLIT_CONFIG, root=str(tmp_path / "gen1"))
+    with pytest.raises(EventFormatError, match=rf"{rid}_td\.dat: timestamp decreases at event 101 "):
+        build_through_stages("gen1", config, tmp_path / "work")
+    assert not (tmp_path / "work" / "events.h5").exists()
+    write_prophesee_dat(dat, events, header_lines=GEN1_HEADER)
+    boxes_path = dat.with_name(f"{rid}_bbox.npy")
+    boxes = read_boxes(boxes_path)
+    boxes["class_id"][2] = 7
+    write_boxes(boxes_path, boxes)
+    with pytest.raises(EventFormatError, match=rf"{rid}_bbox\.npy: event 2 has class_id=7, outside \[0, 1\]"):
+        build_through_stages("gen1", config, tmp_path / "work2")
+    assert read_prophesee_dat(dat).size == events.size

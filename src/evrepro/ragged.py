@@ -22,21 +22,31 @@ class RaggedWriter:
             group.create_dataset(name, shape=shape, maxshape=maxshape, dtype=dtype, chunks=chunks,
                                  compression="gzip", compression_opts=4, shuffle=True)
         self.offsets = [0]
+        self.written = 0
         self.buffer: dict[str, list[np.ndarray]] = {name: [] for name in columns}
         self.buffered = 0
 
     def add(self, **arrays: np.ndarray) -> None:
         """Append one sample: every column, equal length along its growing axis."""
+        self.extend(**arrays)
+        self.end_sample()
+
+    def extend(self, **arrays: np.ndarray) -> None:
+        """Append a part of the current sample (a long recording arrives in blocks); ``end_sample`` closes it."""
         lengths = {arrays[name].shape[axis] for name, (_, _, axis) in self.columns.items()}
         if len(lengths) != 1:
             raise ValueError(f"columns of one sample differ in length: {lengths}")
         length = lengths.pop()
         for name in self.columns:
             self.buffer[name].append(arrays[name])
-        self.offsets.append(self.offsets[-1] + length)
+        self.written += length
         self.buffered += length
         if self.buffered >= self.flush_items:
             self.flush()
+
+    def end_sample(self) -> None:
+        """Close the current sample at everything appended so far."""
+        self.offsets.append(self.written)
 
     def flush(self) -> None:
         if not self.buffered and not any(self.buffer.values()):

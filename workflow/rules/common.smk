@@ -3,10 +3,13 @@
 import re
 
 from evrepro import layout
+from evrepro.datasets.registry import get_dataset
 from evrepro.run_folder import training_params
 from evrepro.runs import cache_id, cache_params, cache_path
 
 DATASETS = list(config["datasets"])
+# the events store's table and figure are per sample; a detection dataset (Gen1) has recordings with boxes
+CLASSIFICATION_DATASETS = [name for name in DATASETS if get_dataset(name).task == "classification"]
 RUNS = config["runs"]
 
 
@@ -27,6 +30,11 @@ def check_runs():
             raise ValueError(
                 f"config runs.{name}.dataset: {run['dataset']!r} is not configured under datasets "
                 f"(configured: {', '.join(DATASETS)})"
+            )
+        if run["dataset"] not in CLASSIFICATION_DATASETS:
+            raise ValueError(
+                f"config runs.{name}.dataset: {run['dataset']!r} is a detection dataset; both families train "
+                "recognition runs (detection is not built yet)"
             )
 
 
@@ -110,7 +118,7 @@ def all_targets():
     targets = [
         *expand(layout.EVENTS, dataset=DATASETS),
         layout.fill(layout.TABLE, name="datasets"),
-        *expand(layout.SAMPLES_FIGURE, dataset=DATASETS),
+        *expand(layout.SAMPLES_FIGURE, dataset=CLASSIFICATION_DATASETS),
     ]
     if RUNS:
         targets += run_files(layout.METRICS)

@@ -30,12 +30,18 @@ class Recording:
     decrease: dict | None  # {"decreases", "first": {"event", "t", "previous_t"}} when timestamps were sorted
 
 
+def check_sensor(events: np.ndarray, sensor_size: tuple[int, int], path: Path, first: int = 0) -> np.ndarray:
+    """``events`` when their coordinates fit the sensor; else EventFormatError naming file, event and value
+    (``first``: the index of ``events[0]`` in its file)."""
+    for field, size in zip("xy", sensor_size):
+        check_field_range(events, field, 0, size - 1, f"{path} (sensor {tuple(sensor_size)})", first)
+    return events
+
+
 def read_recording(path: Path, sensor_size: tuple[int, int], fixes: tuple[str, ...]) -> Recording:
     """Read one file: coordinates must fit the sensor (else EventFormatError naming file, event and value);
     decreasing timestamps are sorted (stable) with a warning; then the orientation fixes are applied."""
-    events = read(path)
-    for field, size in zip("xy", sensor_size):
-        check_field_range(events, field, 0, size - 1, f"{path} (sensor {tuple(sensor_size)})")
+    events = check_sensor(read(path), sensor_size, path)
     if events.size == 0:
         log.warning("%s: no events; left out of the events store", path)
         return Recording(events, True, None)

@@ -2,20 +2,25 @@
 
 import json
 import logging
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from evrepro.datasets import digits
-from evrepro.datasets.conversion import read_recordings
+from evrepro.datasets.conversion import check_sensor, read_recordings
 from evrepro.datasets.download import download
 from evrepro.datasets.extract import check_archive, extract_all
 from evrepro.datasets.layouts import list_samples
 from evrepro.datasets.local_copy import LOCAL_COPY_NOTE, find_local_copy, listing_digest
 from evrepro.datasets.registry import DatasetSpec, get_dataset
 from evrepro.datasets.splits import assign_splits, manifest_hash, split_manifest
+from evrepro.datasets.recordings_store import write_recordings_store
 from evrepro.datasets.store import write_events_store
+from evrepro.events.array import check_field_range
+from evrepro.events.boxes import read_boxes
+from evrepro.events.prophesee import read_prophesee_dat_blocks
 from evrepro.errors import EvreproError
 from evrepro.fileio import atomic_output, sha256_file
 
@@ -124,8 +129,6 @@ def build_events(name: str, dataset_config: dict, manifest_path: str | Path, raw
     dataset are applied to every split and recorded in the store.
     """
     spec = get_dataset(name)
-    if spec.task != "classification":
-        raise EvreproError(f"{name}: an events store for {spec.task} datasets is not built yet")
     manifest = json.loads(Path(manifest_path).read_text())
     source_root = Path(manifest.get("extracted") or raw_dir)
     samples = list_samples(source_root, spec, dataset_config)
@@ -141,6 +144,18 @@ def build_events(name: str, dataset_config: dict, manifest_path: str | Path, raw
         temporary.write_text(json.dumps(split_record, indent=1) + "\n")
     order = sorted(range(len(samples)), key=lambda i: (SPLIT_ORDER[splits[i]], i))
     empty, resorted = [], []
+    store_facts = dict(sensor_size=spec.sensor_size, class_names=spec.class_names, source=manifest["source"],
+                       params=params, inputs={f["name"]: f["sha256"] for f in manifest["files"]}
+                       | _extracted_input(manifest),
+                       attributes_after=lambda: {"empty_recordings": json.dumps(empty),
+                                                 "resorted_recordings": json.dumps(resorted),
+                                                 "orientation": json.dumps(list(spec.orientation)),
+                                                 "split_manifest_sha256": manifest_hash(split_record)})
+    if spec.task == "detection":
+        counts = write_recordings_store(out_path, _detection_recordings(spec, samples, order, splits, source_root,
+                                                                        empty, progress), **store_facts)
+        log.info("wrote %s: %s recordings (%d empty left out)", out_path, counts, len(empty))
+        return counts
 
     def stream():
         recordings = read_recordings([samples[i].path for i in order], spec.sensor_size, spec.orientation, workers)
@@ -156,16 +171,35 @@ def build_events(name: str, dataset_config: dict, manifest_path: str | Path, raw
                 resorted.append({**record, **recording.decrease})
             yield str(splits[i]), sample.label, sample.sample_id, recording.events
 
-    counts = write_events_store(
-        out_path, stream(), sensor_size=spec.sensor_size, class_names=spec.class_names,
-        source=manifest["source"], params=params,
-        inputs={f["name"]: f["sha256"] for f in manifest["files"]} | _extracted_input(manifest),
-        attributes_after=lambda: {"empty_recordings": json.dumps(empty), "resorted_recordings": json.dumps(resorted),
-                                  "orientation": json.dumps(list(spec.orientation)),
-                                  "split_manifest_sha256": manifest_hash(split_record)},
-    )
+    counts = write_events_store(out_path, stream(), **store_facts)
     log.info("wrote %s: %s (%d empty recordings left out, %d re-sorted)", out_path, counts, len(empty), len(resorted))
     return counts
+
+
+def _detection_recordings(spec: DatasetSpec, samples, order, splits, source_root: Path, empty: list, progress: bool):
+    """(split, recording id, event blocks, boxes, where) of every recording of a detection dataset, streamed in
+    blocks; an empty recording is left out and listed in ``empty``."""
+    for i in tqdm(order, desc=f"{spec.name}: recordings", disable=not progress, mininterval=2):
+        sample = samples[i]
+        blocks = read_prophesee_dat_blocks(sample.path)
+        first = next(blocks, None)
+        if first is None:
+            log.warning("%s: no events; left out of the store", sample.path)
+            empty.append({"split": str(splits[i]), "sample_id": sample.sample_id,
+                          "file": str(sample.path.relative_to(source_root))})
+            continue
+        boxes_path = sample.path.with_name(sample.sample_id + "_bbox.npy")
+        boxes = read_boxes(boxes_path)
+        check_field_range(boxes, "class_id", 0, len(spec.class_names) - 1, str(boxes_path))
+        yield (str(splits[i]), sample.sample_id, _checked_blocks(chain([first], blocks), spec.sensor_size, sample.path),
+               boxes, str(sample.path))
+
+
+def _checked_blocks(blocks, sensor_size: tuple[int, int], path: Path):
+    first = 0
+    for block in blocks:
+        yield check_sensor(block, sensor_size, path, first)
+        first += block.size
 
 
 def _extracted_input(manifest: dict) -> dict:

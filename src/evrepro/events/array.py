@@ -21,8 +21,9 @@ def make_events(t, x, y, p) -> np.ndarray:
     return events
 
 
-def check_field_range(events: np.ndarray, field: str, low: int, high: int, where: str) -> None:
-    """Raise ``EventFormatError`` naming ``where`` if ``events[field]`` leaves ``[low, high]``."""
+def check_field_range(events: np.ndarray, field: str, low: int, high: int, where: str, first: int = 0) -> None:
+    """Raise ``EventFormatError`` naming ``where`` if ``events[field]`` leaves ``[low, high]``; ``first`` is the
+    index of ``events[0]`` in its file, for a block of a longer recording."""
     values = events[field]
     if values.size == 0:
         return
@@ -30,7 +31,8 @@ def check_field_range(events: np.ndarray, field: str, low: int, high: int, where
     if bad.size:
         i = int(bad[0])
         raise EventFormatError(
-            f"{where}: event {i} has {field}={values[i]}, outside [{low}, {high}] ({bad.size} such events)"
+            f"{where}: event {first + i} has {field}={values[i]}, outside [{low}, {high}] ({bad.size} such events"
+            + (" in this block)" if first else ")")
         )
 
 

@@ -7,6 +7,7 @@ with x in bits 0-13, y in bits 14-27 and polarity in bit 28.
 """
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -45,27 +46,17 @@ def _header_lines(handle: BinaryIO, where: str) -> tuple[list[str], int]:
     return lines, offset
 
 
-def split_header(raw: bytes, where: str) -> tuple[list[str], int]:
-    """Return the header lines and the offset of the first record.
-
-    A header must be text lines, each ending in a newline, followed by the event type and size bytes;
-    a file that ends inside its header or before those two bytes is truncated.
-    """
-    lines, offset = _header_lines(io.BytesIO(raw), where)
-    if lines:
-        if len(raw) < offset + 2:
-            raise EventFormatError(
-                f"{where}: ends at byte {len(raw)}, right after its {len(lines)} header lines, without the event "
-                "type and size bytes: the file is truncated"
-            )
-        event_type, event_size = raw[offset], raw[offset + 1]
-        if event_type != EVENT2D_TYPE or event_size != EVENT2D_SIZE:
-            raise EventFormatError(
-                f"{where}: event type {event_type} size {event_size} at byte {offset}; only Event2D "
-                "(type 0, size 8) is supported"
-            )
-        offset += 2
-    return lines, offset
+def _check_type_and_size(pair: bytes, where: str, lines: list[str], offset: int) -> None:
+    """The two bytes after a header: event type 0 (Event2D) and size 8; fewer than two means truncated."""
+    if len(pair) < 2:
+        raise EventFormatError(
+            f"{where}: ends at byte {offset + len(pair)}, right after its {len(lines)} header lines, without the "
+            "event type and size bytes: the file is truncated"
+        )
+    if pair[0] != EVENT2D_TYPE or pair[1] != EVENT2D_SIZE:
+        raise EventFormatError(
+            f"{where}: event type {pair[0]} size {pair[1]} at byte {offset}; only Event2D (type 0, size 8) is supported"
+        )
 
 
 def parse_header(lines: list[str]) -> dict[str, str]:
@@ -97,23 +88,47 @@ def dat_sensor_size(header: dict[str, str], where: str = "<header>") -> tuple[in
     return size[0], size[1]
 
 
-def read_prophesee_dat(path: str | Path) -> np.ndarray:
-    """Read a Prophesee Event2D ``.dat`` file; if the header declares Width and Height, events must lie inside."""
+def _open_payload(path: str | Path) -> tuple[int, int, tuple[int, int] | None]:
+    """(offset of the first record, number of records, declared (width, height) or None), reading only the header."""
     where = str(path)
-    raw = Path(path).read_bytes()
-    lines, offset = split_header(raw, where)
-    payload = len(raw) - offset
+    with open(path, "rb") as handle:
+        lines, offset = _header_lines(handle, where)
+        if lines:
+            handle.seek(offset)
+            _check_type_and_size(handle.read(2), where, lines, offset)
+            offset += 2
+        size = handle.seek(0, io.SEEK_END)
+    payload = size - offset
     if payload % EVENT2D_SIZE:
         raise EventFormatError(f"{path}: {payload} payload bytes from byte {offset} is not a whole number of "
                                "8-byte records: the file is truncated")
-    records = np.frombuffer(raw, dtype=RECORD_DTYPE, offset=offset)
+    return offset, payload // EVENT2D_SIZE, dat_sensor_size(parse_header(lines), where)
+
+
+def _decode(records: np.ndarray, sensor: tuple[int, int] | None, where: str, first: int = 0) -> np.ndarray:
     data = records["data"]
     events = make_events(records["t"], data & 0x3FFF, (data >> 14) & 0x3FFF, (data >> 28) & 1)
-    size = dat_sensor_size(parse_header(lines), where)
-    if size is not None:
-        check_field_range(events, "x", 0, size[0] - 1, where)
-        check_field_range(events, "y", 0, size[1] - 1, where)
+    if sensor is not None:
+        check_field_range(events, "x", 0, sensor[0] - 1, where, first)
+        check_field_range(events, "y", 0, sensor[1] - 1, where, first)
     return events
+
+
+def read_prophesee_dat(path: str | Path) -> np.ndarray:
+    """Read a Prophesee Event2D ``.dat`` file; if the header declares Width and Height, events must lie inside."""
+    offset, count, sensor = _open_payload(path)
+    return _decode(np.fromfile(path, dtype=RECORD_DTYPE, count=count, offset=offset), sensor, str(path))
+
+
+def read_prophesee_dat_blocks(path: str | Path, block_events: int = 1 << 22) -> Iterator[np.ndarray]:
+    """The events of a ``.dat`` file in blocks of ``block_events``, so a 60 s Gen1 recording needs no more memory
+    than a block; errors name the event's index in the whole file."""
+    offset, count, sensor = _open_payload(path)
+    if count == 0:
+        return
+    records = np.memmap(path, dtype=RECORD_DTYPE, mode="r", offset=offset, shape=(count,))
+    for start in range(0, count, block_events):
+        yield _decode(np.array(records[start : start + block_events]), sensor, str(path), start)
 
 
 def write_prophesee_dat(path: str | Path, events: np.ndarray, header_lines=("Data file containing Event2D events",)):
