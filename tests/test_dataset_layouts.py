@@ -69,6 +69,11 @@ def test_each_release_layout_goes_through_fetch_extract_events(name, tmp_path, m
     with EventsStore(tmp_path / "events.h5") as store:
         assert store.split_manifest_sha256 == manifest_hash(split_record)
         assert store.attr_json("params")["orientation"] == list(REGISTRY[name].orientation)
+        boxes = [store.box(split, i) for split in store.splits for i in range(store.num_samples(split))]
+    if name == "ncaltech101":  # every sample's annotation: corners (2, 3) .. (50, 40)
+        assert all(box.tolist() == [2, 3, 48, 37] for box in boxes)
+    else:
+        assert boxes == [None] * len(recordings)
 
 
 def test_orientation_fixes_change_what_the_file_holds_as_the_papers_read_it(tmp_path):

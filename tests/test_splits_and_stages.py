@@ -78,7 +78,7 @@ def test_stages_build_a_store_with_disjoint_sources(tiny_digits):
         assert not groups["val"] & groups["test"]
         assert store.attr_json("inputs") == {"digits.zip": manifest["files"][0]["sha256"]}
         assert store.attr_json("source")["generator"] == "evrepro.datasets.digits"
-        raw = {sid: path for split, _, sid, path in list_samples(tiny_digits["raw"], get_dataset("digits"))}
+        raw = {s.sample_id: s.path for s in list_samples(tiny_digits["raw"], get_dataset("digits"))}
         from evrepro.events import read
 
         sid = store.sample_ids("test")[0]

@@ -27,6 +27,7 @@ class RawSample(NamedTuple):
     label: int
     sample_id: str
     path: Path
+    annotation: Path | None = None  # N-Caltech101: the sample's box and contour file
 
 
 def _folders(root: Path) -> list[Path]:
@@ -59,30 +60,26 @@ def nmnist_layout(raw_dir: Path, spec: DatasetSpec, options: dict) -> list[RawSa
 
 
 def ncaltech101_layout(raw_dir: Path, spec: DatasetSpec, options: dict) -> list[RawSample]:
-    """``Caltech101/<Class>/image_NNNN.bin``; the class is the folder name lower-cased (events-tfds' labels)."""
-    roots = [d for d in _folders(raw_dir) if d.name == "Caltech101"]
+    """``Caltech101/<Class>/image_NNNN.bin`` with ``Caltech101_annotations/<Class>/annotation_NNNN.bin`` where the
+    copy has them; the class is the folder name lower-cased (events-tfds' labels)."""
+    folders = _folders(raw_dir)
+    roots = [d for d in folders if d.name == "Caltech101"]
     if not roots:
         raise LayoutError(f"{raw_dir}: no Caltech101/ folder found (N-Caltech101 layout)")
+    annotations = {d.name.lower(): d for root in folders if root.name == "Caltech101_annotations"
+                   for d in root.iterdir() if d.is_dir()}
     samples = []
     for class_dir in sorted(d for d in roots[0].iterdir() if d.is_dir()):
         name = class_dir.name.lower()
         if name not in spec.class_names:
             raise _unknown_class(class_dir, class_dir.name, spec)
         label = spec.class_names.index(name)
-        samples += [RawSample(None, label, f"{name}/{path.stem}", path)
-                    for path in _event_files(class_dir, {".bin"})]
+        for path in _event_files(class_dir, {".bin"}):
+            number = path.stem.rpartition("_")[2]
+            annotation = annotations[name] / f"annotation_{number}.bin" if name in annotations else None
+            samples.append(RawSample(None, label, f"{name}/{path.stem}", path,
+                                     annotation if annotation is not None and annotation.exists() else None))
     return samples
-
-
-def annotation_path(raw_dir: Path, sample_id: str) -> Path | None:
-    """N-Caltech101: the annotation file of ``<class>/image_NNNN``, or None if the copy has none."""
-    name, stem = sample_id.split("/")
-    number = stem.rpartition("_")[2]
-    for folder in (d for d in _folders(raw_dir) if d.name == "Caltech101_annotations"):
-        matches = [d for d in folder.iterdir() if d.is_dir() and d.name.lower() == name]
-        if matches and (path := matches[0] / f"annotation_{number}.bin").exists():
-            return path
-    return None
 
 
 NCARS_FOLDERS = {"cars": "car", "background": "background"}

@@ -18,6 +18,7 @@ from evrepro.datasets.registry import DatasetSpec, get_dataset
 from evrepro.datasets.splits import assign_splits, manifest_hash, split_manifest
 from evrepro.datasets.recordings_store import write_recordings_store
 from evrepro.datasets.store import write_events_store
+from evrepro.events.annotations import read_annotation
 from evrepro.events.array import check_field_range
 from evrepro.events.boxes import read_boxes
 from evrepro.events.prophesee import read_prophesee_dat_blocks
@@ -169,7 +170,8 @@ def build_events(name: str, dataset_config: dict, manifest_path: str | Path, raw
                 continue
             if recording.decrease:
                 resorted.append({**record, **recording.decrease})
-            yield str(splits[i]), sample.label, sample.sample_id, recording.events
+            box = None if sample.annotation is None else read_annotation(sample.annotation).xywh
+            yield str(splits[i]), sample.label, sample.sample_id, recording.events, box
 
     counts = write_events_store(out_path, stream(), **store_facts)
     log.info("wrote %s: %s (%d empty recordings left out, %d re-sorted)", out_path, counts, len(empty), len(resorted))

@@ -1,7 +1,8 @@
 """The events store ``results/events/{dataset}.h5``: one canonical HDF5 file per dataset.
 
 Per split group: concatenated ``t`` (int64 µs), ``x``, ``y`` (uint16), ``p`` (int8 0/1), with
-``offsets`` (int64, S+1) marking sample boundaries, ``label`` (int32) and ``sample_id`` (string).
+``offsets`` (int64, S+1) marking sample boundaries, ``label`` (int32) and ``sample_id`` (string); where the
+dataset annotates its samples (N-Caltech101), ``box`` (float32, S×4: x0, y0, width, height, NaN if missing).
 Event columns are chunked and compressed, so one sample is read without reading its split. Root
 attributes: ``format``, ``params`` (JSON), ``params_hash``, ``evrepro_version``, ``inputs`` (JSON of
 input hashes), ``sensor_size`` (width, height), ``class_names`` (JSON), ``source`` (JSON), and the
@@ -25,6 +26,7 @@ FORMAT = "evrepro.events/1"
 EVENT_FIELDS = ("t", "x", "y", "p")
 CHUNK_EVENTS = 1 << 15
 FLUSH_EVENTS = 1 << 20
+NO_BOX = (np.nan,) * 4
 
 
 class SplitWriter:
@@ -34,22 +36,25 @@ class SplitWriter:
         self.group = group
         columns = {field: (EVENT_DTYPE[field], (0,), 0) for field in EVENT_FIELDS}
         self.events = RaggedWriter(group, columns, "offsets", chunk=CHUNK_EVENTS, flush_items=FLUSH_EVENTS)
-        self.labels, self.sample_ids = [], []
+        self.labels, self.sample_ids, self.boxes = [], [], []
 
-    def add(self, events: np.ndarray, label: int, sample_id: str) -> None:
+    def add(self, events: np.ndarray, label: int, sample_id: str, box=None) -> None:
         self.events.add(**{field: events[field] for field in EVENT_FIELDS})
         self.labels.append(label)
         self.sample_ids.append(sample_id)
+        self.boxes.append(NO_BOX if box is None else box)
 
     def close(self) -> None:
         self.events.close()
         self.group.create_dataset("label", data=np.asarray(self.labels, dtype=np.int32))
         self.group.create_dataset("sample_id", data=self.sample_ids, dtype=h5py.string_dtype())
+        if any(box is not NO_BOX for box in self.boxes):
+            self.group.create_dataset("box", data=np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4))
 
 
 def write_events_store(path: str | Path, samples, *, sensor_size, class_names, source: dict, params: dict,
                        inputs: dict | None = None, attributes_after=None) -> dict[str, int]:
-    """Write ``samples`` — an iterable of (split, label, sample_id, events) — atomically to ``path``.
+    """Write ``samples`` — an iterable of (split, label, sample_id, events[, box]) — atomically to ``path``.
 
     ``attributes_after()``, when given, returns root attributes to add once every sample is written
     (what reading them found). Returns the number of samples per split.
@@ -60,10 +65,10 @@ def write_events_store(path: str | Path, samples, *, sensor_size, class_names, s
                 FORMAT, params, inputs or {}, sensor_size=np.asarray(sensor_size, dtype=np.int64),
                 class_names=json.dumps(list(class_names)), source=json.dumps(source, sort_keys=True)))
             writers: dict[str, SplitWriter] = {}
-            for split, label, sample_id, events in samples:
+            for split, label, sample_id, events, *box in samples:
                 if split not in writers:
                     writers[split] = SplitWriter(handle.create_group(split))
-                writers[split].add(events, label, sample_id)
+                writers[split].add(events, label, sample_id, *box)
             for writer in writers.values():
                 writer.close()
             if attributes_after:
@@ -112,6 +117,13 @@ class EventsStore(H5Store):
 
     def sample_ids(self, split: str) -> list[str]:
         return [value.decode() for value in self.handle[split]["sample_id"][:]]
+
+    def box(self, split: str, index: int) -> np.ndarray | None:
+        """The sample's annotated box (x0, y0, width, height; N-Caltech101), or None where it has none."""
+        if "box" not in self.handle[split]:
+            return None
+        box = self.handle[split]["box"][index]
+        return None if np.isnan(box).all() else box
 
     def event_counts(self, split: str) -> np.ndarray:
         return np.diff(self.offsets(split))
