@@ -284,3 +284,21 @@ def test_a_gen1_recording_whose_time_decreases_or_whose_box_class_is_unknown_is_
     with pytest.raises(EventFormatError, match=rf"{rid}_bbox\.npy: event 2 has class_id=7, outside \[0, 1\]"):
         build_through_stages("gen1", config, tmp_path / "work2")
     assert read_prophesee_dat(dat).size == events.size
+
+
+def test_the_datasets_table_has_a_row_per_split_with_its_manifest_hash_for_both_kinds_of_store(tmp_path,
+                                                                                                 tiny_digits):
+    from evrepro.report.tables import datasets_table
+
+    write_gen1_copy(tmp_path / "gen1", np.random.default_rng(6))
+    build_through_stages("gen1", dict(SPLIT_CONFIG, root=str(tmp_path / "gen1")), tmp_path / "work")
+    table = datasets_table({"digits": tiny_digits["store"], "gen1": tmp_path / "work" / "events.h5"})
+    gen1 = table[table["dataset"] == "gen1"].set_index("split")
+    assert gen1["samples"].to_dict() == {"train": 2, "val": 1, "test": 1}
+    assert gen1["boxes"].to_dict() == {"train": 10, "val": 5, "test": 5}
+    digits = table[table["dataset"] == "digits"]
+    with EventsStore(tiny_digits["store"]) as store:
+        assert set(digits["split_manifest_sha256"]) == {store.split_manifest_sha256}
+    split_record = json.loads((tmp_path / "work" / "splits.json").read_text())
+    assert set(gen1["split_manifest_sha256"]) == {manifest_hash(split_record)}
+    assert set(table["orientation"]) == {"as recorded"}

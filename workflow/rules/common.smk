@@ -8,7 +8,7 @@ from evrepro.run_folder import training_params
 from evrepro.runs import cache_id, cache_params, cache_path
 
 DATASETS = list(config["datasets"])
-# the events store's table and figure are per sample; a detection dataset (Gen1) has recordings with boxes
+# the samples figure and both families' runs need samples with labels; Gen1 has recordings with boxes
 CLASSIFICATION_DATASETS = [name for name in DATASETS if get_dataset(name).task == "classification"]
 RUNS = config["runs"]
 

@@ -3,7 +3,7 @@
 
 rule datasets_table:
     input:
-        expand(layout.EVENTS, dataset=CLASSIFICATION_DATASETS),
+        expand(layout.EVENTS, dataset=DATASETS),
     output:
         report(
             layout.fill(layout.TABLE, name="datasets"),
@@ -11,7 +11,7 @@ rule datasets_table:
             category="Datasets",
         ),
     params:
-        datasets=CLASSIFICATION_DATASETS,
+        datasets=DATASETS,
     threads: 1
     resources:
         mem_mb=2000,

@@ -17,11 +17,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from evrepro.datasets.store import EventColumnsStore
 from evrepro.events import EVENT_DTYPE, make_events
 from evrepro.events.array import EventFormatError
 from evrepro.events.boxes import BOX_DTYPE
 from evrepro.fileio import atomic_output
-from evrepro.h5meta import H5Store, root_attributes
+from evrepro.h5meta import root_attributes
 from evrepro.ragged import RaggedWriter
 
 FORMAT = "evrepro.recordings/1"
@@ -104,7 +105,7 @@ def write_recordings_store(path: str | Path, recordings: Iterator[tuple[str, str
     return counts
 
 
-class RecordingsStore(H5Store):
+class RecordingsStore(EventColumnsStore):
     """Read access to a recordings store; use as a context manager."""
 
     FORMAT = FORMAT
@@ -112,8 +113,9 @@ class RecordingsStore(H5Store):
     def recording_ids(self, split: str) -> list[str]:
         return [value.decode() for value in self.handle[split]["recording_id"][:]]
 
-    def num_recordings(self, split: str) -> int:
-        return self.handle[split]["recording_id"].shape[0]
+    def box_counts(self, split: str) -> np.ndarray:
+        """Boxes per recording."""
+        return np.diff(self.handle[split]["box_offsets"][:])
 
     def boxes(self, split: str, index: int) -> np.ndarray:
         """The boxes of one recording, sorted by time, as ``BOX_DTYPE``."""

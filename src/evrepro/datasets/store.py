@@ -77,10 +77,9 @@ def write_events_store(path: str | Path, samples, *, sensor_size, class_names, s
     return counts
 
 
-class EventsStore(H5Store):
-    """Read access to an events store; use as a context manager."""
-
-    FORMAT = FORMAT
+class EventColumnsStore(H5Store):
+    """What the events store and the recordings store (Gen1) share: ragged event columns per split with
+    ``offsets``, and the build's record (parameters, recordings set right, orientation, split manifest hash)."""
 
     def __init__(self, path: str | Path):
         super().__init__(path)
@@ -112,30 +111,8 @@ class EventsStore(H5Store):
     def num_samples(self, split: str) -> int:
         return self.offsets(split).size - 1
 
-    def labels(self, split: str) -> np.ndarray:
-        return self.handle[split]["label"][:]
-
-    def sample_ids(self, split: str) -> list[str]:
-        return [value.decode() for value in self.handle[split]["sample_id"][:]]
-
-    def box(self, split: str, index: int) -> np.ndarray | None:
-        """The sample's annotated box (x0, y0, width, height; N-Caltech101), or None where it has none."""
-        if "box" not in self.handle[split]:
-            return None
-        box = self.handle[split]["box"][index]
-        return None if np.isnan(box).all() else box
-
     def event_counts(self, split: str) -> np.ndarray:
         return np.diff(self.offsets(split))
-
-    def sample(self, split: str, index: int) -> np.ndarray:
-        """The events of one sample, reading only the chunks that hold it."""
-        n = self.num_samples(split)
-        if not 0 <= index < n:
-            raise IndexError(f"{self.path}: sample {index} out of range for split {split!r} with {n} samples")
-        start, stop = self.offsets(split)[index : index + 2]
-        group = self.handle[split]
-        return make_events(*(group[field][start:stop] for field in EVENT_FIELDS))
 
     def durations_us(self, split: str, block_events: int = 1 << 22) -> np.ndarray:
         """Last minus first timestamp of every sample (0 for empty samples), reading ``t`` in blocks."""
@@ -152,3 +129,31 @@ class EventsStore(H5Store):
                 hit = (counts > 0) & (wanted >= start) & (wanted < stop)
                 out[hit] = block[wanted[hit] - start]
         return t_last - t_first
+
+
+class EventsStore(EventColumnsStore):
+    """Read access to an events store (one sample per recording, with labels); use as a context manager."""
+
+    FORMAT = FORMAT
+
+    def labels(self, split: str) -> np.ndarray:
+        return self.handle[split]["label"][:]
+
+    def sample_ids(self, split: str) -> list[str]:
+        return [value.decode() for value in self.handle[split]["sample_id"][:]]
+
+    def box(self, split: str, index: int) -> np.ndarray | None:
+        """The sample's annotated box (x0, y0, width, height; N-Caltech101), or None where it has none."""
+        if "box" not in self.handle[split]:
+            return None
+        box = self.handle[split]["box"][index]
+        return None if np.isnan(box).all() else box
+
+    def sample(self, split: str, index: int) -> np.ndarray:
+        """The events of one sample, reading only the chunks that hold it."""
+        n = self.num_samples(split)
+        if not 0 <= index < n:
+            raise IndexError(f"{self.path}: sample {index} out of range for split {split!r} with {n} samples")
+        start, stop = self.offsets(split)[index : index + 2]
+        group = self.handle[split]
+        return make_events(*(group[field][start:stop] for field in EVENT_FIELDS))

@@ -3,12 +3,29 @@
 import json
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
 
+from evrepro.datasets.recordings_store import RecordingsStore
 from evrepro.datasets.store import EventsStore
 from evrepro.layout import run_and_seed
 from evrepro.fileio import atomic_output
+
+
+def open_events(path: str | Path) -> EventsStore | RecordingsStore:
+    """The events store of a classification dataset, or the recordings store of a detection dataset."""
+    with h5py.File(path, "r") as handle:
+        detection = handle.attrs.get("format") == RecordingsStore.FORMAT
+    return RecordingsStore(path) if detection else EventsStore(path)
+
+
+def class_counts(store: EventsStore | RecordingsStore, split: str) -> dict:
+    """Classes in a split (a detection dataset: among its boxes, and the number of boxes)."""
+    if isinstance(store, RecordingsStore):
+        classes = np.concatenate([store.boxes(split, i)["class_id"] for i in range(store.num_samples(split))])
+        return {"classes": np.unique(classes).size, "boxes": classes.size}
+    return {"classes": np.unique(store.labels(split)).size}
 
 
 def datasets_table(stores: dict[str, str | Path]) -> pd.DataFrame:
@@ -19,7 +36,7 @@ def datasets_table(stores: dict[str, str | Path]) -> pd.DataFrame:
     """
     rows = []
     for name, path in stores.items():
-        with EventsStore(path) as store:
+        with open_events(path) as store:
             empty, resorted = store.set_right("empty"), store.set_right("resorted")
             named = {record["split"] for record in empty + resorted}
             for split in store.splits + sorted(named - set(store.splits)):
@@ -29,7 +46,7 @@ def datasets_table(stores: dict[str, str | Path]) -> pd.DataFrame:
                     durations_ms = store.durations_us(split) / 1000
                     row.update({
                         "samples": counts.size,
-                        "classes": np.unique(store.labels(split)).size,
+                        **class_counts(store, split),
                         "events_mean": counts.mean(),
                         "events_median": np.median(counts),
                         "events_min": counts.min(),
