@@ -14,15 +14,15 @@ from evrepro.datasets.download import download
 from evrepro.datasets.extract import check_archive, extract_all
 from evrepro.datasets.layouts import list_samples
 from evrepro.datasets.local_copy import LOCAL_COPY_NOTE, find_local_copy, listing_digest
+from evrepro.datasets.recordings_store import write_recordings_store
 from evrepro.datasets.registry import DatasetSpec, get_dataset
 from evrepro.datasets.splits import assign_splits, manifest_hash, split_manifest
-from evrepro.datasets.recordings_store import write_recordings_store
 from evrepro.datasets.store import write_events_store
+from evrepro.errors import EvreproError
 from evrepro.events.annotations import read_annotation
 from evrepro.events.array import check_field_range
 from evrepro.events.boxes import read_boxes
 from evrepro.events.prophesee import read_prophesee_dat_blocks
-from evrepro.errors import EvreproError
 from evrepro.fileio import atomic_output, sha256_file
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ import pandas as pd
 
 from evrepro.datasets.recordings_store import RecordingsStore
 from evrepro.datasets.store import EventsStore
-from evrepro.layout import run_and_seed
 from evrepro.fileio import atomic_output
+from evrepro.layout import run_and_seed
 
 
 def open_events(path: str | Path) -> EventsStore | RecordingsStore:
