@@ -16,6 +16,7 @@ import json
 import platform
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +28,12 @@ OUT = Path("results/bench/formats.json")
 LIBRARIES = ("evrepro", "tonic", "expelliarmus", "evlib", "numpy", "scipy", "polars")
 
 
-def best_of(function, repeats=3):
-    """(shortest of ``repeats`` timed calls in seconds, the last call's result)."""
+def best_of(function, *args, repeats=3):
+    """(shortest of ``repeats`` timed calls of ``function(*args)`` in seconds, the last call's result)."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        result = function()
+        result = function(*args)
         times.append(time.perf_counter() - start)
     return min(times), result
 
@@ -40,6 +41,11 @@ def best_of(function, repeats=3):
 def columns(t, x, y, p) -> dict[str, np.ndarray]:
     """Event columns as int64 arrays, for comparing readers whatever their dtypes."""
     return {name: np.asarray(value).reshape(-1).astype(np.int64) for name, value in zip("txyp", (t, x, y, p))}
+
+
+def same(reference: dict, found: dict) -> bool:
+    """Whether two readers' columns are equal, event by event."""
+    return all(np.array_equal(reference[name], found[name]) for name in reference)
 
 
 def generated_events(n: int, sensor: tuple[int, int], duration_us: int, rng) -> np.ndarray:
@@ -56,10 +62,22 @@ def tonic_mnist(path):
 
 
 def tonic_dvs128(path):
-    """tonic's AEDAT 2.0 DVS128 reader (its DVS-Gesture-era ``read_dvs_128``): events only."""
+    """tonic's AEDAT 2.0 DVS128 reader ``read_dvs_128``: events only."""
     import tonic
 
     return tonic.io.read_dvs_128(str(path))[1]
+
+
+def tonic_dvs128_steps(path):
+    """The steps of ``read_dvs_128`` with its header call fixed: tonic 1.7's ``read_aedat_header_from_file``
+    returns three values and ``read_dvs_128`` unpacks two."""
+    import tonic
+
+    version, start, _ = tonic.io.read_aedat_header_from_file(str(path))
+    events = tonic.io.get_aer_events_from_file(str(path), version, start)
+    address = events["address"]
+    return tonic.io.make_structured_array((address >> 8) & 0x7F, (address >> 1) & 0x7F, events["timeStamp"],
+                                          address & 1)
 
 
 def tonic_asl_dvs(path):
@@ -81,7 +99,7 @@ def expelliarmus_dat(path):
 
 
 def evlib_events(path):
-    """evlib's Rust loader, collected into a polars DataFrame (x, y, t as µs duration, polarity -1/1)."""
+    """evlib's Rust loader, collected into a polars DataFrame (columns x, y, t, polarity)."""
     import evlib
 
     return evlib.load_events(str(path), sort=False).collect()
@@ -92,95 +110,107 @@ def evlib_columns(frame):
 
 
 def evrepro_dat_blocks(path):
-    """evrepro's streaming ``.dat`` reader (4 M events per block), concatenated."""
-    return np.concatenate(list(read_prophesee_dat_blocks(path)))
+    """evrepro's streaming ``.dat`` reader: every block (4 M events) decoded, kept as a list."""
+    return list(read_prophesee_dat_blocks(path))
 
 
 def plain(events):
     return columns(events["t"], events["x"], events["y"], events["p"])
 
 
-# name -> file written, sensor (width, height), duration, events at scale 1, extra readers of evrepro, library
-# readers as (library, reader, function, to evrepro's columns, convention), libraries without a reader
+def transposed(events):
+    return columns(events["t"], events["y"], events["x"], events["p"])
+
+
+EVLIB = "t as a µs duration, polarity -1/1: compared as polarity > 0"
+TRANSPOSED = ("x from address bits 8-14 and y from bits 1-7: transposed against jAER's DVS128 addressing; "
+              "compared with x and y swapped")
+
+
+@dataclass(frozen=True)
+class Format:
+    """One file format: the file written, the readers timed on it, the libraries without a reader."""
+
+    title: str
+    file: str
+    sensor: tuple[int, int]
+    duration_us: int
+    events: int  # at scale 1
+    readers: tuple  # (library, reader, function, to evrepro's columns, convention) per library reader
+    not_offered: dict[str, str]
+    evrepro_extra: tuple = ()  # (reader, function, to columns) per further evrepro reader
+    header: tuple[str, ...] | None = None  # Prophesee header lines
+    note: str | None = None
+
+
+OTHER_CAMERAS = "reads Prophesee dat/evt2/evt3 only"
 FORMATS = {
-    "atis_bin": dict(
-        title="ATIS .bin (N-MNIST, N-Caltech101)", file="recording.bin", sensor=(240, 180), duration_us=8_000_000,
-        events=10_000_000, evrepro_extra=(),
-        readers=(
-            ("tonic", "tonic.io.read_mnist_file", tonic_mnist, plain, "same"),
-            ("evlib", "evlib.load_events", evlib_events, evlib_columns, "polarity -1/1"),
-        ),
-        not_offered={"expelliarmus": "reads Prophesee dat/evt2/evt3 only"},
+    "atis_bin": Format(
+        "ATIS .bin (N-MNIST, N-Caltech101)", "recording.bin", (240, 180), 8_000_000, 10_000_000,
+        readers=(("tonic", "tonic.io.read_mnist_file", tonic_mnist, plain, "same"),
+                 ("evlib", "evlib.load_events", evlib_events, evlib_columns, EVLIB)),
+        not_offered={"expelliarmus": OTHER_CAMERAS},
         note="timestamps within 2^23 µs like N-MNIST and N-Caltech101 recordings, so no overflow markers"),
-    "prophesee_dat": dict(
-        title="Prophesee Event2D .dat (N-CARS, Gen1)", file="recording_td.dat", sensor=(304, 240),
-        duration_us=60_000_000, events=10_000_000,
-        header=("Date 2019-01-01 00:00:00", "Version 2", "Width 304", "Height 240"),
-        evrepro_extra=(("evrepro.events.prophesee.read_prophesee_dat_blocks", evrepro_dat_blocks),),
-        readers=(
-            ("expelliarmus", "expelliarmus.Wizard(encoding='dat').read", expelliarmus_dat, plain, "same"),
-            ("evlib", "evlib.load_events", evlib_events, evlib_columns, "polarity -1/1"),
-        ),
-        not_offered={"tonic": "tonic 1.7 has no Prophesee .dat reader (no N-CARS or Gen1 dataset)"}),
-    "aedat2_dvs128": dict(
-        title="AEDAT 2.0, DVS128 addressing (CIFAR10-DVS, MNIST-DVS)", file="recording.aedat", sensor=(128, 128),
-        duration_us=60_000_000, events=10_000_000, evrepro_extra=(),
-        readers=(
-            ("tonic", "tonic.io.read_dvs_128", tonic_dvs128,
-             lambda e: columns(e["t"], e["y"], e["x"], e["p"]),
-             "x from address bits 8-14 and y from bits 1-7: transposed against jAER's DVS128 addressing; "
-             "compared with x and y swapped"),
-            ("evlib", "evlib.load_events", evlib_events, evlib_columns, "polarity -1/1"),
-        ),
-        not_offered={"expelliarmus": "reads Prophesee dat/evt2/evt3 only"}),
-    "asl_dvs_mat": dict(
-        title="ASL-DVS MATLAB v5 .mat", file="recording.mat", sensor=(240, 180), duration_us=60_000_000,
-        events=2_000_000, evrepro_extra=(),
-        readers=(
-            ("tonic", "tonic.datasets.ASLDVS.__getitem__ (scipy.io.loadmat)", tonic_asl_dvs,
-             lambda e: columns(e["t"], e["x"], 179 - e["y"], e["p"]),
-             "y flipped (179 - y) and an N×1 array; compared with y flipped back"),
-        ),
-        not_offered={"expelliarmus": "reads Prophesee dat/evt2/evt3 only",
+    "prophesee_dat": Format(
+        "Prophesee Event2D .dat (N-CARS, Gen1)", "recording_td.dat", (304, 240), 60_000_000, 10_000_000,
+        readers=(("expelliarmus", "expelliarmus.Wizard(encoding='dat').read", expelliarmus_dat, plain, "same"),
+                 ("evlib", "evlib.load_events", evlib_events, evlib_columns, EVLIB)),
+        not_offered={"tonic": "tonic 1.7 has no Prophesee .dat reader (no N-CARS or Gen1 dataset)"},
+        evrepro_extra=(("evrepro.events.prophesee.read_prophesee_dat_blocks", evrepro_dat_blocks,
+                        lambda blocks: plain(np.concatenate(blocks))),),
+        header=("Date 2019-01-01 00:00:00", "Version 2", "Width 304", "Height 240")),
+    "aedat2_dvs128": Format(
+        "AEDAT 2.0, DVS128 addressing (CIFAR10-DVS, MNIST-DVS)", "recording.aedat", (128, 128), 60_000_000,
+        10_000_000,
+        readers=(("tonic", "tonic.io.read_dvs_128", tonic_dvs128, transposed, TRANSPOSED),
+                 ("tonic", "tonic.io.read_dvs_128's steps, header call fixed", tonic_dvs128_steps, transposed,
+                  TRANSPOSED),
+                 ("evlib", "evlib.load_events", evlib_events, evlib_columns, EVLIB)),
+        not_offered={"expelliarmus": OTHER_CAMERAS}),
+    "asl_dvs_mat": Format(
+        "ASL-DVS MATLAB v5 .mat", "recording.mat", (240, 180), 60_000_000, 2_000_000,
+        readers=(("tonic", "tonic.datasets.ASLDVS.__getitem__ (scipy.io.loadmat)", tonic_asl_dvs,
+                  lambda e: columns(e["t"], e["x"], 179 - e["y"], e["p"]),
+                  "y flipped (179 - y) and an N×1 array; compared with y flipped back"),),
+        not_offered={"expelliarmus": OTHER_CAMERAS,
                      "evlib": "no MATLAB reader (its formats: text, HDF5, AER, AEDAT 1-4, EVT2/2.1/3)"}),
 }
 
 
-def measure(name: str, spec: dict, folder: Path, scale: float, rng) -> dict:
+def measure(name: str, spec: Format, folder: Path, scale: float, rng) -> dict:
     """Write one file of format ``name`` and time every reader on it."""
-    path = folder / spec["file"]
-    events = generated_events(max(1000, int(spec["events"] * scale)), spec["sensor"], spec["duration_us"], rng)
-    if "header" in spec:
-        write_prophesee_dat(path, events, spec["header"])
+    path = folder / spec.file
+    events = generated_events(max(1000, int(spec.events * scale)), spec.sensor, spec.duration_us, rng)
+    if spec.header:
+        write_prophesee_dat(path, events, spec.header)
     else:
         write(path, events)
-    seconds, decoded = best_of(lambda: read(path))
+    seconds, decoded = best_of(read, path)
     reference = plain(decoded)
-    assert all(np.array_equal(reference[k], v) for k, v in plain(events).items()), f"{name}: evrepro round trip"
+    assert same(reference, plain(events)), f"{name}: evrepro does not read back what it wrote"
     evrepro_rate = events.size / seconds
     readers = [{"library": "evrepro", "reader": "evrepro.events.read", "seconds": seconds,
                 "million_events_per_s": evrepro_rate / 1e6}]
-    for reader, function in spec["evrepro_extra"]:
-        seconds, decoded = best_of(lambda: function(path))
+    for reader, function, to_columns in spec.evrepro_extra:
+        seconds, decoded = best_of(function, path)
         readers.append({"library": "evrepro", "reader": reader, "seconds": seconds,
                         "million_events_per_s": events.size / seconds / 1e6,
-                        "equal": all(np.array_equal(reference[k], v) for k, v in plain(decoded).items())})
-    for library, reader, function, to_columns, convention in spec["readers"]:
+                        "equal": same(reference, to_columns(decoded))})
+    for library, reader, function, to_columns, convention in spec.readers:
         entry = {"library": library, "reader": reader}
         try:
-            seconds, decoded = best_of(lambda: function(path))
-        except Exception as error:  # a library that cannot read the file is a result, not a crash
+            seconds, decoded = best_of(function, path)
+        except Exception as error:  # noqa: BLE001 -- a library that cannot read the file is a result, not a crash
             entry["error"] = f"{type(error).__name__}: {error}"
         else:
-            found = to_columns(decoded)
             entry |= {"seconds": seconds, "million_events_per_s": events.size / seconds / 1e6,
                       "evrepro_ratio": evrepro_rate * seconds / events.size,
-                      "equal": all(np.array_equal(reference[k], found[k]) for k in reference),
+                      "equal": same(reference, to_columns(decoded)),
                       "convention": convention}
         readers.append(entry)
-    return {"title": spec["title"], "events": int(events.size), "bytes": path.stat().st_size,
-            "sensor": list(spec["sensor"]), "readers": readers, "not_offered": spec["not_offered"],
-            **({"note": spec["note"]} if "note" in spec else {})}
+    return {"title": spec.title, "events": int(events.size), "bytes": path.stat().st_size,
+            "sensor": list(spec.sensor), "readers": readers, "not_offered": spec.not_offered,
+            **({"note": spec.note} if spec.note else {})}
 
 
 def main(scale: float = 1.0) -> dict:

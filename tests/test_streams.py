@@ -12,20 +12,22 @@ from evrepro.streams.neighbors import neighbors
 
 
 def reference_lif(times, pixels, in_shape, tau, threshold, reset):
-    """Spatial LIF straight from the description, with windows computed from coordinates."""
+    """Spatial LIF straight from the description (ECN.md §1.4), with windows computed from coordinates:
+    potentials stored in float32, the update in float64, an input's output pixels visited in ECN's pixel order
+    (x-major: ``x * H + y``)."""
     in_h, in_w = in_shape
     out_h, out_w = (in_h + 1) // 2, (in_w + 1) // 2
     potential, last, out = {}, {}, []
     for t, c in zip(times.tolist(), pixels.tolist()):
         y, x = divmod(c, in_w)
-        fed = sorted(oy * out_w + ox for oy in range(out_h) for ox in range(out_w)
-                     if abs(2 * oy - y) <= 1 and abs(2 * ox - x) <= 1)
+        fed = [oy * out_w + ox for ox in range(out_w) for oy in range(out_h)
+               if abs(2 * oy - y) <= 1 and abs(2 * ox - x) <= 1]
         for o in fed:
-            v = potential.get(o, 0.0) * math.exp(-(t - last.get(o, 0)) / tau) + 1 / len(fed)
+            v = float(potential.get(o, np.float32(0))) * math.exp(-(t - last.get(o, 0)) / tau) + 1 / len(fed)
             if v > threshold:
                 out.append((t, o))
                 v = reset
-            potential[o], last[o] = v, t
+            potential[o], last[o] = np.float32(v), t
     return out
 
 
@@ -71,14 +73,34 @@ def test_cross_link_has_nine_cells_in_mask_order():
     assert np.diff(link.indptr)[0] == 5  # a corner keeps only its in-grid cells
 
 
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(8))
 def test_spatial_lif_matches_the_reference(seed):
     rng = np.random.default_rng(seed)
     shape = (int(rng.integers(3, 12)), int(rng.integers(3, 12)))
     times, pixels = random_stream(rng, 2000, shape, 200_000, ties=seed % 2 == 1)
-    out_t, out_p = spatial_lif(times, pixels, strided_link(shape), tau=2000.0, threshold=1.5, reset_potential=-3.0)
-    assert list(zip(out_t.tolist(), out_p.tolist())) == reference_lif(times, pixels, shape, 2000.0, 1.5, -3.0)
+    # ECN's settings: N-MNIST, ASL-DVS, N-CARS, CIFAR10-DVS (thresholds 1.0 and 0.75 make float ties common)
+    tau, threshold, reset = [(2000.0, 1.5, -3.0), (1000.0, 1.0, -3.0), (1000.0, 0.75, -1.0), (4000.0, 1.6, -3.0)][seed % 4]
+    out_t, out_p = spatial_lif(times, pixels, strided_link(shape), tau, threshold, reset)
+    assert list(zip(out_t.tolist(), out_p.tolist())) == reference_lif(times, pixels, shape, tau, threshold, reset)
     assert np.all(np.diff(out_t) >= 0) and np.isin(out_t, times).all()
+
+
+def test_spatial_lif_stores_potentials_in_float32():
+    """1 - exp(-1000 / 1442.695) = 0.50000001 in float64 but 0.5 in float32: the next simultaneous input brings
+    the potential to exactly the threshold 1.5 in float32 (no event, as ECN) and above it in float64."""
+    link = strided_link((1, 1))  # one input pixel feeding one output pixel with weight 1
+    times = np.array([0, 0, 1000, 1000], np.int64)
+    out_t, _ = spatial_lif(times, np.zeros(4, np.int64), link, 1442.695, threshold=1.5, reset_potential=-1.0)
+    assert out_t.tolist() == [0]  # the second input fires (2 > 1.5) and resets to -1; the fourth does not
+
+
+def test_simultaneous_outputs_come_in_ecns_pixel_order():
+    """An input at an odd (x, y) feeds four outputs; with weight 1/4 and threshold 0.2 all four fire at once,
+    in ECN's x-major order (x * H + y), not evrepro's row-major one."""
+    link = strided_link((3, 3))  # outputs 2×2; input (y, x) = (1, 1) is in every window
+    out_t, out_p = spatial_lif(np.array([5], np.int64), np.array([1 * 3 + 1], np.int64), link, 1000.0, 0.2, -1.0)
+    assert out_t.tolist() == [5] * 4
+    assert out_p.tolist() == [0, 2, 1, 3]  # (y, x) = (0, 0), (1, 0), (0, 1), (1, 1)
 
 
 def test_spatial_lif_edge_cases():

@@ -33,6 +33,7 @@ ACCURACY_VS_EVENTS = RUN + "/accuracy_vs_events.csv"
 
 # report
 TABLE = "results/tables/{name}.csv"
+PAPER_RESULTS = "config/paper_results.yaml"  # the published numbers the paper tables compare with
 FIGURE = "results/figures/{name}.png"
 SAMPLES_FIGURE = "results/figures/{dataset}_samples.png"
 STREAM_FIGURE = "results/figures/streams/{dataset}-{prep}_{figure}.png"  # figure: levels, neighbourhood

@@ -2,12 +2,16 @@
 
 import re
 
+import yaml
+
 from evrepro import layout
 from evrepro.datasets.registry import get_dataset
 from evrepro.run_folder import training_params
 from evrepro.runs import cache_id, cache_params, cache_path
 
 DATASETS = list(config["datasets"])
+PAPERS = list(yaml.safe_load(open(layout.PAPER_RESULTS))["papers"])  # each gets a claims table
+PAPER_TABLES = [f"claims_{paper}" for paper in PAPERS] + ["cross", "summary"]
 # the samples figure and both families' runs need samples with labels; Gen1 has recordings with boxes
 CLASSIFICATION_DATASETS = [name for name in DATASETS if get_dataset(name).task == "classification"]
 RUNS = config["runs"]
@@ -122,7 +126,7 @@ def all_targets():
     ]
     if RUNS:
         targets += run_files(layout.METRICS)
-        targets += [layout.fill(layout.TABLE, name=name) for name in ("runs", "compute")]
+        targets += [layout.fill(layout.TABLE, name=name) for name in ("runs", "compute", *PAPER_TABLES)]
         targets += [layout.fill(layout.FIGURE, name="training_curves")]
     if runs_of("aegnn"):
         targets += run_files(layout.ASYNC, "aegnn")

@@ -198,3 +198,34 @@ rule compute_table:
         "../../envs/report.yaml"
     script:
         "../../scripts/compute_table.py"
+
+
+rule paper_tables:
+    input:
+        paper_results=layout.PAPER_RESULTS,
+        metrics=run_files(layout.METRICS),
+        models=run_files(layout.MODEL),
+        asyncs=run_files(layout.ASYNC, "aegnn"),
+    output:
+        **{
+            name: report(
+                layout.fill(layout.TABLE, name=name),
+                caption=f"../report/{name.split('_')[0]}_table.rst",
+                category="Reproduction summary" if name in ("summary", "cross") else f"Paper: {name.split('_')[1]}",
+            )
+            for name in PAPER_TABLES
+        },
+        markdown=[layout.fill(layout.TABLE, name=name).replace(".csv", ".md") for name in PAPER_TABLES],
+        latex=[layout.fill(layout.TABLE, name=name).replace(".csv", ".tex") for name in PAPER_TABLES],
+    params:
+        runs=runs_table_params(),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,  # minutes
+    log:
+        layout.job_file(layout.LOG, "report", "paper_tables"),
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/paper_tables.py"

@@ -10,9 +10,21 @@ from dataclasses import asdict, dataclass
 from evrepro.streams.augment import Augmentation
 
 
+# Version of the stream computation (LIF, neighbourhoods, augmentation). It is a field of StreamParams, so it is
+# part of every stream cache's id (``evrepro.runs.cache_id`` hashes ``as_dict()``) and of the params the cache
+# stores: a cache computed by other arithmetic is never reused. Bump it whenever the same parameters would give
+# different streams. History:
+#   1  LIF potentials in float64, simultaneous LIF outputs in evrepro's y·W + x order, rotation in float64.
+#      (Caches written then do not record a version; ``StreamStore`` reads them as 1.)
+#   2  float32 potentials and ECN's x·H + y order of simultaneous outputs (equal to ECN's own outputs event for
+#      event, tests/test_ecn_goldens.py); rotation in float32 as ECN's.
+STREAM_ALGORITHM = 2
+
+
 @dataclass(frozen=True)
 class StreamParams:
-    """Stream-cache parameters; the run config's ECN ``preprocessing`` block maps onto these."""
+    """Stream-cache parameters; the run config's ECN ``preprocessing`` block maps onto these (all but
+    ``algorithm``, which is the code's: ``STREAM_ALGORITHM``)."""
 
     num_levels: int = 3
     decay_time_us: float = 2000.0
@@ -30,6 +42,7 @@ class StreamParams:
     flip_time: float = 0.0
     rotate_max: float = 0.0
     augment_seed: int = 0
+    algorithm: int = STREAM_ALGORITHM
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -8,7 +8,12 @@ With tau_0 the stem's decay time and tau_i = tau_0 * 2**(i + 1) the time scale o
   S_{i+1} = LIF(S_i) with tau_i and ``level{i}_down`` (S_i -> S_{i+1}, window max_decays * tau_i).
 Before that, as ECN: the first ``max_events`` events are kept, coordinates are divided by
 ``initial_pooling`` and, with ``recenter``, shifted by (grid - largest coordinate) // 2 per axis.
-Times start at 0 (the first event); pixels are ``y * width + x`` on each level's grid.
+Times start at 0 (the first event); pixels are ``y * width + x`` on each level's grid. Unlike ECN, pooled
+coordinates are clipped to the grid (ECN's would leave it when an odd sensor size is pooled; no dataset has one).
+
+The streams equal ECN's own (numba-stream's LIF and neighbourhoods) event for event, with pixels and kernel
+cells mapped between the two flattenings (``evrepro.streams.grid``): ``tests/test_ecn_goldens.py`` checks every
+level and neighbourhood against the original's outputs on real recordings under four datasets' settings.
 
 Training samples can be stored as ``cache_repeats`` differently augmented copies (ECN's offline
 augmentation, jackd/ecn ``ecn/ops/augment.py``); validation and test samples are never augmented.
@@ -19,7 +24,7 @@ import numpy as np
 from evrepro.streams.grid import cross_link, pointwise_link, strided_link
 from evrepro.streams.lif import spatial_lif
 from evrepro.streams.neighbors import neighbors
-from evrepro.streams.params import StreamParams, convolutions, level_shapes
+from evrepro.streams.params import STREAM_ALGORITHM, StreamParams, convolutions, level_shapes
 from evrepro.streams.sample import Stream, StreamSample
 
 LINKS = {"strided": strided_link, "cross": cross_link, "pointwise": pointwise_link}
@@ -27,6 +32,8 @@ LINKS = {"strided": strided_link, "cross": cross_link, "pointwise": pointwise_li
 
 def preprocess_stream(events: np.ndarray, sensor_size: tuple[int, int], params: StreamParams) -> StreamSample:
     """The input stream and every LIF level, and every convolution's neighbourhoods, of one sample."""
+    if params.algorithm != STREAM_ALGORITHM:
+        raise ValueError(f"stream algorithm {params.algorithm} asked for; this code computes {STREAM_ALGORITHM}")
     if params.max_events is not None:
         events = events[: params.max_events]
     shapes = level_shapes(sensor_size, params)

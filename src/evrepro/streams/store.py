@@ -3,7 +3,8 @@
 Per split: ``stream{k}/times|pixels`` (k = 0 is the input, k = 1.. the LIF levels) with ``offsets``,
 and ``stream0/polarity``; per convolution ``conv/{name}/partitions|indices`` (sample-local input
 indices) with ``offsets``, and ``conv/{name}/row_lengths`` (one per output event, so a row's entries
-follow from their running sum); ``label``. ``{prep}`` is the hash of the preprocessing parameters.
+follow from their running sum); ``label``. ``{prep}`` is the hash of the preprocessing parameters, the
+stream algorithm's version (``StreamParams.algorithm``) included.
 The train split holds ``cache_repeats`` augmented copies of its n samples (copy r of sample i at
 ``r * n + i``), each drawn from its own seeded generator.
 """
@@ -16,7 +17,7 @@ from evrepro.datasets.store import EventsStore
 from evrepro.ragged import RaggedWriter
 from evrepro.sample_cache import SampleCacheReader, build_sample_cache
 from evrepro.streams.augment import augment
-from evrepro.streams.params import StreamParams, convolutions, level_shapes
+from evrepro.streams.params import STREAM_ALGORITHM, StreamParams, convolutions, level_shapes
 from evrepro.streams.preprocess import preprocess_stream
 from evrepro.streams.sample import Neighbourhoods, Stream, StreamSample
 
@@ -63,6 +64,8 @@ def augmented_copies(params: StreamParams, split: str) -> int:
 
 def build_stream_store(events_path, out_path, params: StreamParams, progress: bool = True) -> dict[str, int]:
     """Preprocess every sample of an events store (and its augmented training copies) into a stream store."""
+    if params.algorithm != STREAM_ALGORITHM:
+        raise ValueError(f"stream algorithm {params.algorithm} asked for; this code computes {STREAM_ALGORITHM}")
     with EventsStore(events_path) as events:
         sensor_size = events.sensor_size
 
@@ -79,11 +82,16 @@ def build_stream_store(events_path, out_path, params: StreamParams, progress: bo
         copies=lambda split: augmented_copies(params, split), transform=transform, progress=progress)
 
 
+def stored_params(**stored) -> StreamParams:
+    """A store's params; stores written before the algorithm was recorded hold version 1."""
+    return StreamParams(**{"algorithm": 1, **stored})
+
+
 class StreamStore(SampleCacheReader):
     """Read access to a stream store, one sample at a time."""
 
     FORMAT = FORMAT
-    PARAMS = StreamParams
+    PARAMS = staticmethod(stored_params)
 
     def __init__(self, path):
         super().__init__(path)

@@ -1,0 +1,170 @@
+"""The papers' claims beside what this pipeline measured.
+
+``config/paper_results.yaml`` holds the published numbers, one entry per cell, with their source and
+whether anyone verified them. The run records (``metrics.json``, ``async.json``, ``model.json``) hold
+what was measured. Here both meet: per paper, every claim of the method it proposes with the runs of
+that family on that dataset beside it (mean ± std over seeds, the delta, the budget used against the
+paper's, the checkpoint scored) and a status; and the cross table of both families on every dataset.
+A claim without a run is "not run", a published cell nobody could read is "no published value": a
+missing number is never shown as zero.
+"""
+
+import json
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from evrepro.errors import ConfigError
+from evrepro.layout import run_and_seed
+from evrepro.report.table_files import write_table
+
+METRICS = ("accuracy", "mflops_per_event", "map")
+ENTRY_KEYS = ("paper", "source", "page", "verified", "task", "method", "ours", "dataset", "metric", "value", "note")
+PAPER_KEYS = ("title", "citation", "family", "budget", "epochs", "checkpoint", "flops_convention")
+STATUSES = ("reproduced", "not reproduced", "not run", "no published value")
+
+
+class PaperResults(NamedTuple):
+    papers: dict  # name -> title, citation, family, budget, epochs, checkpoint, flops_convention
+    published: pd.DataFrame  # one row per published cell (ENTRY_KEYS)
+    tolerance: dict  # metric -> when a measured mean reproduces a published value
+
+
+def load_paper_results(path) -> PaperResults:
+    """The published numbers, checked: an entry that lacks a key or names an unknown paper or metric stops
+    with one line naming the file, the entry and the value."""
+    data = yaml.safe_load(Path(path).read_text())
+    papers, entries, tolerance = data.get("papers") or {}, data.get("results") or [], data.get("tolerance") or {}
+    if set(tolerance) != set(METRICS):
+        raise ConfigError(f"{path}: tolerance must give {', '.join(METRICS)} (has {', '.join(tolerance) or 'none'})")
+    for name, paper in papers.items():
+        missing = [key for key in PAPER_KEYS if key not in paper]
+        if missing:
+            raise ConfigError(f"{path}: papers.{name} lacks {', '.join(missing)}")
+    for i, entry in enumerate(entries):
+        where = f"{path}: results[{i}] ({entry.get('method')}, {entry.get('dataset')}, {entry.get('metric')})"
+        missing = [key for key in ENTRY_KEYS if key not in entry]
+        if missing:
+            raise ConfigError(f"{where} lacks {', '.join(missing)}")
+        if entry["paper"] not in papers:
+            raise ConfigError(f"{where}: paper {entry['paper']!r} is none of {', '.join(papers)}")
+        if entry["metric"] not in METRICS:
+            raise ConfigError(f"{where}: metric {entry['metric']!r} is none of {', '.join(METRICS)}")
+        if entry["value"] is not None and not isinstance(entry["value"], int | float):
+            raise ConfigError(f"{where}: value {entry['value']!r} is not a number (null when unknown)")
+    return PaperResults(papers, pd.DataFrame(entries, columns=list(ENTRY_KEYS)), tolerance)
+
+
+def measured(runs: dict, metrics_paths, model_paths, async_paths) -> pd.DataFrame:
+    """One row per run × seed: family, dataset, test accuracy, MFLOP/ev and latency (AEGNN), parameters,
+    epochs trained, the checkpoint scored and the training's compute."""
+    models = {run_and_seed(path): json.loads(Path(path).read_text()) for path in model_paths}
+    asyncs = {run_and_seed(path): json.loads(Path(path).read_text()) for path in async_paths}
+    rows = []
+    for path in metrics_paths:
+        key = run_and_seed(path)
+        metrics, model, result = json.loads(Path(path).read_text()), models.get(key, {}), asyncs.get(key)
+        rows.append({
+            "run": key[0], "seed": key[1], "family": runs[key[0]]["model"], "dataset": runs[key[0]]["dataset"],
+            "accuracy": metrics["test_accuracy"],
+            "mflops_per_event": result["mflops_per_event"]["async"] if result else np.nan,
+            "dense_mflops_per_event": result["mflops_per_event"]["dense"] if result else np.nan,
+            "latency_ms_per_event": result["latency_ms_per_event"]["async"]["mean"] if result else np.nan,
+            "parameters": metrics["parameters"],
+            "epochs": model.get("training", {}).get("epochs", np.nan),
+            "best_epoch": metrics["best_epoch"],
+            "train_hours": model.get("compute", {}).get("wall_s", metrics["train_wall_time_s"]) / 3600,
+        })
+    columns = ["run", "seed", "family", "dataset", "accuracy", "mflops_per_event", "dense_mflops_per_event",
+               "latency_ms_per_event", "parameters", "epochs", "best_epoch", "train_hours"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _status(metric: str, published, mean, tolerance: dict) -> str:
+    if published is None or pd.isna(published):
+        return "no published value"
+    if pd.isna(mean):
+        return "not run"
+    if metric == "mflops_per_event":  # fewer is better; conventions differ (see the FLOP conventions table)
+        return "reproduced" if mean <= published * tolerance["mflops_per_event"] else "not reproduced"
+    return "reproduced" if mean >= published - tolerance[metric] else "not reproduced"
+
+
+def claims_table(paper: str, papers: dict, published: pd.DataFrame, per_seed: pd.DataFrame,
+                 tolerance: dict) -> pd.DataFrame:
+    """Per claim of ``paper``'s own method: one row per run of that family on that dataset (or one "not run" row)."""
+    family = papers[paper]["family"]
+    claims = published[(published["paper"] == paper) & published["ours"]]
+    rows = []
+    for claim in claims.itertuples(index=False):
+        runs = per_seed[(per_seed["family"] == family) & (per_seed["dataset"] == claim.dataset)]
+        base = {"dataset": claim.dataset, "task": claim.task, "metric": claim.metric, "published": claim.value,
+                "verified": claim.verified, "source": claim.source}
+        if claim.task != "recognition" or runs.empty:
+            rows.append({**base, "run": "", "seeds": 0, "status": _status(claim.metric, claim.value, np.nan,
+                                                                          tolerance)})
+            continue
+        for run, seeds in runs.groupby("run", sort=True):
+            values = seeds[claim.metric].astype(float)
+            mean = values.mean()
+            std = values.std(ddof=1) if len(values) > 1 else np.nan
+            paper_epochs = papers[paper]["epochs"]
+            paper_epochs = paper_epochs.get(claim.dataset) if isinstance(paper_epochs, dict) else paper_epochs
+            rows.append({**base, "run": run, "seeds": len(values), "reproduced_mean": mean, "reproduced_std": std,
+                         "delta": mean - claim.value if claim.value is not None else np.nan,
+                         "epochs": int(seeds["epochs"].max()), "paper_epochs": paper_epochs,
+                         "train_hours": seeds["train_hours"].sum(),
+                         "checkpoint": "best validation accuracy, epoch " + "/".join(
+                             str(int(e)) for e in seeds.sort_values("seed")["best_epoch"]),
+                         "status": _status(claim.metric, claim.value, mean, tolerance)})
+    columns = ["dataset", "task", "metric", "published", "verified", "run", "seeds", "reproduced_mean",
+               "reproduced_std", "delta", "epochs", "paper_epochs", "train_hours", "checkpoint", "status", "source"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def cross_table(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """Both families on every dataset they ran on: accuracy (mean ± std), parameters, MFLOP/ev, latency per
+    event, training time; one row per run."""
+    rows = []
+    for run, seeds in per_seed.groupby("run", sort=True):
+        first = seeds.iloc[0]
+        accuracy = seeds["accuracy"].astype(float)
+        rows.append({"dataset": first["dataset"], "family": first["family"], "run": run, "seeds": len(seeds),
+                     "accuracy_mean": accuracy.mean(),
+                     "accuracy_std": accuracy.std(ddof=1) if len(seeds) > 1 else np.nan,
+                     "parameters": int(first["parameters"]),
+                     "mflops_per_event": seeds["mflops_per_event"].mean(),
+                     "dense_mflops_per_event": seeds["dense_mflops_per_event"].mean(),
+                     "latency_ms_per_event": seeds["latency_ms_per_event"].mean(),
+                     "train_hours_per_seed": seeds["train_hours"].mean(),
+                     "epochs": int(seeds["epochs"].max())})
+    columns = ["dataset", "family", "run", "seeds", "accuracy_mean", "accuracy_std", "parameters",
+               "mflops_per_event", "dense_mflops_per_event", "latency_ms_per_event", "train_hours_per_seed", "epochs"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["dataset", "family", "run"], ignore_index=True)
+
+
+def summary_table(claims: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per paper, how many of its claims (one per run where several runs answer one claim) are reproduced, not
+    reproduced, not run, or have no published value."""
+    rows = []
+    for paper, table in claims.items():
+        counts = table["status"].value_counts()
+        rows.append({"paper": paper, **{status: int(counts.get(status, 0)) for status in STATUSES}})
+    return pd.DataFrame(rows, columns=["paper", *STATUSES])
+
+
+def write_paper_tables(paper_results_path, runs: dict, metrics_paths, model_paths, async_paths,
+                       out_csv: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
+    """Write ``claims_<paper>`` for every paper, ``cross`` and ``summary`` to the CSV paths of ``out_csv``
+    (each also as Markdown and LaTeX beside it); returns the tables by name."""
+    papers, published, tolerance = load_paper_results(paper_results_path)
+    per_seed = measured(runs, metrics_paths, model_paths, async_paths)
+    claims = {paper: claims_table(paper, papers, published, per_seed, tolerance) for paper in papers}
+    tables = {**{f"claims_{paper}": table for paper, table in claims.items()},
+              "cross": cross_table(per_seed), "summary": summary_table(claims)}
+    for name, table in tables.items():
+        write_table(table, out_csv[name])
+    return tables

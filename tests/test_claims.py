@@ -1,0 +1,143 @@
+"""The papers' claims beside the run records: every number traced to the file it came from, seeds aggregated,
+a missing run shown as missing (never zero), the three file formats, and bad entries named."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO
+from evrepro import layout
+from evrepro.errors import ConfigError
+from evrepro.report.claims import load_paper_results, write_paper_tables
+
+RUNS = {"aegnn_ncars": {"model": "aegnn", "dataset": "ncars"},
+        "ecn_nmnist": {"model": "ecn", "dataset": "nmnist"},
+        "ecn_ncars": {"model": "ecn", "dataset": "ncars"}}
+ACCURACY = {("aegnn_ncars", 0): 0.95, ("aegnn_ncars", 1): 0.93, ("aegnn_ncars", 2): 0.97,
+            ("ecn_nmnist", 0): 0.99, ("ecn_ncars", 0): 0.91}
+MFLOPS = {("aegnn_ncars", 0): 0.40, ("aegnn_ncars", 1): 0.44, ("aegnn_ncars", 2): 0.45}
+
+
+def write_run_records(root) -> tuple[list, list, list]:
+    """metrics.json, model.json (and async.json for AEGNN) of every run × seed, with known values."""
+    metrics, models, asyncs = [], [], []
+    for (run, seed), accuracy in ACCURACY.items():
+        def path(template):
+            target = root / layout.fill(template, run=run, seed=seed)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            return target
+
+        metrics.append(path(layout.METRICS))
+        metrics[-1].write_text(json.dumps({
+            "family": RUNS[run]["model"], "test_accuracy": accuracy, "test_top3_accuracy": 1.0, "test_loss": 0.1,
+            "test_samples": 100, "best_epoch": 10 + seed, "best_val_accuracy": 0.9, "parameters": 1000 + len(run),
+            "train_wall_time_s": 3600.0, "device": "cpu", "seed": seed}))
+        models.append(path(layout.MODEL))
+        models[-1].write_text(json.dumps({"training": {"epochs": 20}, "compute": {"wall_s": 7200.0 * (seed + 1)}}))
+        if (run, seed) in MFLOPS:
+            asyncs.append(path(layout.ASYNC))
+            asyncs[-1].write_text(json.dumps({
+                "mflops_per_event": {"async": MFLOPS[run, seed], "dense": 100.0},
+                "latency_ms_per_event": {"async": {"mean": 2.0 + seed}, "dense": {"mean": 9.0}}}))
+    return metrics, models, asyncs
+
+
+@pytest.fixture()
+def tables(tmp_path):
+    metrics, models, asyncs = write_run_records(tmp_path)
+    names = ["claims_aegnn", "claims_ecn", "cross", "summary"]
+    out = {name: tmp_path / f"tables/{name}.csv" for name in names}
+    write_paper_tables(REPO / layout.PAPER_RESULTS, RUNS, metrics, models, asyncs, out)
+    return {name: pd.read_csv(path) for name, path in out.items()} | {"paths": out}
+
+
+def test_each_claim_of_aegnn_stands_beside_the_mean_and_std_of_its_seeds(tables):
+    claims = tables["claims_aegnn"].set_index(["dataset", "metric"])
+    accuracy = claims.loc[("ncars", "accuracy")]
+    seeds = [ACCURACY["aegnn_ncars", s] for s in range(3)]
+    assert accuracy["published"] == 0.945 and not accuracy["verified"]
+    assert accuracy["run"] == "aegnn_ncars" and accuracy["seeds"] == 3
+    assert accuracy["reproduced_mean"] == pytest.approx(np.mean(seeds))
+    assert accuracy["reproduced_std"] == pytest.approx(np.std(seeds, ddof=1))
+    assert accuracy["delta"] == pytest.approx(np.mean(seeds) - 0.945)
+    assert accuracy["status"] == "reproduced"  # 0.95 >= 0.945 - 0.01
+    assert accuracy["epochs"] == 20 and accuracy["paper_epochs"] == 150
+    assert accuracy["train_hours"] == pytest.approx((7200 + 14400 + 21600) / 3600)
+    assert accuracy["checkpoint"] == "best validation accuracy, epoch 10/11/12"
+    flops = claims.loc[("ncars", "mflops_per_event")]
+    assert flops["reproduced_mean"] == pytest.approx(np.mean(list(MFLOPS.values())))
+    assert flops["status"] == "reproduced"  # 0.43 <= 0.47 * 1.1
+
+
+def test_a_claim_without_a_run_is_not_run_and_empty_never_zero(tables):
+    claims = tables["claims_aegnn"].set_index(["dataset", "metric"])
+    missing = claims.loc[("ncaltech101", "accuracy")]
+    assert missing["status"] == "not run" and missing["seeds"] == 0
+    assert math.isnan(missing["reproduced_mean"]) and math.isnan(missing["delta"])
+    markdown = tables["paths"]["claims_aegnn"].with_suffix(".md").read_text()
+    row = next(line for line in markdown.splitlines() if "ncaltech101" in line and "accuracy" in line)
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[7] == "--" and cells[6] == "0"  # reproduced_mean missing; seeds (a count) genuinely 0
+
+
+def test_an_unpublished_value_is_shown_as_such_beside_the_run_that_exists(tables):
+    ecn = tables["claims_ecn"].set_index(["dataset", "metric"])
+    nmnist = ecn.loc[("nmnist", "accuracy")]
+    assert math.isnan(nmnist["published"]) and nmnist["status"] == "no published value"
+    assert nmnist["reproduced_mean"] == pytest.approx(0.99) and math.isnan(nmnist["reproduced_std"])
+    assert nmnist["paper_epochs"] == 500
+
+
+def test_the_cross_table_puts_both_families_on_a_shared_dataset(tables):
+    cross = tables["cross"].set_index("run")
+    assert set(cross.index) == set(RUNS)
+    assert cross.loc["aegnn_ncars", "latency_ms_per_event"] == pytest.approx(3.0)
+    assert cross.loc["aegnn_ncars", "accuracy_mean"] == pytest.approx(0.95)
+    assert math.isnan(cross.loc["ecn_ncars", "mflops_per_event"])  # ECN publishes none: empty, not zero
+    assert cross.loc["ecn_ncars", "accuracy_mean"] == pytest.approx(0.91)
+    assert sorted(cross[cross["dataset"] == "ncars"]["family"]) == ["aegnn", "ecn"]
+
+
+def test_the_summary_counts_every_claim_once(tables):
+    summary = tables["summary"].set_index("paper")
+    published = yaml.safe_load((REPO / layout.PAPER_RESULTS).read_text())["results"]
+    own = {paper: sum(e["paper"] == paper and e["ours"] for e in published) for paper in ("aegnn", "ecn")}
+    for paper, count in own.items():
+        assert summary.loc[paper].sum() == count
+    assert summary.loc["aegnn", "reproduced"] == 2
+    assert summary.loc["ecn", "no published value"] == 5
+
+
+def test_latex_uses_booktabs_rules_and_escapes(tables):
+    latex = tables["paths"]["cross"].with_suffix(".tex").read_text()
+    assert "\\toprule" in latex and "\\midrule" in latex and "\\bottomrule" in latex
+    assert "aegnn\\_ncars" in latex and "mflops\\_per\\_event" in latex
+
+
+def test_a_bad_entry_is_named_with_its_index_and_value(tmp_path):
+    data = yaml.safe_load((REPO / layout.PAPER_RESULTS).read_text())
+    data["results"][3]["metric"] = "acuracy"
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=r"bad\.yaml: results\[3\] \(AEGNN, ncars, acuracy\): metric 'acuracy'"):
+        load_paper_results(tmp_path / "bad.yaml")
+    data["results"][3]["metric"] = "accuracy"
+    data["results"][5]["value"] = "0.9?"
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=r"results\[5\] .*: value '0\.9\?' is not a number"):
+        load_paper_results(tmp_path / "bad.yaml")
+
+
+def test_every_published_entry_names_its_source_and_unverified_unknowns_stay_empty():
+    papers, published, _ = load_paper_results(REPO / layout.PAPER_RESULTS)
+    assert published["source"].str.len().min() > 10
+    assert not published["verified"].any()  # nobody has checked them against the PDFs yet
+    unknown = published[published["value"].isna()]
+    assert len(unknown) >= 5 and unknown["note"].str.len().min() > 10  # each says why it is empty
+    table1 = published[(published["method"] == "AEGNN") & (published["task"] == "recognition")]
+    assert dict(zip(zip(table1["dataset"], table1["metric"]), table1["value"])) == {
+        ("ncaltech101", "accuracy"): 0.668, ("ncaltech101", "mflops_per_event"): 7.31,
+        ("ncars", "accuracy"): 0.945, ("ncars", "mflops_per_event"): 0.47}
