@@ -108,6 +108,9 @@ def open_output(path: Path) -> None:
     elif suffix == ".png":
         data = path.read_bytes()
         assert data.startswith(PNG_MAGIC) and data.endswith(PNG_END), f"{path}: not a whole PNG"
+    elif suffix == ".pdf":
+        data = path.read_bytes()
+        assert data.startswith(b"%PDF-") and b"%%EOF" in data[-64:], f"{path}: not a whole PDF"
     elif suffix == ".pt":
         import torch
 

@@ -141,3 +141,18 @@ def test_every_published_entry_names_its_source_and_unverified_unknowns_stay_emp
     assert dict(zip(zip(table1["dataset"], table1["metric"]), table1["value"])) == {
         ("ncaltech101", "accuracy"): 0.668, ("ncaltech101", "mflops_per_event"): 7.31,
         ("ncars", "accuracy"): 0.945, ("ncars", "mflops_per_event"): 0.47}
+
+
+def test_the_accuracy_vs_mflops_figure_is_a_whole_png_and_pdf(tmp_path):
+    from PIL import Image
+
+    from evrepro.report.paper_figures import plot_accuracy_vs_mflops
+
+    metrics, models, asyncs = write_run_records(tmp_path)
+    out = tmp_path / "figures/accuracy_vs_mflops.png"
+    plot_accuracy_vs_mflops(REPO / layout.PAPER_RESULTS, RUNS, metrics, models, asyncs, out)
+    with Image.open(out) as image:
+        assert image.size[0] >= 1200 and 400 <= image.size[1] < image.size[0]  # full page width at 200 dpi
+        assert len(np.unique(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0)) > 20  # drawn, not blank
+    pdf = out.with_suffix(".pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-64:]

@@ -30,8 +30,8 @@ from project import (
 )
 
 pytestmark = pytest.mark.workflow
-TABLES_AND_FIGURES = {"runs_table", "compute_table", "training_curves", "async_table", "async_figures"}
-ECN_TABLES = {"runs_table", "compute_table", "training_curves"}  # ECN runs have no asynchronous evaluation
+ECN_TABLES = {"runs_table", "compute_table", "paper_tables", "paper_figure", "training_curves"}  # no async evaluation
+TABLES_AND_FIGURES = ECN_TABLES | {"async_table", "async_figures"}
 
 
 def digest(path: Path) -> str:

@@ -1,5 +1,6 @@
 """ECN preprocessing against slow, obviously-correct references: links, spatial LIF, neighbourhoods."""
 
+import json
 import math
 
 import numpy as np
@@ -9,6 +10,7 @@ from evrepro.events import read
 from evrepro.streams.grid import CROSS_OFFSETS, cross_link, pointwise_link, strided_link, transpose
 from evrepro.streams.lif import spatial_lif
 from evrepro.streams.neighbors import neighbors
+from evrepro.streams.params import STREAM_ALGORITHM
 
 
 def reference_lif(times, pixels, in_shape, tau, threshold, reset):
@@ -173,6 +175,7 @@ def test_stream_store_round_trip(tiny_digits, tmp_path):
     with EventsStore(tiny_digits["store"]) as events, StreamStore(tmp_path / "s.h5") as streams:
         assert counts == {split: events.num_samples(split) for split in events.splits}
         assert streams.params == params and streams.shapes == [(34, 34), (17, 17), (9, 9), (5, 5)]
+        assert json.loads(streams.handle.attrs["params"])["algorithm"] == STREAM_ALGORITHM
         for split, index in (("train", 0), ("test", 3)):
             stored = streams.sample(split, index)
             direct = preprocess_stream(events.sample(split, index), (34, 34), params)
@@ -186,6 +189,31 @@ def test_stream_store_round_trip(tiny_digits, tmp_path):
             for name in names:
                 for a, b in zip(stored.convs[name], direct.convs[name]):
                     np.testing.assert_array_equal(a, b)
+
+
+def test_stream_caches_are_keyed_by_the_algorithm_version():
+    """A cache's id hashes the stream algorithm's version with the parameters: caches computed by other
+    arithmetic (version 1: float64 potentials, another order of simultaneous outputs) are rebuilt, not reused."""
+    from dataclasses import replace
+
+    from evrepro.runs import cache_id, ecn_stream_params
+    from evrepro.streams.params import PRESETS
+    from evrepro.streams.preprocess import preprocess_stream
+    from evrepro.streams.store import build_stream_store, stored_params
+
+    params = ecn_stream_params({"preprocessing": {"preset": "digits"}})
+    assert params.algorithm == STREAM_ALGORITHM == 2 and params.as_dict()["algorithm"] == STREAM_ALGORITHM
+    for other in (STREAM_ALGORITHM - 1, STREAM_ALGORITHM + 1):
+        assert cache_id(replace(params, algorithm=other)) != cache_id(params)
+    assert cache_id(replace(PRESETS["digits"])) == cache_id(params)  # the same code and parameters: the same id
+    # a store written before versions were recorded holds version 1; this code computes only its own version
+    old = {key: value for key, value in params.as_dict().items() if key != "algorithm"}
+    assert stored_params(**old).algorithm == 1 and stored_params(**params.as_dict()) == params
+    events = _events([0, 10], [1, 2], [1, 2], [0, 1])
+    with pytest.raises(ValueError, match="stream algorithm 1 asked for"):
+        preprocess_stream(events, (34, 34), replace(params, algorithm=1))
+    with pytest.raises(ValueError, match="stream algorithm 1 asked for"):
+        build_stream_store("unused.h5", "unused-out.h5", replace(params, algorithm=1), progress=False)
 
 
 def test_the_stored_training_split_holds_augmented_copies_and_val_test_stay_plain(tiny_digits, tmp_path):

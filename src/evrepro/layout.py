@@ -51,6 +51,11 @@ def fill(template: str, **wildcards) -> str:
     return template.format(**wildcards)
 
 
+def pdf(png_template: str) -> str:
+    """The PDF every figure is also written as, beside its PNG."""
+    return png_template.removesuffix(".png") + ".pdf"
+
+
 def job_file(template: str, rule: str, job: str) -> str:
     """A job's log or benchmark path: ``LOG`` or ``BENCHMARK`` for ``rule``, ``job`` keeping its own wildcards."""
     return template.replace("{rule}", rule).replace("{job}", job)

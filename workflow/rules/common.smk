@@ -127,7 +127,7 @@ def all_targets():
     if RUNS:
         targets += run_files(layout.METRICS)
         targets += [layout.fill(layout.TABLE, name=name) for name in ("runs", "compute", *PAPER_TABLES)]
-        targets += [layout.fill(layout.FIGURE, name="training_curves")]
+        targets += [layout.fill(layout.FIGURE, name=name) for name in ("training_curves", "accuracy_vs_mflops")]
     if runs_of("aegnn"):
         targets += run_files(layout.ASYNC, "aegnn")
         targets += [layout.fill(layout.TABLE, name="async"), layout.fill(layout.FIGURE, name="async_flops_per_layer"),

@@ -34,6 +34,7 @@ rule samples_figure:
             category="Datasets",
             labels={"dataset": "{dataset}", "figure": "samples per class"},
         ),
+        pdf=layout.pdf(layout.SAMPLES_FIGURE),
     params:
         options=lambda wildcards: {
             "samples_per_class": config["report"]["samples_per_class"],
@@ -84,6 +85,7 @@ rule training_curves:
             caption="../report/training_curves.rst",
             category="Results",
         ),
+        pdf=layout.pdf(layout.fill(layout.FIGURE, name="training_curves")),
     threads: 1
     resources:
         mem_mb=1000,
@@ -112,6 +114,8 @@ rule stream_figures:
             category="ECN streams",
             labels={"cache": "{dataset}-{prep}", "figure": "neighbourhoods"},
         ),
+        levels_pdf=layout.pdf(layout.STREAM_FIGURE.replace("{figure}", "levels")),
+        neighbourhood_pdf=layout.pdf(layout.STREAM_FIGURE.replace("{figure}", "neighbourhood")),
     params:
         split=config["report"]["figure_split"],
     threads: 1
@@ -162,6 +166,8 @@ rule async_figures:
             caption="../report/accuracy_vs_events.rst",
             category="Results",
         ),
+        flops_pdf=layout.pdf(layout.fill(layout.FIGURE, name="async_flops_per_layer")),
+        accuracy_pdf=layout.pdf(layout.fill(layout.FIGURE, name="accuracy_vs_events")),
     threads: 1
     resources:
         mem_mb=1000,
@@ -229,3 +235,30 @@ rule paper_tables:
         "../../envs/report.yaml"
     script:
         "../../scripts/paper_tables.py"
+
+
+rule paper_figure:
+    input:
+        paper_results=layout.PAPER_RESULTS,
+        metrics=run_files(layout.METRICS),
+        models=run_files(layout.MODEL),
+        asyncs=run_files(layout.ASYNC, "aegnn"),
+    output:
+        png=report(
+            layout.fill(layout.FIGURE, name="accuracy_vs_mflops"),
+            caption="../report/accuracy_vs_mflops.rst",
+            category="Reproduction summary",
+        ),
+        pdf=layout.pdf(layout.fill(layout.FIGURE, name="accuracy_vs_mflops")),
+    params:
+        runs=runs_table_params(),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,  # minutes
+    log:
+        layout.job_file(layout.LOG, "report", "paper_figure"),
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/paper_figure.py"

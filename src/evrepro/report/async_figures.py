@@ -3,22 +3,12 @@
 import json
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import NullLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from evrepro.fileio import atomic_output  # noqa: E402
-from evrepro.report.tables import run_and_seed  # noqa: E402
-
-
-def _save(figure, out_png) -> None:
-    figure.tight_layout()
-    with atomic_output(out_png) as temporary:
-        figure.savefig(temporary, dpi=110, format="png")
-    plt.close(figure)
+from evrepro.report.style import FULL_WIDTH_IN, plt, save
+from evrepro.report.tables import run_and_seed
 
 
 def plot_async_flops(async_paths, out_png) -> None:
@@ -26,7 +16,7 @@ def plot_async_flops(async_paths, out_png) -> None:
     results = [(run_and_seed(path), json.loads(Path(path).read_text())) for path in async_paths]
     layers = list(results[0][1]["layers"])
     width = 0.8 / len(results)
-    figure, ax = plt.subplots(figsize=(8, 3.6))
+    figure, ax = plt.subplots(figsize=(FULL_WIDTH_IN, 3.0))
     for k, ((run, seed), result) in enumerate(results):
         ratios = [result["layers"][name]["log10_dense_over_async"] for name in layers]
         ax.bar(np.arange(len(layers)) + k * width, [np.nan if r is None else r for r in ratios], width,
@@ -35,7 +25,7 @@ def plot_async_flops(async_paths, out_png) -> None:
     ax.set(ylabel="log10(dense / async) FLOPs per event", title="asynchronous saving per layer")
     ax.axhline(0, color="k", linewidth=0.5)
     ax.legend(fontsize=7)
-    _save(figure, out_png)
+    save(figure, out_png)
 
 
 def plot_accuracy_vs_events(csv_paths, out_png) -> None:
@@ -49,7 +39,7 @@ def plot_accuracy_vs_events(csv_paths, out_png) -> None:
         ax.plot(table["events"], table["accuracy"], "o-", label=f"{run} seed {seed}")
     ax.set(xscale="log", xlabel="events seen", ylabel="test accuracy", ylim=(0, 1),
            title="accuracy as events arrive")
-    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticks(sorted(counts), [str(count) for count in sorted(counts)])
     ax.legend(fontsize=7)
-    _save(figure, out_png)
+    save(figure, out_png)

@@ -2,14 +2,10 @@
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from evrepro.datasets.store import EventsStore  # noqa: E402
-from evrepro.fileio import atomic_output  # noqa: E402
+from evrepro.datasets.store import EventsStore
+from evrepro.report.style import FULL_WIDTH_IN, colour, plt, save
 
 SACCADES = 3
 
@@ -63,10 +59,7 @@ def plot_samples(store_path: str | Path, out_png: str | Path, samples_per_class:
                     if k == 0 and s == 0:
                         ax.set_ylabel(names[label], fontsize=8)
         figure.suptitle(f"{Path(store_path).stem} ({split}): ON red, OFF blue, one panel per saccade", fontsize=9)
-        figure.tight_layout()
-    with atomic_output(out_png) as temporary:
-        figure.savefig(temporary, dpi=110, format="png")
-    plt.close(figure)
+    save(figure, out_png)
 
 
 def plot_training_curves(history_paths, out_png: str | Path) -> None:
@@ -75,19 +68,17 @@ def plot_training_curves(history_paths, out_png: str | Path) -> None:
 
     from evrepro.report.tables import run_and_seed
 
-    figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for k, path in enumerate(history_paths):
+    figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(FULL_WIDTH_IN, 2.8))
+    runs = sorted({run_and_seed(path)[0] for path in history_paths})
+    for path in history_paths:
         run, seed = run_and_seed(path)
         history = pd.read_csv(path)
-        colour = f"C{k % 10}"
         for column, ax, style in (("train_loss", loss_ax, "--"), ("val_loss", loss_ax, "-"),
                                   ("train_accuracy", acc_ax, "--"), ("val_accuracy", acc_ax, "-")):
             label = f"{run} seed {seed}" if column == "val_accuracy" else None
-            ax.plot(history["epoch"], history[column], style, color=colour, label=label)
+            ax.plot(history["epoch"], history[column], style, color=colour(runs.index(run)), label=label,
+                    alpha=1.0 if seed == 0 else 0.6)
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy", title="loss (dashed: train, solid: val)")
     acc_ax.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1), title="accuracy (dashed: train, solid: val)")
-    acc_ax.legend(fontsize=7)
-    figure.tight_layout()
-    with atomic_output(out_png) as temporary:
-        figure.savefig(temporary, dpi=110, format="png")
-    plt.close(figure)
+    acc_ax.legend()
+    save(figure, out_png)

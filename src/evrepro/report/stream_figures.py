@@ -6,21 +6,11 @@ adjacency) showed, from the cache itself.
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from evrepro.fileio import atomic_output  # noqa: E402
-from evrepro.streams.params import convolutions  # noqa: E402
-from evrepro.streams.store import StreamStore  # noqa: E402
-
-
-def _save(figure, out_png) -> None:
-    with atomic_output(out_png) as temporary:
-        figure.savefig(temporary, dpi=110, format="png")
-    plt.close(figure)
+from evrepro.report.style import FULL_WIDTH_IN, plt, save
+from evrepro.streams.params import convolutions
+from evrepro.streams.store import StreamStore
 
 
 def _first_of_each_class(labels: np.ndarray, count: int) -> list[int]:
@@ -51,7 +41,7 @@ def plot_stream_levels(cache_path, out_png, split: str = "test", samples: int = 
         figure.suptitle(f"{Path(cache_path).parent.name} stream cache ({split}): LIF streams per level, "
                         f"colour = time (τ0 = {store.params.decay_time_us:g} µs, doubling per level)", fontsize=9)
     figure.tight_layout()
-    _save(figure, out_png)
+    save(figure, out_png)
 
 
 def _busy_row(indptr: np.ndarray) -> int:
@@ -68,7 +58,7 @@ def plot_neighbourhood(cache_path, out_png, split: str = "test", index: int = 0)
     with StreamStore(cache_path) as store:
         sample = store.sample(split, index)
         convs = {conv.name: conv for conv in convolutions(store.params)}
-    figure, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+    figure, axes = plt.subplots(1, 3, figsize=(FULL_WIDTH_IN, 2.6))
     partitions, indices, indptr = sample.convs["stem"]
     rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
     axes[0].scatter(indices, rows, c=partitions, cmap="tab10", vmin=0, vmax=9, s=1, linewidths=0)
@@ -100,4 +90,4 @@ def plot_neighbourhood(cache_path, out_png, split: str = "test", index: int = 0)
     figure.suptitle(f"{Path(cache_path).parent.name} ({split} #{index}, {store.class_names[sample.label]}): "
                     "causal neighbourhoods", fontsize=9)
     figure.tight_layout()
-    _save(figure, out_png)
+    save(figure, out_png)
