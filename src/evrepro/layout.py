@@ -51,6 +51,12 @@ def fill(template: str, **wildcards) -> str:
     return template.format(**wildcards)
 
 
+def table_formats(name: str) -> dict[str, str]:
+    """A table's Markdown and LaTeX files, written beside its CSV."""
+    csv = fill(TABLE, name=name)
+    return {"markdown": csv.removesuffix(".csv") + ".md", "latex": csv.removesuffix(".csv") + ".tex"}
+
+
 def pdf(png_template: str) -> str:
     """The PDF every figure is also written as, beside its PNG."""
     return png_template.removesuffix(".png") + ".pdf"

@@ -10,6 +10,7 @@ rule datasets_table:
             caption="../report/datasets_table.rst",
             category="Datasets",
         ),
+        **layout.table_formats("datasets"),
     params:
         datasets=DATASETS,
     threads: 1
@@ -62,6 +63,7 @@ rule runs_table:
             caption="../report/runs_table.rst",
             category="Results",
         ),
+        **layout.table_formats("runs"),
     params:
         runs=runs_table_params(),
     threads: 1
@@ -139,6 +141,7 @@ rule async_table:
             caption="../report/async_table.rst",
             category="Results",
         ),
+        **layout.table_formats("async"),
     threads: 1
     resources:
         mem_mb=1000,
@@ -192,6 +195,7 @@ rule compute_table:
             caption="../report/compute_table.rst",
             category="Results",
         ),
+        **layout.table_formats("compute"),
     params:
         cache_users=canonical(cache_benchmarks()),
     threads: 1
@@ -221,8 +225,8 @@ rule paper_tables:
             )
             for name in PAPER_TABLES
         },
-        markdown=[layout.fill(layout.TABLE, name=name).replace(".csv", ".md") for name in PAPER_TABLES],
-        latex=[layout.fill(layout.TABLE, name=name).replace(".csv", ".tex") for name in PAPER_TABLES],
+        markdown=[layout.table_formats(name)["markdown"] for name in PAPER_TABLES],
+        latex=[layout.table_formats(name)["latex"] for name in PAPER_TABLES],
     params:
         runs=runs_table_params(),
     threads: 1

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from evrepro import layout
-from evrepro.fileio import atomic_output
+from evrepro.report.table_files import write_table
 
 COLUMNS = ["run", "seed", "stage", "job", "wall_s", "cpu_s", "peak_rss_mb", "source"]
 
@@ -61,8 +61,8 @@ def compute_table(caches: dict[str, list[str]], models, evaluations, asyncs) -> 
 
 
 def write_compute_table(caches, models, evaluations, asyncs, out_csv) -> pd.DataFrame:
-    """Write ``compute_table`` to ``out_csv`` atomically (seconds and MB to 0.1)."""
+    """Write ``compute_table`` to ``out_csv`` (and Markdown and LaTeX beside it) atomically (seconds and MB
+    to 0.1)."""
     table = compute_table(caches, models, evaluations, asyncs).round({"wall_s": 1, "cpu_s": 1, "peak_rss_mb": 1})
-    with atomic_output(out_csv) as temporary:
-        table.to_csv(temporary, index=False)
+    write_table(table, out_csv, digits=6)
     return table

@@ -1,6 +1,5 @@
 """Figures that put the papers' published numbers beside this pipeline's runs."""
 
-import numpy as np
 
 from evrepro.report.claims import load_paper_results, measured
 from evrepro.report.style import FULL_WIDTH_IN, colour, plt, save

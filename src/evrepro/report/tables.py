@@ -9,8 +9,8 @@ import pandas as pd
 
 from evrepro.datasets.recordings_store import RecordingsStore
 from evrepro.datasets.store import EventsStore
-from evrepro.fileio import atomic_output
 from evrepro.layout import run_and_seed
+from evrepro.report.table_files import write_table
 
 
 def open_events(path: str | Path) -> EventsStore | RecordingsStore:
@@ -63,10 +63,9 @@ def datasets_table(stores: dict[str, str | Path]) -> pd.DataFrame:
 
 
 def write_datasets_table(stores: dict[str, str | Path], out_csv: str | Path) -> pd.DataFrame:
-    """Write ``datasets_table`` to ``out_csv`` atomically (floats rounded to 0.1)."""
+    """Write ``datasets_table`` to ``out_csv`` (and Markdown and LaTeX beside it) atomically, floats to 0.1."""
     table = datasets_table(stores).round(1)
-    with atomic_output(out_csv) as temporary:
-        table.to_csv(temporary, index=False)
+    write_table(table, out_csv)
     return table
 
 
@@ -92,10 +91,9 @@ def runs_table(metrics_paths, runs: dict) -> pd.DataFrame:
 
 
 def write_runs_table(metrics_paths, runs: dict, out_csv: str | Path) -> pd.DataFrame:
-    """Write ``runs_table`` to ``out_csv`` atomically."""
+    """Write ``runs_table`` to ``out_csv`` (and Markdown and LaTeX beside it) atomically."""
     table = runs_table(metrics_paths, runs).round(4)
-    with atomic_output(out_csv) as temporary:
-        table.to_csv(temporary, index=False)
+    write_table(table, out_csv, digits=4)
     return table
 
 
@@ -118,10 +116,10 @@ def async_table(async_paths) -> pd.DataFrame:
 
 
 def write_async_table(async_paths, out_csv: str | Path) -> pd.DataFrame:
-    """Write ``async_table`` to ``out_csv`` atomically (max_abs_difference kept in full)."""
+    """Write ``async_table`` to ``out_csv`` (and Markdown and LaTeX beside it) atomically (max_abs_difference
+    kept in full)."""
     table = async_table(async_paths)
     rounded = table.drop(columns="max_abs_difference").round(4)
     rounded.insert(rounded.columns.get_loc("device") + 1, "max_abs_difference", table["max_abs_difference"])
-    with atomic_output(out_csv) as temporary:
-        rounded.to_csv(temporary, index=False)
+    write_table(rounded, out_csv, digits=4)
     return rounded

@@ -5,6 +5,9 @@ For an output event o at (t_o, pixel u), its neighbours are the input events j w
 - ``t_o - duration <= t_j <= t_o`` (inclusive: simultaneous events, o itself in an in-place link, count);
 - j among the ``buffer_size - 1`` most recent input events at v_j with t_j <= t_o (a per-pixel history cap).
 Rows are CSR over output events; within a row, entries follow the link's cell order, then time order.
+As sets of (partition, input event), rows equal numba-stream's ``compute_neighbors`` /
+``compute_pointwise_neighbors`` once partitions are mapped onto ECN's kernel-cell numbering
+(``evrepro.streams.grid.ECN_PARTITIONS``); within a row ECN lists cells in its own order.
 """
 
 import numba
