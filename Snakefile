@@ -41,5 +41,6 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         all_targets(),
+        layout.RESULTS_INDEX,
     default_target: True
     localrule: True

@@ -30,7 +30,8 @@ from project import (
 )
 
 pytestmark = pytest.mark.workflow
-ECN_TABLES = {"runs_table", "compute_table", "paper_tables", "paper_figure", "training_curves"}  # no async evaluation
+ECN_TABLES = {"runs_table", "compute_table", "paper_tables", "paper_figure", "training_curves",
+              "results_index"}  # no async evaluation
 TABLES_AND_FIGURES = ECN_TABLES | {"async_table", "async_figures"}
 
 

@@ -38,6 +38,7 @@ FIGURE = "results/figures/{name}.png"
 SAMPLES_FIGURE = "results/figures/{dataset}_samples.png"
 STREAM_FIGURE = "results/figures/streams/{dataset}-{prep}_{figure}.png"  # figure: levels, neighbourhood
 REPORT = "results/report.html"
+RESULTS_INDEX = "results/README.md"  # what is where (rule results_index)
 
 # per job: its log, and Snakemake's benchmark record of the heavy ones
 LOG = "logs/{rule}/{job}.log"

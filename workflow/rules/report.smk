@@ -266,3 +266,20 @@ rule paper_figure:
         "../../envs/report.yaml"
     script:
         "../../scripts/paper_figure.py"
+
+
+rule results_index:
+    input:
+        all_targets(),
+    output:
+        layout.RESULTS_INDEX,
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,  # minutes
+    log:
+        layout.job_file(layout.LOG, "report", "results_index"),
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/results_index.py"

@@ -1,0 +1,74 @@
+"""``results/README.md``: an index of every file under ``results/``, what it is and which rule's template made it."""
+
+from pathlib import Path
+
+from evrepro import layout
+from evrepro.fileio import atomic_output
+
+TABLES = {
+    "summary": "per paper: claims reproduced, not reproduced, not run, without a published value",
+    "claims": "a paper's claims beside the runs: mean ± std over seeds, delta, budget, checkpoint, status",
+    "cross": "both families on every dataset they ran on: accuracy, parameters, MFLOP/ev, latency, training time",
+    "datasets": "samples, events and duration per dataset and split; orientation; split manifest hash",
+    "runs": "test accuracy, top-3, parameters, training time of every run × seed (and a mean per run)",
+    "async": "AEGNN event by event: FLOPs and latency per event, dense and asynchronous",
+    "compute": "wall time, CPU time and peak memory of every job, and per run",
+}
+FIGURES = {
+    "accuracy_vs_mflops": "accuracy against MFLOP per event, the published methods beside the runs",
+    "training_curves": "loss and accuracy per epoch, train and validation, every run × seed",
+    "async_flops_per_layer": "log10(dense / asynchronous) FLOPs per layer",
+    "accuracy_vs_events": "test accuracy after the first n events",
+}
+TEMPLATES = [  # (template, what); the first that matches a path describes it
+    (layout.EVENTS, "events store of {dataset}: every sample per split (Gen1: recordings with boxes)"),
+    (layout.SPLITS, "split manifest of {dataset}: the sample ids of every split"),
+    (layout.GRAPHS, "AEGNN graph cache of {dataset}, preprocessing {prep}"),
+    (layout.STREAMS, "ECN stream cache of {dataset}, preprocessing {prep}"),
+    (layout.RUN_CONFIG, "run {run} seed {seed}: the resolved configuration"),
+    (layout.HISTORY, "run {run} seed {seed}: one row per epoch"),
+    (layout.MODEL, "run {run} seed {seed}: architecture, training, device, parameters, compute"),
+    (layout.METRICS, "run {run} seed {seed}: test metrics of the best-validation checkpoint"),
+    (layout.CONFUSION, "run {run} seed {seed}: test confusion matrix"),
+    (layout.ASYNC, "run {run} seed {seed}: AEGNN event by event, FLOPs and latency per event"),
+    (layout.ACCURACY_VS_EVENTS, "run {run} seed {seed}: accuracy after n events"),
+    (layout.CHECKPOINTS + "/{file}", "run {run} seed {seed}: checkpoint {file}"),
+    (layout.RUN + "/superseded/{aside}/{file}", "run {run} seed {seed}: a training an edit replaced ({aside})"),
+    (layout.SAMPLES_FIGURE, "figure: samples of {dataset} per class"),
+    (layout.pdf(layout.SAMPLES_FIGURE), "figure (PDF): samples of {dataset} per class"),
+    (layout.STREAM_FIGURE, "figure: ECN stream cache {dataset}-{prep}, {figure}"),
+    (layout.pdf(layout.STREAM_FIGURE), "figure (PDF): ECN stream cache {dataset}-{prep}, {figure}"),
+    (layout.REPORT, "the HTML report (snakemake --report)"),
+]
+
+
+def describe(relative: str) -> str:
+    """What the file at ``relative`` (a path under the project root) is, or "" when no template made it."""
+    for template, what in TEMPLATES:
+        try:
+            return what.format(**layout.parse(template, relative))
+        except ValueError:
+            continue
+    for suffix, kind in ((".csv", "table"), (".md", "table (Markdown)"), (".tex", "table (LaTeX)"),
+                         (".png", "figure"), (".pdf", "figure (PDF)")):
+        folder = "results/tables/" if kind.startswith("table") else "results/figures/"
+        if relative.startswith(folder) and relative.endswith(suffix) and relative.count("/") == 2:
+            name = relative.removeprefix(folder).removesuffix(suffix)
+            notes = TABLES if kind.startswith("table") else FIGURES
+            return f"{kind}: {notes.get(name, notes.get(name.split('_')[0], name))}"
+    return ""
+
+
+def write_results_index(root: str | Path, out_md: str | Path) -> int:
+    """Write the index of every file under ``root/results`` to ``out_md``; returns how many files it lists."""
+    root = Path(root)
+    files = sorted(p.relative_to(root).as_posix() for p in (root / "results").rglob("*")
+                   if p.is_file() and p.resolve() != Path(out_md).resolve() and not p.name.startswith("."))
+    lines = ["# What is in `results/`", "",
+             "Written by the workflow's `results_index` rule; the layout is defined in `evrepro.layout`, the tables "
+             "and figures are explained in the HTML report (`results/report.html`) and the repository's README.", "",
+             "| file | what |", "|---|---|"]
+    lines += [f"| `{path}` | {describe(path)} |" for path in files]
+    with atomic_output(out_md) as temporary:
+        temporary.write_text("\n".join(lines) + "\n")
+    return len(files)
