@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from evrepro.datasets.store import EventsStore
+from browser import rendered_dom, screenshot
 from project import TINY_AEGNN, TINY_ECN, dry_run_jobs, make_project, snakemake, tiny_config
 
 pytestmark = pytest.mark.workflow
@@ -82,11 +83,53 @@ def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_repo
                f"streams/digits-{caches[1].stem}_levels.png", f"streams/digits-{caches[1].stem}_neighbourhood.png"]
     for figure in figures:
         assert (root / "results/figures" / figure).stat().st_size > 10_000, figure
+    check_paper_tables(root, runs)
     report = snakemake(root, "--report", "results/report.html")
     assert report.returncode == 0, report.stderr[-3000:]
     html = (root / "results/report.html").read_text()
-    names = ("runs.csv", "compute.csv", "async.csv", "async_flops_per_layer.png", "_levels.png")
+    names = ("runs.csv", "compute.csv", "async.csv", "async_flops_per_layer.png", "_levels.png", "claims_aegnn.csv",
+             "cross.csv", "summary.csv", "accuracy_vs_mflops.png")
     assert all(name in html for name in names)
+    check_report_in_a_browser(root)
+
+
+def check_paper_tables(root, runs: pd.DataFrame) -> None:
+    """Every number of the paper tables is the one in the run record it came from; no digits run answers a claim."""
+    cross = pd.read_csv(root / "results/tables/cross.csv").set_index("run")
+    per_seed = runs[runs["seed"] != "mean"]
+    for run, seeds in per_seed.groupby("run"):
+        assert cross.loc[run, "seeds"] == len(seeds)
+        assert cross.loc[run, "accuracy_mean"] == pytest.approx(seeds["test_accuracy"].mean(), abs=1e-4)
+        assert cross.loc[run, "parameters"] == seeds["parameters"].iloc[0]
+    for seed in (0, 1):
+        result = json.loads((root / f"results/runs/tiny/seed-{seed}/async.json").read_text())
+        assert result["mflops_per_event"]["async"] > 0
+    flops = [json.loads((root / f"results/runs/tiny/seed-{s}/async.json").read_text())["mflops_per_event"]["async"]
+             for s in (0, 1)]
+    assert cross.loc["tiny", "mflops_per_event"] == pytest.approx(np.mean(flops))
+    assert np.isnan(cross.loc["tiny_ecn", "mflops_per_event"])  # missing, not zero
+    for paper in ("aegnn", "ecn"):
+        claims = pd.read_csv(root / f"results/tables/claims_{paper}.csv")
+        assert set(claims["status"]) <= {"not run", "no published value"} and claims["reproduced_mean"].isna().all()
+    assert "| `results/tables/cross.csv` |" in (root / "results/README.md").read_text()
+    for name in ("cross", "summary", "runs", "datasets"):
+        assert "\\toprule" in (root / f"results/tables/{name}.tex").read_text()
+        assert (root / f"results/tables/{name}.md").read_text().startswith("|")
+
+
+def check_report_in_a_browser(root) -> None:
+    """The report, rendered by Chromium, opens on the reproduction summary, one line per claim, and lists the
+    categories holding the tables and figures."""
+    dom = rendered_dom(root / "results/report.html")
+    assert "Reproduction summary" in dom
+    for paper in ("aegnn", "ecn"):
+        claims = pd.read_csv(root / f"results/tables/claims_{paper}.csv")
+        shown = dom.count(f"{paper.upper()}, ")
+        assert shown >= len(claims), (paper, shown, len(claims))
+    for category in ("AEGNN paper", "ECN paper", "Datasets", "Results", "ECN streams"):
+        assert f">{category}<" in dom, category
+    png = screenshot(root / "results/report.html", root / "report.png")
+    assert png.stat().st_size > 50_000  # a rendered page, not a blank one
 
 
 def test_changing_the_generator_seed_rebuilds_the_data(tmp_path):

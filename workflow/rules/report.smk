@@ -221,7 +221,7 @@ rule paper_tables:
             name: report(
                 layout.fill(layout.TABLE, name=name),
                 caption=f"../report/{name.split('_')[0]}_table.rst",
-                category="Reproduction summary" if name in ("summary", "cross") else f"Paper: {name.split('_')[1]}",
+                category="Reproduction summary" if name in ("summary", "cross") else f"{name.split('_')[1].upper()} paper",
             )
             for name in PAPER_TABLES
         },
