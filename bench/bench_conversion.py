@@ -3,10 +3,10 @@
 For each size, an N-CARS-layout folder of Prophesee ``.dat`` recordings (100 k–1 M events each, 120×100) is
 written to a temporary folder and converted by ``evrepro.datasets.stages`` (fetch of the extracted local copy,
 extract, ``build_events``) in a fresh child process, with 1 and with 2 workers. The parent polls the resident size
-of the child and its worker processes together (every 50 ms) and keeps the peak; the kernel's largest resident
-size of any one of them (``wait4``) is recorded too. Memory that does not grow with the raw size is the point:
-the JSON gives the ratio of the peak at the largest size to the peak at the smallest. The data are deleted after
-each size; the recordings are converted from the page cache, as right after an extraction.
+of the child and its worker processes together (every 50 ms) and keeps the peak and the median; the kernel's
+largest resident size of any one of them (``wait4``) is recorded too. Memory that does not grow with the raw size
+is the point: the JSON gives the ratio of the peak at the largest size to the peak at the smallest. The data are
+deleted after each size; the recordings are converted from the page cache, as right after an extraction.
 
 Run: .venv/bin/python bench/bench_conversion.py [--sizes-gb 0.05 0.1]   ->  results/bench/conversion.json
 """
@@ -80,21 +80,22 @@ def measure(root: Path, work: Path, workers: int) -> dict:
     work.mkdir()
     pid = os.posix_spawn(sys.executable, [sys.executable, __file__, "--child", str(root), str(work), str(workers)],
                          os.environ)
-    process, peak = psutil.Process(pid), 0
+    process, samples = psutil.Process(pid), []
     while True:
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
             break
         try:
-            peak = max(peak, tree_rss(process))
+            samples.append(tree_rss(process))
         except psutil.NoSuchProcess:  # exited between wait4 and the poll
             pass
         time.sleep(0.05)
-    if os.waitstatus_to_exitcode(status):
-        raise RuntimeError(f"conversion with {workers} workers failed (exit status {os.waitstatus_to_exitcode(status)})")
+    if code := os.waitstatus_to_exitcode(status):
+        raise RuntimeError(f"conversion with {workers} workers failed (exit status {code})")
     child = json.loads((work / "child.json").read_text())
     shutil.rmtree(work)
-    return {"workers": workers, **child, "peak_rss_mb": peak / 1e6, "max_process_rss_mb": usage.ru_maxrss / 1e3}
+    return {"workers": workers, **child, "peak_rss_mb": max(samples) / 1e6, "median_rss_mb": np.median(samples) / 1e6,
+            "max_process_rss_mb": usage.ru_maxrss / 1e3}
 
 
 def main(sizes_gb=SIZES_GB) -> dict:
@@ -118,7 +119,7 @@ def main(sizes_gb=SIZES_GB) -> dict:
         "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
                     "cores": os.cpu_count()},
         "dataset": "N-CARS layout, Prophesee Event2D .dat, 100k-1M events per recording, 120x100",
-        "peak_rss": "sum of the resident sizes of the child and its workers, polled every 50 ms",
+        "peak_rss": "sum of the resident sizes of the child and its workers, polled every 50 ms: peak and median",
         "sizes": sizes,
         "peak_rss_ratio_largest_vs_smallest": {
             str(workers): sizes[-1]["runs"][k]["peak_rss_mb"] / sizes[0]["runs"][k]["peak_rss_mb"]
