@@ -206,7 +206,9 @@ def test_changing_a_preprocessing_value_builds_a_new_cache_and_keeps_the_old_one
     old_digest = digest(old_cache)
     planned = project.apply(lambda c: c["runs"]["a"]["preprocessing"].update(n_samples=150))
     [graphs] = [job for job in planned if job.startswith("graphs[")]
-    assert planned == {graphs} | aegnn_jobs("a", 0) | TABLES_AND_FIGURES
+    [drawn] = [job for job in planned if job.startswith("graph_figure[")]  # the new cache's graph drawn
+    assert drawn.removeprefix("graph_figure") == graphs.removeprefix("graphs")
+    assert planned == {graphs, drawn} | aegnn_jobs("a", 0) | TABLES_AND_FIGURES
     project.run()
     assert digest(old_cache) == old_digest
     assert len(list((project.root / "results/graphs/digits").glob("*.h5"))) == 2

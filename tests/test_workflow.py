@@ -79,10 +79,13 @@ def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_repo
     assert runs["seed"].astype(str).tolist() == ["0", "1", "0", "mean"]
     assert runs["test_accuracy"].iloc[3] == pytest.approx(runs["test_accuracy"].iloc[:2].mean(), abs=1e-4)
     assert pd.read_csv(root / "results/tables/async.csv")["seed"].tolist() == [0, 1]
-    figures = ["training_curves.png", "async_flops_per_layer.png", "accuracy_vs_events.png",
-               f"streams/digits-{caches[1].stem}_levels.png", f"streams/digits-{caches[1].stem}_neighbourhood.png"]
+    figures = ["training_curves.png", "async_flops_per_layer.png", "accuracy_vs_events.png", "accuracy_vs_mflops.png",
+               f"streams/digits-{caches[1].stem}_levels.png", f"streams/digits-{caches[1].stem}_neighbourhood.png",
+               f"graphs/digits-{caches[0].stem}_graph.png"]
     for figure in figures:
         assert (root / "results/figures" / figure).stat().st_size > 10_000, figure
+        pdf = (root / "results/figures" / figure).with_suffix(".pdf").read_bytes()
+        assert pdf.startswith(b"%PDF-") and len(pdf) > 5_000, figure
     check_paper_tables(root, runs)
     report = snakemake(root, "--report", "results/report.html")
     assert report.returncode == 0, report.stderr[-3000:]
@@ -126,7 +129,7 @@ def check_report_in_a_browser(root) -> None:
         claims = pd.read_csv(root / f"results/tables/claims_{paper}.csv")
         shown = dom.count(f"{paper.upper()}, ")
         assert shown >= len(claims), (paper, shown, len(claims))
-    for category in ("AEGNN paper", "ECN paper", "Datasets", "Results", "ECN streams"):
+    for category in ("AEGNN paper", "ECN paper", "Datasets", "Results", "ECN streams", "AEGNN graphs"):
         assert f">{category}<" in dom, category
     png = screenshot(root / "results/report.html", root / "report.png")
     assert png.stat().st_size > 50_000  # a rendered page, not a blank one

@@ -37,6 +37,7 @@ PAPER_RESULTS = "config/paper_results.yaml"  # the published numbers the paper t
 FIGURE = "results/figures/{name}.png"
 SAMPLES_FIGURE = "results/figures/{dataset}_samples.png"
 STREAM_FIGURE = "results/figures/streams/{dataset}-{prep}_{figure}.png"  # figure: levels, neighbourhood
+GRAPH_FIGURE = "results/figures/graphs/{dataset}-{prep}_graph.png"
 REPORT = "results/report.html"
 RESULTS_INDEX = "results/README.md"  # what is where (rule results_index)
 

@@ -82,9 +82,9 @@ def run_cache(wildcards):
     return cache_path(RUNS[wildcards.run])
 
 
-def stream_caches():
-    """(dataset, prep id) of every stream cache, once each."""
-    return sorted({(RUNS[name]["dataset"], cache_id(cache_params(RUNS[name]))) for name in runs_of("ecn")})
+def family_caches(model):
+    """(dataset, prep id) of every cache of one family (ECN's streams, AEGNN's graphs), once each."""
+    return sorted({(RUNS[name]["dataset"], cache_id(cache_params(RUNS[name]))) for name in runs_of(model)})
 
 
 def train_params(wildcards):
@@ -136,9 +136,11 @@ def all_targets():
         targets += run_files(layout.ASYNC, "aegnn")
         targets += [layout.fill(layout.TABLE, name="async"), layout.fill(layout.FIGURE, name="async_flops_per_layer"),
                     layout.fill(layout.FIGURE, name="accuracy_vs_events")]
-    for dataset, prep in stream_caches():
+    for dataset, prep in family_caches("ecn"):
         targets += [layout.fill(layout.STREAM_FIGURE, dataset=dataset, prep=prep, figure=figure)
                     for figure in ("levels", "neighbourhood")]
+    for dataset, prep in family_caches("aegnn"):
+        targets.append(layout.fill(layout.GRAPH_FIGURE, dataset=dataset, prep=prep))
     return targets
 
 

@@ -132,6 +132,31 @@ rule stream_figures:
         "../../scripts/stream_figures.py"
 
 
+rule graph_figure:
+    input:
+        layout.GRAPHS,
+    output:
+        png=report(
+            layout.GRAPH_FIGURE,
+            caption="../report/graph_figure.rst",
+            category="AEGNN graphs",
+            labels={"cache": "{dataset}-{prep}", "figure": "radius graph"},
+        ),
+        pdf=layout.pdf(layout.GRAPH_FIGURE),
+    params:
+        split=config["report"]["figure_split"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,  # minutes
+    log:
+        layout.job_file(layout.LOG, "report", "graph_figure_{dataset}_{prep}"),
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/graph_figure.py"
+
+
 rule async_table:
     input:
         run_files(layout.ASYNC, "aegnn"),

@@ -38,6 +38,8 @@ TEMPLATES = [  # (template, what); the first that matches a path describes it
     (layout.pdf(layout.SAMPLES_FIGURE), "figure (PDF): samples of {dataset} per class"),
     (layout.STREAM_FIGURE, "figure: ECN stream cache {dataset}-{prep}, {figure}"),
     (layout.pdf(layout.STREAM_FIGURE), "figure (PDF): ECN stream cache {dataset}-{prep}, {figure}"),
+    (layout.GRAPH_FIGURE, "figure: AEGNN graph cache {dataset}-{prep}, a radius graph over its events"),
+    (layout.pdf(layout.GRAPH_FIGURE), "figure (PDF): AEGNN graph cache {dataset}-{prep}, a radius graph over its events"),
     (layout.REPORT, "the HTML report (snakemake --report)"),
 ]
 
