@@ -80,3 +80,45 @@ def test_async_json_is_complete_and_consistent(trained):
     table = pd.read_csv(run_dir / "accuracy_vs_events.csv")
     assert table["events"].tolist() == curve["events"]
     assert table["accuracy"].tolist() == pytest.approx(curve["accuracy"])
+    check_flop_conventions(result, graphs, outputs)
+
+
+def check_flop_conventions(result, graphs, outputs):
+    """The three FLOP conventions of async.json, each recomputed from its description."""
+    import numpy as np
+
+    from evrepro.aegnn.asynchronous import AsyncGraphRes
+    from evrepro.aegnn.async_eval import paper_protocol_costs
+    from evrepro.graphs.radius import radius_graph
+
+    conventions = result["conventions"]
+    assert set(conventions) == {"evrepro", "dagr_last_event", "aegnn_paper_protocol"}
+    assert conventions["evrepro"]["mflops_per_event"] == result["mflops_per_event"]
+    model, _ = load_best(graphs, outputs.best, json.loads(outputs.model.read_text()))
+    with GraphStore(graphs) as store:
+        streams = [store.sample("test", int(i)) for i in result["stream_indices"]]
+    last = []
+    for stream in streams:  # the cost of the last event, its graph complete
+        engine = AsyncGraphRes(model, 3.0, 8)
+        for k in range(len(stream["pos"])):
+            engine.step(stream["pos"][k], stream["x"][k])
+        last.append(sum(engine.last_flops.values()))
+    assert conventions["dagr_last_event"]["mflops_per_event"]["async"] == pytest.approx(np.mean(last) / 1e6)
+
+    totals = {"async": [], "dense": []}
+    c = model.config.channels
+    for stream in streams:
+        costs = paper_protocol_costs(model.config, stream, 3.0, 8, "cpu")
+        flat = np.array(stream["pos"], dtype=np.float32)
+        flat[:, 2] = 0
+        edges = radius_graph(flat, 3.0, 8)  # 2-D: the new (last) node's incoming edges, counted independently
+        incoming = int(np.sum(edges[1] == len(flat) - 1))
+        # one node: per edge 2^2 basis products of 2 factors and the kernel products; mean, root, bias, ELU, norm
+        assert costs["async"]["conv1"] == incoming * 4 * (2 + 2 * c[0] * c[1]) + c[1] + 2 * c[0] * c[1] + c[1] + 3 * c[1]
+        assert costs["dense"]["conv1"] > 10 * costs["async"]["conv1"]  # dense: every node of the 2-D graph
+        for kind in totals:
+            totals[kind].append(sum(costs[kind].values()))
+    protocol = conventions["aegnn_paper_protocol"]["mflops_per_event"]
+    for kind in totals:
+        assert protocol[kind] == pytest.approx(np.mean(totals[kind]) / 1e6)
+    assert 0 < protocol["async"] < protocol["dense"]

@@ -42,14 +42,17 @@ def write_run_records(root) -> tuple[list, list, list]:
             asyncs.append(path(layout.ASYNC))
             asyncs[-1].write_text(json.dumps({
                 "mflops_per_event": {"async": MFLOPS[run, seed], "dense": 100.0},
-                "latency_ms_per_event": {"async": {"mean": 2.0 + seed}, "dense": {"mean": 9.0}}}))
+                "latency_ms_per_event": {"async": {"mean": 2.0 + seed}, "dense": {"mean": 9.0}},
+                "conventions": {name: {"description": f"{name} in words", "mflops_per_event": {
+                    "async": MFLOPS[run, seed] * factor, "dense": 100.0 * factor}}
+                    for name, factor in (("evrepro", 1), ("dagr_last_event", 2), ("aegnn_paper_protocol", 3))}}))
     return metrics, models, asyncs
 
 
 @pytest.fixture()
 def tables(tmp_path):
     metrics, models, asyncs = write_run_records(tmp_path)
-    names = ["claims_aegnn", "claims_ecn", "cross", "summary"]
+    names = ["claims_aegnn", "claims_ecn", "cross", "flop_conventions", "summary"]
     out = {name: tmp_path / f"tables/{name}.csv" for name in names}
     write_paper_tables(REPO / layout.PAPER_RESULTS, RUNS, metrics, models, asyncs, out)
     return {name: pd.read_csv(path) for name, path in out.items()} | {"paths": out}
@@ -156,3 +159,15 @@ def test_the_accuracy_vs_mflops_figure_is_a_whole_png_and_pdf(tmp_path):
         assert len(np.unique(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0)) > 20  # drawn, not blank
     pdf = out.with_suffix(".pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-64:]
+
+
+def test_flop_conventions_stand_side_by_side_with_the_published_figure(tables):
+    conventions = tables["flop_conventions"].set_index("convention")
+    assert list(conventions.index) == ["aegnn_paper_protocol", "dagr_last_event", "evrepro"]
+    mean = np.mean(list(MFLOPS.values()))
+    for name, factor in (("evrepro", 1), ("dagr_last_event", 2), ("aegnn_paper_protocol", 3)):
+        row = conventions.loc[name]
+        assert row["run"] == "aegnn_ncars" and row["seeds"] == 3
+        assert row["async_mflops_per_event"] == pytest.approx(mean * factor)
+        assert row["dense_over_async"] == pytest.approx(100.0 / mean)
+        assert row["published_aegnn_mflops_per_event"] == 0.47 and row["description"] == f"{name} in words"

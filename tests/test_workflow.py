@@ -111,6 +111,10 @@ def check_paper_tables(root, runs: pd.DataFrame) -> None:
              for s in (0, 1)]
     assert cross.loc["tiny", "mflops_per_event"] == pytest.approx(np.mean(flops))
     assert np.isnan(cross.loc["tiny_ecn", "mflops_per_event"])  # missing, not zero
+    conventions = pd.read_csv(root / "results/tables/flop_conventions.csv").set_index("convention")
+    assert set(conventions.index) == {"evrepro", "dagr_last_event", "aegnn_paper_protocol"}
+    assert conventions.loc["evrepro", "async_mflops_per_event"] == pytest.approx(np.mean(flops))
+    assert (conventions["seeds"] == 2).all() and conventions["published_aegnn_mflops_per_event"].isna().all()
     for paper in ("aegnn", "ecn"):
         claims = pd.read_csv(root / f"results/tables/claims_{paper}.csv")
         assert set(claims["status"]) <= {"not run", "no published value"} and claims["reproduced_mean"].isna().all()

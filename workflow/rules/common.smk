@@ -12,7 +12,7 @@ from evrepro.runs import cache_id, cache_params, cache_path
 
 DATASETS = list(config["datasets"])
 PAPERS = list(yaml.safe_load(open(layout.PAPER_RESULTS))["papers"])  # each gets a claims table
-PAPER_TABLES = [f"claims_{paper}" for paper in PAPERS] + ["cross", "summary"]
+PAPER_TABLES = [f"claims_{paper}" for paper in PAPERS] + ["cross", "flop_conventions", "summary"]
 # The report's description (workflow/report/workflow.rst) sees only the config: give it the summary of the claims
 # tables the last run wrote, one line per claim, under a key no config file can set (the schema refuses it).
 config["_reproduction_summary"] = reproduction_summary(".", PAPERS)

@@ -245,8 +245,8 @@ rule paper_tables:
         **{
             name: report(
                 layout.fill(layout.TABLE, name=name),
-                caption=f"../report/{name.split('_')[0]}_table.rst",
-                category="Reproduction summary" if name in ("summary", "cross") else f"{name.split('_')[1].upper()} paper",
+                caption="../report/claims_table.rst" if name.startswith("claims_") else f"../report/{name}_table.rst",
+                category=f"{name.split('_')[1].upper()} paper" if name.startswith("claims") else "Reproduction summary",
             )
             for name in PAPER_TABLES
         },

@@ -18,6 +18,7 @@ cache and writes ``async.json`` (and ``accuracy_vs_events.csv``):
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,13 +29,25 @@ from evrepro.aegnn import flops
 from evrepro.aegnn.asynchronous import AsyncGraphRes
 from evrepro.aegnn.data import GraphStoreDataset
 from evrepro.aegnn.evaluate import load_best
+from evrepro.aegnn.graph_res import GraphRes
 from evrepro.aegnn.loop import device_name
-from evrepro.aegnn.presets import LAYERS
+from evrepro.aegnn.presets import LAYERS, GraphResConfig
 from evrepro.fileio import atomic_output
 from evrepro.graphs.radius import radius_graph
 from evrepro.graphs.store import GraphStore
 
 WARMUP_EVENTS = 20
+PAPER_PROTOCOL_POOL = (10.0, 10.0)  # AEGNN's evaluation/flops.py builds its GraphRes with pooling (10, 10)
+CONVENTIONS = {
+    "evrepro": "evrepro's pinned definition (flop_definition): every recomputed node counted, the new event's "
+               "neighbours included; mean over every event of every stream processed (mflops_per_event above)",
+    "dagr_last_event": "the cost of adding the last event of each stream (its graph complete), mean over streams; "
+                       "dense = one full pass on that whole graph",
+    "aegnn_paper_protocol": "AEGNN's evaluation/flops.py as documented: a fresh, untrained GraphRes with 2-D "
+                            "positions (t' dropped: dim 2, 2-D radius graph) and pooling (10, 10); a dense pass on "
+                            "the stream's first n - 1 events, then one update with its last; at conv1 only the new "
+                            "node is counted (its neighbours are updated but not counted); mean over streams",
+}
 
 
 class Clock:
@@ -115,6 +128,8 @@ class Measurements:
         self.async_ms, self.dense_ms = [], []
         self.worst_logits = self.worst_layers = 0.0
         self.checks = self.events = 0
+        self.last_event = {"async": [], "dense": []}  # per stream: FLOPs of adding its last event
+        self.paper_protocol = {"async": [], "dense": []}  # per stream: AEGNN's evaluation/flops.py protocol
 
     def stream(self, model, stream: dict, radius: float, cap: int, device, clock: Clock, check_every: int) -> None:
         """Run one stream through a fresh engine event by event, checking it against the dense model."""
@@ -137,6 +152,29 @@ class Measurements:
                 self.worst_layers = max(self.worst_layers, layers_difference)
                 self.checks += 1
         self.events += len(pos)
+        self.last_event["async"].append(sum(engine.last_flops.values()))
+        self.last_event["dense"].append(sum(engine.dense_flops().values()))
+
+    def paper_protocol_stream(self, config: GraphResConfig, stream: dict, radius: float, cap: int, device) -> None:
+        """Add one stream's FLOPs under AEGNN's protocol (``paper_protocol_costs``)."""
+        costs = paper_protocol_costs(config, stream, radius, cap, device)
+        self.paper_protocol["async"].append(sum(costs["async"].values()))
+        self.paper_protocol["dense"].append(sum(costs["dense"].values()))
+
+
+def paper_protocol_costs(config: GraphResConfig, stream: dict, radius: float, cap: int, device) -> dict:
+    """Per layer, the asynchronous and dense FLOPs of one stream under CONVENTIONS["aegnn_paper_protocol"]."""
+    torch.manual_seed(0)  # an untrained model: FLOPs depend on the graph and the layer widths only
+    model = GraphRes(replace(config, dim=2, pool_voxel=PAPER_PROTOCOL_POOL)).to(device).eval()
+    pos = np.array(stream["pos"], dtype=np.float32)
+    pos[:, 2] = 0.0  # 2-D positions: the radius graph in (x, y)
+    engine = AsyncGraphRes(model, radius, cap)
+    engine.initialise(pos[:-1], stream["x"][:-1])
+    engine.step(pos[-1], stream["x"][-1])
+    incoming = engine.graph.in_edges(np.array([len(pos) - 1]))[0].size
+    c = config.channels
+    new_node_only = flops.spline_block(1, incoming, c[0], c[1], 2, config.root_weight, config.bias)
+    return {"async": {**engine.last_flops, "conv1": new_node_only}, "dense": engine.dense_flops()}
 
 
 def _result(m: Measurements, params, split: str, subset, check_every: int, device, counts, accuracy,
@@ -165,6 +203,14 @@ def _result(m: Measurements, params, split: str, subset, check_every: int, devic
                     "latency_median": latency["dense"]["median"] / latency["async"]["median"]},
         "max_abs_difference": {"logits": m.worst_logits, "any_layer": m.worst_layers, "checks": m.checks,
                                "checked_at": every},
+        "conventions": {
+            "evrepro": {"description": CONVENTIONS["evrepro"], "mflops_per_event": {"dense": dense_total / 1e6,
+                                                                                 "async": async_total / 1e6}},
+            **{name: {"description": CONVENTIONS[name],
+                      "mflops_per_event": {kind: float(np.mean(values)) / 1e6 for kind, values in per_stream.items()}}
+               for name, per_stream in (("dagr_last_event", m.last_event),
+                                        ("aegnn_paper_protocol", m.paper_protocol))},
+        },
         "accuracy_vs_events": {
             "events": counts, "accuracy": accuracy, "samples": samples,
             "method": "dense model on the first n events of every stream of the split; the asynchronous engine "
@@ -194,6 +240,7 @@ def evaluate_async(cache_path, best_path, model_json, result_path, accuracy_path
         measured = Measurements()
         for stream in streams:
             measured.stream(model, stream, params.radius, params.max_neighbors, device, clock, check_every)
+            measured.paper_protocol_stream(model.config, stream, params.radius, params.max_neighbors, device)
         counts = event_counts(params.n_samples)
         accuracy, samples = accuracy_vs_events(model, store, split, counts, device)
     result = _result(measured, params, split, subset, check_every, device, counts, accuracy, samples)

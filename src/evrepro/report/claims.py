@@ -146,6 +146,32 @@ def cross_table(per_seed: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).sort_values(["dataset", "family", "run"], ignore_index=True)
 
 
+def flop_conventions_table(runs: dict, async_paths, published: pd.DataFrame) -> pd.DataFrame:
+    """Per AEGNN run and FLOP convention (``async.json``'s ``conventions``: evrepro's, DAGr's last event, the AEGNN
+    paper's protocol), MFLOP per event asynchronous and dense (means over seeds), beside AEGNN's published
+    MFLOP/ev for that dataset, so each published figure meets the convention it used."""
+    paper = published[(published["method"] == "AEGNN") & (published["task"] == "recognition")
+                      & (published["metric"] == "mflops_per_event")].set_index("dataset")["value"]
+    records: dict[tuple[str, str], list[dict]] = {}
+    for path in async_paths:
+        run, _ = run_and_seed(path)
+        for name, convention in json.loads(Path(path).read_text()).get("conventions", {}).items():
+            records.setdefault((run, name), []).append(convention)
+    rows = []
+    for (run, name), seeds in sorted(records.items()):
+        asynchronous = np.mean([c["mflops_per_event"]["async"] for c in seeds])
+        dense = np.mean([c["mflops_per_event"]["dense"] for c in seeds])
+        dataset = runs[run]["dataset"]
+        rows.append({"run": run, "dataset": dataset, "seeds": len(seeds), "convention": name,
+                     "async_mflops_per_event": asynchronous, "dense_mflops_per_event": dense,
+                     "dense_over_async": dense / asynchronous if asynchronous > 0 else np.nan,
+                     "published_aegnn_mflops_per_event": paper.get(dataset, np.nan),
+                     "description": seeds[0]["description"]})
+    columns = ["run", "dataset", "seeds", "convention", "async_mflops_per_event", "dense_mflops_per_event",
+               "dense_over_async", "published_aegnn_mflops_per_event", "description"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def summary_table(claims: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Per paper, how many of its claims (one per run where several runs answer one claim) are reproduced, not
     reproduced, not run, or have no published value."""
@@ -158,13 +184,15 @@ def summary_table(claims: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def write_paper_tables(paper_results_path, runs: dict, metrics_paths, model_paths, async_paths,
                        out_csv: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
-    """Write ``claims_<paper>`` for every paper, ``cross`` and ``summary`` to the CSV paths of ``out_csv``
+    """Write ``claims_<paper>`` for every paper, ``cross``, ``flop_conventions`` and ``summary`` to the CSV paths of
+    ``out_csv``
     (each also as Markdown and LaTeX beside it); returns the tables by name."""
     papers, published, tolerance = load_paper_results(paper_results_path)
     per_seed = measured(runs, metrics_paths, model_paths, async_paths)
     claims = {paper: claims_table(paper, papers, published, per_seed, tolerance) for paper in papers}
     tables = {**{f"claims_{paper}": table for paper, table in claims.items()},
-              "cross": cross_table(per_seed), "summary": summary_table(claims)}
+              "cross": cross_table(per_seed), "flop_conventions": flop_conventions_table(runs, async_paths, published),
+              "summary": summary_table(claims)}
     for name, table in tables.items():
         write_table(table, out_csv[name])
     return tables
