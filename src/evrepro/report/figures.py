@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from evrepro.datasets.store import EventsStore
 from evrepro.report.style import FULL_WIDTH_IN, colour, plt, save
@@ -81,4 +82,6 @@ def plot_training_curves(history_paths, out_png: str | Path) -> None:
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy", title="loss (dashed: train, solid: val)")
     acc_ax.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1), title="accuracy (dashed: train, solid: val)")
     acc_ax.legend()
+    for ax in (loss_ax, acc_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     save(figure, out_png)
