@@ -133,7 +133,7 @@ def check_report_in_a_browser(root) -> None:
         claims = pd.read_csv(root / f"results/tables/claims_{paper}.csv")
         shown = dom.count(f"{paper.upper()}, ")
         assert shown >= len(claims), (paper, shown, len(claims))
-    for category in ("AEGNN paper", "ECN paper", "Datasets", "Results", "ECN streams", "AEGNN graphs"):
+    for category in ("AEGNN paper", "ECN paper", "Datasets", "Results", "ECN model", "AEGNN model", "Reproduction summary"):
         assert f">{category}<" in dom, category
     png = screenshot(root / "results/report.html", root / "report.png")
     assert png.stat().st_size > 50_000  # a rendered page, not a blank one

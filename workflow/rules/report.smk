@@ -33,6 +33,7 @@ rule samples_figure:
             layout.SAMPLES_FIGURE,
             caption="../report/samples_figure.rst",
             category="Datasets",
+            subcategory="{dataset}",
             labels={"dataset": "{dataset}", "figure": "samples per class"},
         ),
         pdf=layout.pdf(layout.SAMPLES_FIGURE),
@@ -107,13 +108,15 @@ rule stream_figures:
         levels=report(
             layout.STREAM_FIGURE.replace("{figure}", "levels"),
             caption="../report/stream_levels.rst",
-            category="ECN streams",
+            category="ECN model",
+            subcategory="{dataset}",
             labels={"cache": "{dataset}-{prep}", "figure": "LIF levels"},
         ),
         neighbourhood=report(
             layout.STREAM_FIGURE.replace("{figure}", "neighbourhood"),
             caption="../report/stream_neighbourhood.rst",
-            category="ECN streams",
+            category="ECN model",
+            subcategory="{dataset}",
             labels={"cache": "{dataset}-{prep}", "figure": "neighbourhoods"},
         ),
         levels_pdf=layout.pdf(layout.STREAM_FIGURE.replace("{figure}", "levels")),
@@ -139,7 +142,8 @@ rule graph_figure:
         png=report(
             layout.GRAPH_FIGURE,
             caption="../report/graph_figure.rst",
-            category="AEGNN graphs",
+            category="AEGNN model",
+            subcategory="{dataset}",
             labels={"cache": "{dataset}-{prep}", "figure": "radius graph"},
         ),
         pdf=layout.pdf(layout.GRAPH_FIGURE),
@@ -164,7 +168,8 @@ rule async_table:
         report(
             layout.fill(layout.TABLE, name="async"),
             caption="../report/async_table.rst",
-            category="Results",
+            category="AEGNN model",
+            subcategory="asynchronous evaluation",
         ),
         **layout.table_formats("async"),
     threads: 1
@@ -187,12 +192,14 @@ rule async_figures:
         flops=report(
             layout.fill(layout.FIGURE, name="async_flops_per_layer"),
             caption="../report/async_flops_figure.rst",
-            category="Results",
+            category="AEGNN model",
+            subcategory="asynchronous evaluation",
         ),
         accuracy=report(
             layout.fill(layout.FIGURE, name="accuracy_vs_events"),
             caption="../report/accuracy_vs_events.rst",
-            category="Results",
+            category="AEGNN model",
+            subcategory="asynchronous evaluation",
         ),
         flops_pdf=layout.pdf(layout.fill(layout.FIGURE, name="async_flops_per_layer")),
         accuracy_pdf=layout.pdf(layout.fill(layout.FIGURE, name="accuracy_vs_events")),
