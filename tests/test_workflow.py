@@ -72,7 +72,8 @@ def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_repo
     assert set(jobs.loc[jobs["stage"] == "train", "source"]) == {"checkpoint (1 job)"}
     for run, total in compute[compute["stage"] == "total"].set_index("run").iterrows():
         own = jobs[(jobs["run"] == run) & (jobs["stage"] != "graphs") & (jobs["stage"] != "streams")]
-        assert total["wall_s"] == pytest.approx(own["wall_s"].sum(), abs=0.2)
+        # every value is rounded to 0.1 s on its own, the total from the unrounded ones
+        assert total["wall_s"] == pytest.approx(own["wall_s"].sum(), abs=0.05 * (len(own) + 1) + 1e-9)
     runs = pd.read_csv(root / "results/tables/runs.csv")
     assert runs["run"].tolist() == ["tiny", "tiny", "tiny_ecn", "tiny"]
     assert runs["model"].tolist() == ["aegnn", "aegnn", "ecn", "aegnn"]
