@@ -1,5 +1,6 @@
 """Figures that put the papers' published numbers beside this pipeline's runs."""
 
+from matplotlib.ticker import NullFormatter
 
 from evrepro.report.claims import load_paper_results, measured
 from evrepro.report.style import FULL_WIDTH_IN, colour, plt, save
@@ -36,6 +37,7 @@ def plot_accuracy_vs_mflops(paper_results_path, runs: dict, metrics_paths, model
             ax.plot([sparse, dense], [accuracy, accuracy], ":", color=tint, linewidth=0.8)
             ax.scatter(dense, accuracy, s=22, facecolors="none", edgecolors=tint, zorder=3)
         ax.set(xscale="log", xlabel="MFLOP per event (log)", ylabel="accuracy", title=dataset)
+        ax.xaxis.set_minor_formatter(NullFormatter())  # a narrow range would label its minor ticks over each other
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="best")
     for ax in axes[0][len(datasets):]:
