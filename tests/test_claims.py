@@ -171,3 +171,10 @@ def test_flop_conventions_stand_side_by_side_with_the_published_figure(tables):
         assert row["async_mflops_per_event"] == pytest.approx(mean * factor)
         assert row["dense_over_async"] == pytest.approx(100.0 / mean)
         assert row["published_aegnn_mflops_per_event"] == 0.47 and row["description"] == f"{name} in words"
+
+
+def test_the_papers_per_layer_figure_is_recorded_unverified_with_known_layer_names():
+    figure = yaml.safe_load((REPO / layout.PAPER_RESULTS).read_text())["figures"]["aegnn_layer_ratios"]
+    assert figure["verified"] is False and "README" in figure["source"]
+    layers = {"conv1", "conv2", "conv3", "conv4", "conv5", "pool5", "conv6", "conv7", "pool7", "head"}
+    assert set(figure["log10_dense_over_async"]) <= layers and figure["log10_dense_over_async"]["conv1"] == 3.95

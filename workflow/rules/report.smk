@@ -186,6 +186,7 @@ rule async_table:
 
 rule async_figures:
     input:
+        paper_results=layout.PAPER_RESULTS,
         results=run_files(layout.ASYNC, "aegnn"),
         accuracy=run_files(layout.ACCURACY_VS_EVENTS, "aegnn"),
     output:

@@ -5,14 +5,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from matplotlib.ticker import NullLocator
 
 from evrepro.report.style import FULL_WIDTH_IN, plt, save
 from evrepro.report.tables import run_and_seed
 
 
-def plot_async_flops(async_paths, out_png) -> None:
-    """Per layer, log10(dense / asynchronous) FLOPs per event (the paper's per-layer figure), one bar per run × seed."""
+def plot_async_flops(async_paths, out_png, paper_results_path=None) -> None:
+    """Per layer, log10(dense / asynchronous) FLOPs per event (the paper's per-layer figure), one bar per run × seed;
+    with ``paper_results_path``, the paper's own ratios (``figures.aegnn_layer_ratios``) as black markers."""
     results = [(run_and_seed(path), json.loads(Path(path).read_text())) for path in async_paths]
     layers = list(results[0][1]["layers"])
     width = 0.8 / len(results)
@@ -22,6 +24,13 @@ def plot_async_flops(async_paths, out_png) -> None:
         ax.bar(np.arange(len(layers)) + k * width, [np.nan if r is None else r for r in ratios], width,
                label=f"{run} seed {seed}: {result['speedup']['flops']:.1f}× fewer FLOPs in all")
     ax.set_xticks(np.arange(len(layers)) + 0.4 - width / 2, layers)
+    if paper_results_path is not None:
+        paper = yaml.safe_load(Path(paper_results_path).read_text())["figures"]["aegnn_layer_ratios"]
+        ratios = paper["log10_dense_over_async"]
+        shown = [k for k, name in enumerate(layers) if name in ratios]
+        ax.scatter(np.array(shown) + 0.4 - width / 2, [ratios[layers[k]] for k in shown], marker="_", s=250,
+                   color="black", zorder=3, label=f"AEGNN paper ({paper['dataset']}, read from its figure"
+                   + (")" if paper["verified"] else "; unverified)"))
     ax.set(ylabel="log10(dense / async) FLOPs per event", title="asynchronous saving per layer")
     ax.axhline(0, color="k", linewidth=0.5)
     ax.legend(fontsize=7)
