@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from PIL import Image
 
-from evrepro.datasets.store import EventsStore
 from browser import rendered_dom, screenshot
+from evrepro.datasets.store import EventsStore
 from project import TINY_AEGNN, TINY_ECN, dry_run_jobs, make_project, snakemake, tiny_config
 
 pytestmark = pytest.mark.workflow
@@ -85,6 +86,8 @@ def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_repo
                f"graphs/digits-{caches[0].stem}_graph.png"]
     for figure in figures:
         assert (root / "results/figures" / figure).stat().st_size > 10_000, figure
+        with Image.open(root / "results/figures" / figure) as image:  # 200 dpi: at least a 3.4 in paper column
+            assert image.size[0] >= 3.4 * 200 and image.size[1] >= 400, (figure, image.size)
         pdf = (root / "results/figures" / figure).with_suffix(".pdf").read_bytes()
         assert pdf.startswith(b"%PDF-") and len(pdf) > 5_000, figure
     check_paper_tables(root, runs)
