@@ -30,6 +30,16 @@ def serve_registry(monkeypatch, name, archives: dict[str, bytes], url: str) -> N
     monkeypatch.setitem(REGISTRY, name, dataclasses.replace(spec, archives=local))
 
 
+def fetched_and_extracted(name, tmp_path, monkeypatch, raw):
+    """``name``'s release-layout archives served locally, fetched and unpacked into ``raw``: (manifest, recordings)."""
+    archives, recordings = build(name, tmp_path)
+    with ArchiveServer({f"/{f}": d for f, d in archives.items()}) as server:
+        serve_registry(monkeypatch, name, archives, server.url)
+        manifest = stages.fetch(name, SPLIT_CONFIG, tmp_path / "dl" / "manifest.json", progress=False)
+    stages.extract(manifest, raw, progress=False)
+    return manifest, recordings
+
+
 def build_through_stages(name, config, root):
     manifest = stages.fetch(name, config, root / "archives" / "manifest.json", progress=False)
     stages.extract(manifest, root / "raw", progress=False)
@@ -107,11 +117,7 @@ def test_a_folder_of_archives_is_checked_and_used_in_place_without_a_copy(tmp_pa
 
 
 def test_an_extracted_copy_is_read_where_it_is(tmp_path, monkeypatch):
-    archives, recordings = build("ncars", tmp_path)
-    with ArchiveServer({f"/{f}": d for f, d in archives.items()}) as server:
-        serve_registry(monkeypatch, "ncars", archives, server.url)
-        manifest = stages.fetch("ncars", SPLIT_CONFIG, tmp_path / "dl" / "manifest.json", progress=False)
-        stages.extract(manifest, tmp_path / "extracted", progress=False)
+    _, recordings = fetched_and_extracted("ncars", tmp_path, monkeypatch, tmp_path / "extracted")
     config = dict(SPLIT_CONFIG, root=str(tmp_path / "extracted"))
     manifest, counts = build_through_stages("ncars", config, tmp_path / "work")
     assert json.loads(manifest.read_text())["extracted"] == str((tmp_path / "extracted").resolve())
@@ -127,11 +133,7 @@ def test_gen1_without_a_local_copy_fails_at_run_time_saying_what_to_download_and
 
 
 def test_a_class_folder_that_is_not_a_class_stops_the_build_naming_it(tmp_path, monkeypatch):
-    archives, _ = build("asl-dvs", tmp_path)
-    with ArchiveServer({f"/{f}": d for f, d in archives.items()}) as server:
-        serve_registry(monkeypatch, "asl-dvs", archives, server.url)
-        manifest = stages.fetch("asl-dvs", SPLIT_CONFIG, tmp_path / "dl" / "manifest.json", progress=False)
-        stages.extract(manifest, tmp_path / "raw", progress=False)
+    manifest, _ = fetched_and_extracted("asl-dvs", tmp_path, monkeypatch, tmp_path / "raw")
     letter_a = next(p for p in (tmp_path / "raw").rglob("a") if p.is_dir())
     (letter_a.parent / "z").mkdir()
     (letter_a.parent / "z" / "z_0001.mat").write_bytes((letter_a / "a_0001.mat").read_bytes())
@@ -142,11 +144,7 @@ def test_a_class_folder_that_is_not_a_class_stops_the_build_naming_it(tmp_path, 
 
 
 def test_the_events_store_is_the_same_with_several_worker_processes(tmp_path, monkeypatch):
-    archives, _ = build("mnist-dvs", tmp_path)
-    with ArchiveServer({f"/{f}": d for f, d in archives.items()}) as server:
-        serve_registry(monkeypatch, "mnist-dvs", archives, server.url)
-        manifest = stages.fetch("mnist-dvs", SPLIT_CONFIG, tmp_path / "dl" / "manifest.json", progress=False)
-    stages.extract(manifest, tmp_path / "raw", progress=False)
+    manifest, _ = fetched_and_extracted("mnist-dvs", tmp_path, monkeypatch, tmp_path / "raw")
     for workers in (1, 2):
         stages.build_events("mnist-dvs", dict(SPLIT_CONFIG, scale=16), manifest, tmp_path / "raw",
                             tmp_path / f"e{workers}.h5", tmp_path / f"s{workers}.json", workers=workers,

@@ -129,20 +129,28 @@ def _check(part: Path, announced: int | None, archive: Archive) -> _Failure | No
         told = f"the server announced {announced:,}" if announced is not None else "the server gave no size"
         return _Failure(f"transfer stopped at {size:,} of {archive.size:,} bytes ({told}); a rerun resumes it",
                         transient=True)
-    published = {name: value for name, value in (("sha256", archive.sha256), ("md5", archive.md5)) if value}
-    if not published:
+    if not archive.sha256 and not archive.md5:
         log.warning("%s has no published checksum: verified by its size only", archive.filename)
-    digests = file_digests(part, {"sha256", *published})
+    sha256, mismatch = checksum_mismatch(part, archive)
     if archive.size is not None and size != archive.size:
-        rejected = _set_aside(part, digests["sha256"], archive)
+        rejected = _set_aside(part, sha256, archive)
         return _Failure(f"serves a complete file of {size:,} bytes, expected {archive.size:,}: a different file "
-                        f"(sha256 {digests['sha256']}); set aside as {rejected.name}", transient=False)
+                        f"(sha256 {sha256}); set aside as {rejected.name}", transient=False)
+    if mismatch:
+        rejected = _set_aside(part, sha256, archive)
+        return _Failure(f"{mismatch}; set aside as {rejected.name}", transient=False)
+    return None
+
+
+def checksum_mismatch(path: Path, archive: Archive) -> tuple[str, str | None]:
+    """(the file's SHA-256, and "<algorithm> <actual>, expected <published> (recorded <date>)" for the first
+    published checksum it fails, or None), reading the file once."""
+    published = {name: value for name, value in (("sha256", archive.sha256), ("md5", archive.md5)) if value}
+    digests = file_digests(path, {"sha256", *published})
     for name, expected in published.items():
         if digests[name] != expected.lower():
-            rejected = _set_aside(part, digests["sha256"], archive)
-            return _Failure(f"{name} {digests[name]}, expected {expected} (recorded {archive.verified}); "
-                            f"set aside as {rejected.name}", transient=False)
-    return None
+            return digests["sha256"], f"{name} {digests[name]}, expected {expected} (recorded {archive.verified})"
+    return digests["sha256"], None
 
 
 def _attempt(url: str, part: Path, archive: Archive, timeout: float, progress: bool) -> _Failure | None:

@@ -9,9 +9,9 @@ records a digest of its listing (relative paths and sizes) so a changed copy sho
 import hashlib
 from pathlib import Path
 
+from evrepro.datasets.download import checksum_mismatch
 from evrepro.datasets.registry import Archive, DatasetSpec
 from evrepro.errors import EvreproError
-from evrepro.fileio import file_digests
 
 LOCAL_COPY_NOTE = "LOCAL_COPY.json"  # what the extract stage leaves in the raw folder of an extracted copy
 
@@ -26,12 +26,9 @@ def check_local_archive(path: Path, archive: Archive) -> None:
     if archive.size is not None and size != archive.size:
         raise LocalCopyError(f"{path}: {size:,} bytes, but {archive.filename} has {archive.size:,} "
                              f"(recorded {archive.verified}): not the registry's archive")
-    digests = file_digests(path, ("sha256", "md5"))
-    sha256, md5 = digests["sha256"], digests["md5"]
-    if archive.sha256 is not None and sha256 != archive.sha256:
-        raise LocalCopyError(f"{path}: sha256 {sha256}, expected {archive.sha256} (recorded {archive.verified})")
-    if archive.sha256 is None and archive.md5 is not None and md5 != archive.md5:
-        raise LocalCopyError(f"{path}: md5 {md5}, expected {archive.md5} (recorded {archive.verified})")
+    _, mismatch = checksum_mismatch(path, archive)  # the same check as a download's
+    if mismatch:
+        raise LocalCopyError(f"{path}: {mismatch}")
 
 
 def listing_digest(root: Path) -> str:

@@ -10,19 +10,16 @@ window reads the chunks that hold it. Root attributes are those of the events st
 (``evrepro.datasets.store``), with ``format`` ``evrepro.recordings/1``.
 """
 
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from evrepro.datasets.store import EventColumnsStore
+from evrepro.datasets.store import EventColumnsStore, write_split_store
 from evrepro.events import EVENT_DTYPE, make_events
 from evrepro.events.array import EventFormatError
 from evrepro.events.boxes import BOX_DTYPE
-from evrepro.fileio import atomic_output
-from evrepro.h5meta import root_attributes
 from evrepro.ragged import RaggedWriter
 
 FORMAT = "evrepro.recordings/1"
@@ -76,33 +73,19 @@ class RecordingWriter:
         steps = np.arange(done, int(t[-1]) // INDEX_STEP_US + 1) * INDEX_STEP_US
         return first + np.searchsorted(t, steps, side="left")
 
+    def __len__(self) -> int:
+        return len(self.recording_ids)
+
     def close(self) -> None:
         for writer in (self.events, self.index, self.boxes):
             writer.close()
         self.group.create_dataset("recording_id", data=self.recording_ids, dtype=h5py.string_dtype())
 
 
-def write_recordings_store(path: str | Path, recordings: Iterator[tuple[str, str, Iterable[np.ndarray], np.ndarray,
-                                                                       str]], *,
-                           sensor_size, class_names, source: dict, params: dict, inputs: dict,
-                           attributes_after=None) -> dict[str, int]:
-    """Write (split, recording id, event blocks, boxes, where) items atomically; returns recordings per split."""
-    with atomic_output(path) as temporary:
-        with h5py.File(temporary, "w") as handle:
-            handle.attrs.update(root_attributes(
-                FORMAT, params, inputs, sensor_size=np.asarray(sensor_size, dtype=np.int64),
-                class_names=json.dumps(list(class_names)), source=json.dumps(source, sort_keys=True)))
-            writers: dict[str, RecordingWriter] = {}
-            for split, recording_id, blocks, boxes, where in recordings:
-                if split not in writers:
-                    writers[split] = RecordingWriter(handle.create_group(split))
-                writers[split].add(recording_id, blocks, boxes, where)
-            for writer in writers.values():
-                writer.close()
-            if attributes_after:
-                handle.attrs.update(attributes_after())
-            counts = {split: len(writer.recording_ids) for split, writer in writers.items()}
-    return counts
+def write_recordings_store(path: str | Path, recordings, **facts) -> dict[str, int]:
+    """Write (split, recording id, event blocks, boxes, where) items atomically to ``path``
+    (``evrepro.datasets.store.write_split_store``); returns recordings per split."""
+    return write_split_store(path, FORMAT, recordings, RecordingWriter, **facts)
 
 
 class RecordingsStore(EventColumnsStore):

@@ -38,11 +38,14 @@ class SplitWriter:
         self.events = RaggedWriter(group, columns, "offsets", chunk=CHUNK_EVENTS, flush_items=FLUSH_EVENTS)
         self.labels, self.sample_ids, self.boxes = [], [], []
 
-    def add(self, events: np.ndarray, label: int, sample_id: str, box=None) -> None:
+    def add(self, label: int, sample_id: str, events: np.ndarray, box=None) -> None:
         self.events.add(**{field: events[field] for field in EVENT_FIELDS})
         self.labels.append(label)
         self.sample_ids.append(sample_id)
         self.boxes.append(NO_BOX if box is None else box)
+
+    def __len__(self) -> int:
+        return len(self.labels)
 
     def close(self) -> None:
         self.events.close()
@@ -52,29 +55,35 @@ class SplitWriter:
             self.group.create_dataset("box", data=np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4))
 
 
-def write_events_store(path: str | Path, samples, *, sensor_size, class_names, source: dict, params: dict,
-                       inputs: dict | None = None, attributes_after=None) -> dict[str, int]:
-    """Write ``samples`` — an iterable of (split, label, sample_id, events[, box]) — atomically to ``path``.
+def write_split_store(path: str | Path, format_name: str, items, split_writer, *, sensor_size, class_names,
+                      source: dict, params: dict, inputs: dict | None = None, attributes_after=None) -> dict[str, int]:
+    """Write ``items`` — (split, *what ``split_writer(group).add`` takes) — atomically to ``path``, one group per
+    split, with the root attributes every event store carries.
 
-    ``attributes_after()``, when given, returns root attributes to add once every sample is written
-    (what reading them found). Returns the number of samples per split.
+    ``attributes_after()``, when given, returns root attributes to add once every item is written (what reading
+    them found). Returns the number of items per split.
     """
     with atomic_output(path) as temporary:
         with h5py.File(temporary, "w") as handle:
             handle.attrs.update(root_attributes(
-                FORMAT, params, inputs or {}, sensor_size=np.asarray(sensor_size, dtype=np.int64),
+                format_name, params, inputs or {}, sensor_size=np.asarray(sensor_size, dtype=np.int64),
                 class_names=json.dumps(list(class_names)), source=json.dumps(source, sort_keys=True)))
-            writers: dict[str, SplitWriter] = {}
-            for split, label, sample_id, events, *box in samples:
+            writers = {}
+            for split, *item in items:
                 if split not in writers:
-                    writers[split] = SplitWriter(handle.create_group(split))
-                writers[split].add(events, label, sample_id, *box)
+                    writers[split] = split_writer(handle.create_group(split))
+                writers[split].add(*item)
             for writer in writers.values():
                 writer.close()
             if attributes_after:
                 handle.attrs.update(attributes_after())
-            counts = {split: len(writer.labels) for split, writer in writers.items()}
+            counts = {split: len(writer) for split, writer in writers.items()}
     return counts
+
+
+def write_events_store(path: str | Path, samples, **facts) -> dict[str, int]:
+    """Write ``samples`` — (split, label, sample_id, events[, box]) — atomically to ``path`` (``write_split_store``)."""
+    return write_split_store(path, FORMAT, samples, SplitWriter, **facts)
 
 
 class EventColumnsStore(H5Store):
