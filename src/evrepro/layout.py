@@ -53,10 +53,14 @@ def fill(template: str, **wildcards) -> str:
     return template.format(**wildcards)
 
 
-def table_formats(name: str) -> dict[str, str]:
-    """A table's Markdown and LaTeX files, written beside its CSV."""
-    csv = fill(TABLE, name=name)
+def table_siblings(csv: str) -> dict[str, str]:
+    """The Markdown and LaTeX files every table is also written as, beside its CSV."""
     return {"markdown": csv.removesuffix(".csv") + ".md", "latex": csv.removesuffix(".csv") + ".tex"}
+
+
+def table_formats(name: str) -> dict[str, str]:
+    """The Markdown and LaTeX files of the table ``name`` (``table_siblings`` of its CSV)."""
+    return table_siblings(fill(TABLE, name=name))
 
 
 def pdf(png_template: str) -> str:

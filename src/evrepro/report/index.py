@@ -43,6 +43,14 @@ TEMPLATES = [  # (template, what); the first that matches a path describes it
     (layout.REPORT, "the HTML report (snakemake --report)"),
 ]
 
+NAMED = [  # tables and figures by name, in every format they are written as
+    (layout.TABLE, "table", TABLES),
+    (layout.table_siblings(layout.TABLE)["markdown"], "table (Markdown)", TABLES),
+    (layout.table_siblings(layout.TABLE)["latex"], "table (LaTeX)", TABLES),
+    (layout.FIGURE, "figure", FIGURES),
+    (layout.pdf(layout.FIGURE), "figure (PDF)", FIGURES),
+]
+
 
 def describe(relative: str) -> str:
     """What the file at ``relative`` (a path under the project root) is, or "" when no template made it."""
@@ -51,13 +59,12 @@ def describe(relative: str) -> str:
             return what.format(**layout.parse(template, relative))
         except ValueError:
             continue
-    for suffix, kind in ((".csv", "table"), (".md", "table (Markdown)"), (".tex", "table (LaTeX)"),
-                         (".png", "figure"), (".pdf", "figure (PDF)")):
-        folder = "results/tables/" if kind.startswith("table") else "results/figures/"
-        if relative.startswith(folder) and relative.endswith(suffix) and relative.count("/") == 2:
-            name = relative.removeprefix(folder).removesuffix(suffix)
-            notes = TABLES if kind.startswith("table") else FIGURES
-            return f"{kind}: {notes.get(name, notes.get(name.split('_')[0], name))}"
+    for template, kind, notes in NAMED:
+        try:
+            name = layout.parse(template, relative)["name"]
+        except ValueError:
+            continue
+        return f"{kind}: {notes.get(name, notes.get(name.split('_')[0], name))}"
     return ""
 
 

@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from cycler import cycler  # noqa: E402
 
+from evrepro import layout  # noqa: E402
 from evrepro.fileio import atomic_output  # noqa: E402
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -26,15 +27,10 @@ def colour(index: int) -> str:
     return OKABE_ITO[index % len(OKABE_ITO)]
 
 
-def pdf_path(png_path: str | Path) -> Path:
-    """Where the PDF of a figure goes: beside its PNG."""
-    return Path(png_path).with_suffix(".pdf")
-
-
 def save(figure, png_path: str | Path) -> None:
     """Write ``figure`` to ``png_path`` and its PDF beside it, each atomically, and close it."""
     figure.tight_layout()
-    for path, kind in ((Path(png_path), "png"), (pdf_path(png_path), "pdf")):
+    for path, kind in ((Path(png_path), "png"), (Path(layout.pdf(str(png_path))), "pdf")):
         with atomic_output(path) as temporary:
             figure.savefig(temporary, format=kind)
     plt.close(figure)

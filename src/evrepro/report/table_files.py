@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from evrepro import layout
 from evrepro.fileio import atomic_output
 
 MISSING = "--"  # how a missing value reads in Markdown and LaTeX: never a zero
@@ -11,8 +12,8 @@ MISSING = "--"  # how a missing value reads in Markdown and LaTeX: never a zero
 
 def write_table(table: pd.DataFrame, csv_path: str | Path, digits: int = 3) -> list[Path]:
     """Write ``table`` to ``csv_path`` and beside it as ``.md`` and ``.tex`` (booktabs rules), each atomically."""
-    csv_path = Path(csv_path)
-    paths = [csv_path, csv_path.with_suffix(".md"), csv_path.with_suffix(".tex")]
+    siblings = layout.table_siblings(str(csv_path))
+    paths = [Path(csv_path), Path(siblings["markdown"]), Path(siblings["latex"])]
     with atomic_output(paths[0]) as temporary:
         table.to_csv(temporary, index=False)
     with atomic_output(paths[1]) as temporary:
