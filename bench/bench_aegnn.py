@@ -14,7 +14,7 @@ import torch
 
 from evrepro.aegnn.graph_res import GraphRes
 from evrepro.aegnn.presets import GraphResConfig
-from evrepro.aegnn.spline_conv import SplineConv, cartesian_pseudo, spline_adjacency
+from evrepro.aegnn.spline_conv import SplineConv, cartesian_pseudo, spline_graph
 from evrepro.events import make_events
 from evrepro.graphs.params import PRESETS
 from evrepro.graphs.preprocess import event_graph
@@ -64,10 +64,10 @@ def bench_spline_conv():
         pseudo = cartesian_pseudo(pos, edges, PRESETS[preset].radius)
 
         def step():  # the adjacency included, as a convolution on a new graph needs it
-            out = conv(features, conv.adjacency(edges, pseudo, pos.shape[0]))
+            out = conv(features, conv.prepare(edges, pseudo, pos.shape[0]))
             out.sum().backward()
 
-        build = timed(lambda: spline_adjacency(edges, pseudo, pos.shape[0], kernel))
+        build = timed(lambda: spline_graph(edges, pseudo, pos.shape[0], kernel))
         result[preset] = {"nodes": pos.shape[0], "edges": int(edges.shape[1]), "channels": channels,
                           "kernel_size": kernel, "adjacency_build_ms": 1000 * build,
                           "forward_backward_ms": 1000 * timed(step)}

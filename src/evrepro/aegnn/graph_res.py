@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from evrepro.aegnn.presets import GRID_CELLS, GraphResConfig
-from evrepro.aegnn.spline_conv import SplineConv, cartesian_pseudo, spline_adjacency
+from evrepro.aegnn.spline_conv import SplineConv, SplineGraph, cartesian_pseudo, spline_graph
 
 
 def voxel_clusters(pos: Tensor, batch: Tensor, voxel: tuple[float, float], sensor_size) -> Tensor:
@@ -70,30 +70,30 @@ class GraphRes(torch.nn.Module):
         self.norms = torch.nn.ModuleList(torch.nn.BatchNorm1d(c[i + 1]) for i in range(7))
         self.head = torch.nn.Linear(GRID_CELLS**2 * c[7], config.num_classes, bias=config.fc_bias)
 
-    def block(self, i: int, x: Tensor, adjacency) -> Tensor:
-        return self.norms[i](torch.nn.functional.elu(self.convs[i](x, adjacency)))
+    def block(self, i: int, x: Tensor, graph: SplineGraph) -> Tensor:
+        return self.norms[i](torch.nn.functional.elu(self.convs[i](x, graph)))
 
-    def adjacency(self, pos: Tensor, edge_index: Tensor, scale: float):
-        """The spline adjacency of one graph level, shared by all its convolutions."""
+    def spline_graph(self, pos: Tensor, edge_index: Tensor, scale: float) -> SplineGraph:
+        """One graph level prepared for spline convolutions, shared by all its convolutions."""
         pseudo = cartesian_pseudo(pos, edge_index, scale)
-        return spline_adjacency(edge_index, pseudo, pos.shape[0], self.config.kernel_size)
+        return spline_graph(edge_index, pseudo, pos.shape[0], self.config.kernel_size)
 
     def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int,
                 return_layers: bool = False):
         cfg = self.config
         pos = pos[:, : cfg.dim]
         layers = {}
-        adjacency = self.adjacency(pos, edge_index, cfg.edge_scale)
-        x = layers["conv1"] = self.block(0, x, adjacency)
-        x = skip = layers["conv2"] = self.block(1, x, adjacency)
-        x = layers["conv3"] = self.block(2, x, adjacency)
-        x = layers["conv4"] = self.block(3, x, adjacency) + skip
-        x = layers["conv5"] = self.block(4, x, adjacency)
+        graph = self.spline_graph(pos, edge_index, cfg.edge_scale)
+        x = layers["conv1"] = self.block(0, x, graph)
+        x = skip = layers["conv2"] = self.block(1, x, graph)
+        x = layers["conv3"] = self.block(2, x, graph)
+        x = layers["conv4"] = self.block(3, x, graph) + skip
+        x = layers["conv5"] = self.block(4, x, graph)
         x, pos, edge_index, batch = voxel_max_pool(x, pos, edge_index, batch, cfg.pool_voxel, cfg.sensor_size)
         skip = layers["pool5"] = x
-        adjacency = self.adjacency(pos, edge_index, cfg.pooled_scale)
-        x = layers["conv6"] = self.block(5, x, adjacency)
-        x = layers["conv7"] = self.block(6, x, adjacency) + skip
+        graph = self.spline_graph(pos, edge_index, cfg.pooled_scale)
+        x = layers["conv6"] = self.block(5, x, graph)
+        x = layers["conv7"] = self.block(6, x, graph) + skip
         x = layers["pool7"] = grid_max_pool(x, pos, batch, num_graphs, cfg.sensor_size)
         logits = layers["head"] = self.head(x)
         return (logits, layers) if return_layers else logits

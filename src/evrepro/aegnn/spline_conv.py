@@ -1,10 +1,13 @@
-"""SplineConv with degree-1 open B-splines (Fey et al. 2018), in plain torch.
+"""SplineConv with degree-1 open B-splines (Fey et al. 2018), in plain torch, on the tensors' device.
 
 PyG's ``SplineConv`` needs the torch-spline-conv / pyg-lib backends, which PyPI does not carry. With
-mean aggregation, sum_e basis(u_e) x_j W / deg(i) regroups into a sparse product: a matrix A of basis
-weights per (target, kernel cell) and source (``spline_adjacency``), then one dense product with the
-weights, ``(A @ x) @ W``. Autograd differentiates both exactly; A carries no gradient (it depends on
-positions only). An optional root weight and bias are added per node.
+mean aggregation, y_i = sum_e sum_s basis_s(u_e) x_j W[cell_s(u_e)] / deg(i). Grouping the (edge, kernel
+corner) pairs by (target i, cell k), y_i = sum_k r_ik W_k with rows r_ik = sum of basis · x_j / deg(i):
+``spline_graph`` lays out the rows that edges reach by cell, in tiles of one cell each, with a sparse
+matrix that gathers them (``SplineGraph``); the convolution computes all rows in one sparse product
+and applies every tile's kernel in batched products, chunk by chunk, with a hand-written exact
+backward. Memory grows with the rows (at most E · 2^dim), never with nodes × kernel cells, and
+nothing leaves the device.
 
 Pseudo-coordinates are Cartesian: ``u = (pos_source - pos_target) / (2 * scale) + 0.5`` clipped to
 [0, 1], with a fixed ``scale`` (the graph radius), never the batch's largest distance.
@@ -15,8 +18,6 @@ import math
 import warnings
 from typing import NamedTuple
 
-import numpy as np
-import scipy.sparse
 import torch
 from torch import Tensor
 
@@ -43,51 +44,130 @@ def open_bspline_basis(pseudo: Tensor, kernel_size: int) -> tuple[Tensor, Tensor
     return factors.prod(dim=2), ((lower.long()[:, None, :] + corners) * strides).sum(dim=2)
 
 
-class SplineAdjacency(NamedTuple):
-    """A sparse CSR matrix A (N·K × N) and its transpose, for ``(A @ x)`` with an exact backward."""
+class SplineGraph(NamedTuple):
+    """A graph prepared for spline convolutions of one kernel size (``spline_graph``).
 
-    matrix: Tensor
-    transpose: Tensor
+    Rows are the (target i, kernel cell k) pairs that edges reach, grouped by cell in tiles of ``tile``
+    rows (a tile holds rows of one cell only; unused rows are zero). ``gather`` (rows × N, sparse CSR)
+    takes the basis-weighted mean of source features into each row, ``scatter`` is its transpose for
+    the backward pass; ``row_target`` is each row's node and ``tile_cell`` each tile's kernel cell.
+    """
+
+    gather: Tensor
+    scatter: Tensor
+    row_target: Tensor
+    tile_cell: Tensor
+    tile: int
 
 
-def _csr(matrix: scipy.sparse.csr_matrix, dtype, device) -> Tensor:
+TILE_ROWS = 64  # rows of one kernel cell per batched product, at most
+CHUNK_ELEMENTS = 1 << 22  # elements of the products and kernels held at once per chunk of tiles
+
+
+def _csr(crow: Tensor, col: Tensor, values: Tensor, size: tuple[int, int]) -> Tensor:
     with warnings.catch_warnings():  # torch calls its sparse CSR support beta, here only, once per process
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(torch.from_numpy(matrix.indptr.astype(np.int64)),
-                                       torch.from_numpy(matrix.indices.astype(np.int64)),
-                                       torch.from_numpy(matrix.data), size=matrix.shape, dtype=dtype, device=device,
-                                       check_invariants=False)  # scipy built it: valid by construction
+        return torch.sparse_csr_tensor(crow, col, values, size=size, check_invariants=False)  # valid by construction
 
 
-def spline_adjacency(edge_index: Tensor, pseudo: Tensor, num_nodes: int, kernel_size: int) -> SplineAdjacency:
-    """A[i·K + k, j] = sum of basis_k(u_e) / deg(i) over edges e: j -> i, and its transpose.
+def spline_graph(edge_index: Tensor, pseudo: Tensor, num_nodes: int, kernel_size: int,
+                 trim: bool | None = None) -> SplineGraph:
+    """The ``SplineGraph`` of edges ``edge_index`` (row 0 source j, row 1 target i) with ``pseudo`` in [0, 1].
 
-    Mean-aggregated spline messages are then ``((A @ x).view(N, K·C_in)) @ W.view(K·C_in, C_out)``. A
-    depends only on the graph, so every convolution on the same graph and kernel can share it. scipy
-    assembles both CSR matrices in linear time (no sort); duplicate entries are summed by the product.
+    Each edge contributes 2^dim (basis value / in-degree of its target, cell) pairs; pairs of the same
+    target and cell share one row. Torch operations on the tensors' device only, every shape fixed by
+    E, N and the kernel: rows are laid out up to their bound min(E · 2^dim, N · cells), so nothing
+    waits for the host. ``trim`` drops the unused tiles by reading their count, which only costs
+    nothing on the CPU: the default trims there and nowhere else. Indices are int32 where they fit.
     """
-    basis, kernel = open_bspline_basis(pseudo.detach(), kernel_size)
+    basis, cell = open_bspline_basis(pseudo.detach(), kernel_size)
     cells = kernel_size ** pseudo.shape[1]
+    corners = basis.shape[1]
+    device = pseudo.device
     source, target = edge_index.detach()
-    degree = torch.bincount(target, minlength=num_nodes).clamp(min=1).to(basis.dtype)
-    rows = (target[:, None] * cells + kernel).reshape(-1).cpu().numpy()
-    columns = source.repeat_interleave(kernel.shape[1]).cpu().numpy()
-    values = (basis / degree[target, None]).reshape(-1).cpu().numpy()
-    matrix = scipy.sparse.csr_matrix((values, (rows, columns)), shape=(num_nodes * cells, num_nodes))
-    return SplineAdjacency(_csr(matrix, basis.dtype, pseudo.device), _csr(matrix.T.tocsr(), basis.dtype, pseudo.device))
+    pairs = basis.numel()
+    max_rows = min(pairs, num_nodes * cells)
+    tile = max(1, min(TILE_ROWS, max_rows // cells))
+    tiles = (max_rows + cells * (tile - 1)) // tile  # sum over cells of ceil(rows / tile) never exceeds this
+    small = max(pairs, num_nodes * cells, tiles * tile + 1) < 2**31
+    index = torch.int32 if small else torch.int64
+    degree = torch.zeros(num_nodes, dtype=basis.dtype, device=device).index_add_(
+        0, target, torch.ones(target.shape, dtype=basis.dtype, device=device)).clamp_(min=1)
+    key, order = torch.sort((cell * num_nodes + target[:, None]).reshape(-1).to(index), stable=True)
+    new_row = torch.ones(pairs, dtype=index, device=device)
+    new_row[1:] = key[1:] != key[:-1]
+    cell = key // num_nodes  # of each pair, in (cell, target) order
+    rows_per_cell = torch.zeros(cells, dtype=index, device=device).index_add_(0, cell, new_row)
+    tiles_per_cell = (rows_per_cell + tile - 1) // tile
+    tile_end = tiles_per_cell.cumsum(0, dtype=index)
+    if trim is None:
+        trim = device.type == "cpu"
+    if trim:
+        tiles = int(tile_end[-1])
+    padded = tiles * tile
+    # slot = the pair's row in (cell, target) order, moved to its cell's first tile
+    slot = ((tile_end - tiles_per_cell) * tile - rows_per_cell.cumsum(0, dtype=index) + rows_per_cell)[cell]
+    slot += new_row.cumsum(0, dtype=index) - 1
+    pair_source = source.to(index)[order // corners]
+    pair_weight = (basis / degree[target, None]).reshape(-1)[order]
+    row_target = torch.zeros(padded, dtype=index, device=device).scatter_(0, slot.long(), key % num_nodes)
+    by_source = torch.sort(pair_source, stable=True)
+    steps = {"dtype": index, "device": device}
+    gather = _csr(torch.searchsorted(slot, torch.arange(padded + 1, **steps), out_int32=small),
+                  pair_source, pair_weight, (padded, num_nodes))
+    scatter = _csr(torch.searchsorted(by_source.values, torch.arange(num_nodes + 1, **steps), out_int32=small),
+                   slot[by_source.indices], pair_weight[by_source.indices], (num_nodes, padded))
+    tile_cell = torch.searchsorted(tile_end, torch.arange(tiles, **steps), right=True, out_int32=small)
+    return SplineGraph(gather, scatter, row_target, tile_cell.clamp_(max=cells - 1), tile)
 
 
-class _SparseProduct(torch.autograd.Function):
-    """A @ x with the gradient A^T @ grad (A is constant)."""
+def _chunks(graph: SplineGraph, in_channels: int, out_channels: int):
+    """Consecutive tile ranges, as (row slice, tile slice), of at most CHUNK_ELEMENTS working elements."""
+    per_tile = graph.tile * (in_channels + 2 * out_channels) + in_channels * out_channels
+    step = max(1, CHUNK_ELEMENTS // per_tile)
+    tiles = graph.tile_cell.shape[0]
+    for start in range(0, tiles, step):
+        stop = min(start + step, tiles)
+        yield slice(start * graph.tile, stop * graph.tile), slice(start, stop)
+
+
+class _SplineMessages(torch.autograd.Function):
+    """out[i] = sum over rows r of node i of (gather @ x)[r] @ kernel[cell of r], with an exact backward.
+
+    Only x and the kernel are kept for the backward pass: it recomputes ``gather @ x`` (one sparse
+    product) and overwrites it, chunk by chunk, with its own gradient, so a convolution holds one
+    rows × C_in buffer at a time.
+    """
 
     @staticmethod
-    def forward(ctx, adjacency: SplineAdjacency, x: Tensor) -> Tensor:
-        ctx.transpose = adjacency.transpose
-        return adjacency.matrix @ x
+    def forward(ctx, x: Tensor, kernel: Tensor, graph: SplineGraph) -> Tensor:
+        c_in, c_out = kernel.shape[1:]
+        rows = (graph.gather @ x).view(-1, graph.tile, c_in)
+        out = x.new_zeros(x.shape[0], c_out)
+        for span, tiles in _chunks(graph, c_in, c_out):
+            messages = torch.bmm(rows[tiles], kernel.index_select(0, graph.tile_cell[tiles]))
+            out.index_add_(0, graph.row_target[span], messages.view(-1, c_out))
+        ctx.save_for_backward(x, kernel)
+        ctx.graph = graph
+        return out
 
     @staticmethod
-    def backward(ctx, grad: Tensor):
-        return None, ctx.transpose @ grad
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out: Tensor):
+        x, kernel = ctx.saved_tensors
+        graph = ctx.graph
+        c_in, c_out = kernel.shape[1:]
+        rows = (graph.gather @ x).view(-1, graph.tile, c_in)
+        grad_kernel = torch.zeros_like(kernel) if ctx.needs_input_grad[1] else None
+        for span, tiles in _chunks(graph, c_in, c_out):
+            grad_messages = grad_out.index_select(0, graph.row_target[span]).view(-1, graph.tile, c_out)
+            cells = graph.tile_cell[tiles]
+            if grad_kernel is not None:
+                grad_kernel.index_add_(0, cells, torch.bmm(rows[tiles].transpose(1, 2), grad_messages))
+            # the rows' gradient replaces the rows, chunk by chunk
+            rows[tiles] = torch.bmm(grad_messages, kernel.index_select(0, cells).transpose(1, 2))
+        grad_x = graph.scatter @ rows.view(-1, c_in) if ctx.needs_input_grad[0] else None
+        return grad_x, grad_kernel, None
 
 
 class SplineConv(torch.nn.Module):
@@ -98,9 +178,9 @@ class SplineConv(torch.nn.Module):
 
     over the kernel cells k of a ``kernel_size``\ :sup:`dim` grid, with B_k the products of the
     degree-1 open B-spline bases of the pseudo-coordinates u in [0, 1]^dim (``cartesian_pseudo``).
-    The sum over edges is a sparse product with a spline adjacency ``A`` that depends on the graph
-    only (``spline_adjacency``): compute it once per graph and pass it to every convolution on that
-    graph with the same kernel size, as GraphRes does.
+    Called like PyG's layer, ``conv(x, edge_index, pseudo)``; or with a ``SplineGraph`` prepared once
+    per graph (``conv.prepare`` / ``spline_graph``), ``conv(x, graph)``, shared by every convolution
+    on that graph with the same kernel size, as GraphRes does.
 
     Args:
         in_channels, out_channels: feature sizes.
@@ -110,8 +190,8 @@ class SplineConv(torch.nn.Module):
         bias: add ``b``.
 
     Shapes:
-        x: (N, in_channels); adjacency: from ``spline_adjacency(edge_index (2, E), pseudo (E, dim), N,
-        kernel_size)``; output: (N, out_channels).
+        x: (N, in_channels); edge_index: (2, E), row 0 source j, row 1 target i; pseudo: (E, dim);
+        output: (N, out_channels).
     """
 
     def __init__(self, in_channels: int, out_channels: int, dim: int, kernel_size: int,
@@ -134,14 +214,19 @@ class SplineConv(torch.nn.Module):
         if self.bias is not None:
             torch.nn.init.zeros_(self.bias)
 
-    def adjacency(self, edge_index: Tensor, pseudo: Tensor, num_nodes: int) -> SplineAdjacency:
-        """The spline adjacency of a graph for this convolution's kernel (reusable by its siblings)."""
-        return spline_adjacency(edge_index, pseudo, num_nodes, self.kernel_size)
+    def prepare(self, edge_index: Tensor, pseudo: Tensor, num_nodes: int, trim: bool | None = None) -> SplineGraph:
+        """The ``SplineGraph`` of a graph for this convolution's kernel (reusable by its siblings)."""
+        return spline_graph(edge_index, pseudo, num_nodes, self.kernel_size, trim)
 
-    def forward(self, x: Tensor, adjacency: SplineAdjacency) -> Tensor:
-        """Convolve node features ``x`` over the graph whose spline ``adjacency`` is given."""
-        gathered = _SparseProduct.apply(adjacency, x).view(x.shape[0], self.cells * self.in_channels)
-        out = gathered @ self.weight.reshape(self.cells * self.in_channels, self.out_channels)
+    def forward(self, x: Tensor, edge_index: Tensor | SplineGraph, pseudo: Tensor | None = None) -> Tensor:
+        """Convolve node features ``x`` over ``edge_index`` with ``pseudo``, or over a prepared ``SplineGraph``."""
+        if isinstance(edge_index, SplineGraph):
+            graph = edge_index
+        elif pseudo is None:
+            raise TypeError("SplineConv needs the pseudo-coordinates of the edges: conv(x, edge_index, pseudo)")
+        else:
+            graph = self.prepare(edge_index, pseudo, x.shape[0])
+        out = _SplineMessages.apply(x, self.weight, graph)
         if self.root is not None:
             out = out + x @ self.root
         if self.bias is not None:
