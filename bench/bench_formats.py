@@ -2,18 +2,28 @@
 
 For each format evrepro reads, one file is written with evrepro's writer (10 M events; 2 M for the slower ASL-DVS
 ``.mat``) and decoded into an array in memory by evrepro and, in the same run, by every library reader offered for
-that format. Per reader: best of 3, events/s, the ratio evrepro ÷ library, and whether its events equal evrepro's
-(t, x, y, p, after the library's own axis conventions). A reader that fails is recorded with its error instead of a
-number; a library with no reader for a format is listed under ``not_offered``.
+that format. Per reader: the best of 5 rounds that call the format's readers in turn, events/s, the ratio evrepro ÷
+library, and whether its events equal evrepro's (t, x, y, p, after the library's own axis conventions). A reader that
+fails is recorded with its error instead of a number; a library with no reader for a format is listed under
+``not_offered``.
+
+Per reader also its peak memory (Linux): in a fresh process, after a warm-up call, how far one call raises the peak
+resident size above the size before it, and how much of that the returned events take. Per format, evrepro's first
+calls in fresh processes: with numba's cache empty (the kernels compile), then with it filled.
 
 Needs the ``bench`` extra: .venv/bin/pip install -c constraints.txt -e .[bench]
 Run: .venv/bin/python bench/bench_formats.py [--scale 0.01]   ->  results/bench/formats.json
 """
 
 import argparse
+import gc
 import importlib.metadata
 import json
+import math
+import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -25,17 +35,86 @@ from evrepro.events import make_events, read, write
 from evrepro.events.prophesee import read_prophesee_dat_blocks, write_prophesee_dat
 
 OUT = Path("results/bench/formats.json")
+REPEATS = 5
+CLEAR_REFS = Path("/proc/self/clear_refs")  # writing 5 resets the peak resident size (VmHWM) to the current one
 LIBRARIES = ("evrepro", "tonic", "expelliarmus", "evlib", "numpy", "scipy", "polars")
 
 
-def best_of(function, *args, repeats=3):
-    """(shortest of ``repeats`` timed calls of ``function(*args)`` in seconds, the last call's result)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function(*args)
-        times.append(time.perf_counter() - start)
-    return min(times), result
+def best_in_turns(functions: list, path: Path, last_result) -> list[float | str]:
+    """Each function's shortest time on ``path`` over ``REPEATS`` rounds that call every function once in turn, so
+    that a change of load on a shared machine hits all alike; ``last_result(i, result)`` sees each one's last result.
+    A function that raises is dropped, its error in place of a time."""
+    outcomes = [math.inf] * len(functions)
+    for repeat in range(REPEATS):
+        for i, function in enumerate(functions):
+            if isinstance(outcomes[i], str):
+                continue
+            try:
+                start = time.perf_counter()
+                result = function(path)
+                seconds = time.perf_counter() - start
+            except Exception as error:  # noqa: BLE001 -- a library that cannot read the file is a result, not a crash
+                outcomes[i] = f"{type(error).__name__}: {error}"
+                continue
+            outcomes[i] = min(outcomes[i], seconds)
+            if repeat == REPEATS - 1:
+                last_result(i, result)
+            del result
+    return outcomes
+
+
+def status_kib(field: str) -> int:
+    """A size from /proc/self/status (VmRSS, VmHWM) in KiB."""
+    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith(field + ":"))
+    return int(line.split()[1])
+
+
+def output_bytes(result) -> int:
+    """The memory a reader's result takes: an array, a list of arrays, or a polars DataFrame."""
+    if isinstance(result, list):
+        return sum(block.nbytes for block in result)
+    return result.nbytes if isinstance(result, np.ndarray) else result.estimated_size()
+
+
+def peak_of_call(name: str, path: str) -> dict:
+    """In this process: how far one call of this module's ``name`` on ``path`` raises the peak resident size, after a
+    warm-up call (numba's set-up and caches, the library's imports)."""
+    function = globals()[name]
+    function(path)
+    gc.collect()
+    CLEAR_REFS.write_text("5")
+    before = status_kib("VmRSS")
+    result = function(path)
+    peak, output = (status_kib("VmHWM") - before) / 1024, output_bytes(result) / 2**20
+    return {"peak_mib": peak, "output_mib": output, "peak_beyond_output_mib": peak - output}
+
+
+def memory(function, path: Path) -> dict | str:
+    """``peak_of_call`` in a fresh process, where Linux lets a process reset its peak resident size."""
+    if not CLEAR_REFS.exists():
+        return "not measured: needs Linux /proc/self/clear_refs"
+    code = (f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_formats; "
+            f"print(json.dumps(bench_formats.peak_of_call({function.__name__!r}, {str(path)!r})))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+FIRST_CALLS = ("import time; t0 = time.perf_counter(); from evrepro.events import read; t1 = time.perf_counter(); "
+               "read({path!r}); t2 = time.perf_counter(); read({path!r}); t3 = time.perf_counter(); "
+               "print(t1 - t0, t2 - t1, t3 - t2)")
+
+
+def first_calls(path: Path) -> dict:
+    """Seconds to import ``evrepro.events`` and for the first and second ``read(path)`` in a fresh process, once with
+    an empty numba cache (the kernels compile) and once with the cache that run filled."""
+    result = {}
+    with tempfile.TemporaryDirectory() as cache:
+        for run in ("empty_cache", "filled_cache"):
+            done = subprocess.run([sys.executable, "-c", FIRST_CALLS.format(path=str(path))], capture_output=True,
+                                  text=True, check=True, env=os.environ | {"NUMBA_CACHE_DIR": cache})
+            seconds = [float(value) for value in done.stdout.split()]
+            result[run] = dict(zip(("import_s", "first_read_s", "second_read_s"), seconds))
+    return result
 
 
 def columns(t, x, y, p) -> dict[str, np.ndarray]:
@@ -177,39 +256,45 @@ FORMATS = {
 }
 
 
-def measure(name: str, spec: Format, folder: Path, scale: float, rng) -> dict:
-    """Write one file of format ``name`` and time every reader on it."""
-    path = folder / spec.file
-    events = generated_events(max(1000, int(spec.events * scale)), spec.sensor, spec.duration_us, rng)
+def write_file(path: Path, spec: Format, events: np.ndarray) -> None:
+    """Write ``events`` as a file of ``spec``'s format."""
     if spec.header:
         write_prophesee_dat(path, events, spec.header)
     else:
         write(path, events)
-    seconds, decoded = best_of(read, path)
-    reference = plain(decoded)
-    assert same(reference, plain(events)), f"{name}: evrepro does not read back what it wrote"
-    evrepro_rate = events.size / seconds
-    readers = [{"library": "evrepro", "reader": "evrepro.events.read", "seconds": seconds,
-                "million_events_per_s": evrepro_rate / 1e6}]
-    for reader, function, to_columns in spec.evrepro_extra:
-        seconds, decoded = best_of(function, path)
-        readers.append({"library": "evrepro", "reader": reader, "seconds": seconds,
-                        "million_events_per_s": events.size / seconds / 1e6,
-                        "equal": same(reference, to_columns(decoded))})
-    for library, reader, function, to_columns, convention in spec.readers:
+
+
+def measure(name: str, spec: Format, folder: Path, scale: float, rng) -> dict:
+    """Write one file of format ``name`` and time every reader on it; a small one for evrepro's first calls."""
+    path = folder / spec.file
+    events = generated_events(max(1000, int(spec.events * scale)), spec.sensor, spec.duration_us, rng)
+    write_file(path, spec, events)
+    small = folder / f"small_{spec.file}"
+    write_file(small, spec, events[:1000])
+    readers = ([("evrepro", "evrepro.events.read", read, plain, None)]
+               + [("evrepro", reader, function, to_columns, None) for reader, function, to_columns in spec.evrepro_extra]
+               + list(spec.readers))
+    reference, equal = plain(events), {}
+
+    def compare(i, result):
+        equal[i] = same(reference, readers[i][3](result))
+
+    outcomes = best_in_turns([function for _, _, function, _, _ in readers], path, compare)
+    assert equal.get(0), f"{name}: evrepro does not read back what it wrote: {outcomes[0]}"
+    entries = []
+    for i, ((library, reader, function, _, convention), outcome) in enumerate(zip(readers, outcomes)):
         entry = {"library": library, "reader": reader}
-        try:
-            seconds, decoded = best_of(function, path)
-        except Exception as error:  # noqa: BLE001 -- a library that cannot read the file is a result, not a crash
-            entry["error"] = f"{type(error).__name__}: {error}"
+        if isinstance(outcome, str):
+            entry["error"] = outcome
         else:
-            entry |= {"seconds": seconds, "million_events_per_s": events.size / seconds / 1e6,
-                      "evrepro_ratio": evrepro_rate * seconds / events.size,
-                      "equal": same(reference, to_columns(decoded)),
-                      "convention": convention}
-        readers.append(entry)
+            entry |= {"seconds": outcome, "million_events_per_s": events.size / outcome / 1e6}
+            if library != "evrepro":
+                entry |= {"evrepro_ratio": outcome / outcomes[0], "convention": convention}
+            entry |= ({"equal": equal[i]} if i else {}) | {"memory": memory(function, path)}
+        entries.append(entry)
     return {"title": spec.title, "events": int(events.size), "bytes": path.stat().st_size,
-            "sensor": list(spec.sensor), "readers": readers, "not_offered": spec.not_offered,
+            "sensor": list(spec.sensor), "readers": entries, "not_offered": spec.not_offered,
+            "evrepro_first_calls": {"events": 1000, **first_calls(small)},
             **({"note": spec.note} if spec.note else {})}
 
 
@@ -220,7 +305,10 @@ def main(scale: float = 1.0) -> dict:
     result = {
         "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
         "versions": {name: importlib.metadata.version(name) for name in LIBRARIES},
-        "repeats": "best of 3", "ratio": "evrepro.events.read events/s ÷ the library's",
+        "repeats": f"best of {REPEATS} rounds, each calling a format's readers in turn",
+        "ratio": "evrepro.events.read events/s ÷ the library's",
+        "memory": "MiB, one call in a fresh process after a warm-up call: its raise of the peak resident size, the "
+                  "returned events' size, and the difference",
         "formats": formats,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)

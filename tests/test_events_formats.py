@@ -1,14 +1,16 @@
-"""Event file readers and writers: real recordings, round trips, overflow markers, bad input."""
+"""Event file readers and writers: real recordings, round trips, overflow markers, bad input, reading in blocks."""
 
+import io
 import shutil
+import tracemalloc
 
 import numpy as np
 import pytest
 
-from evrepro.events import EVENT_DTYPE, EventFormatError, make_events, read, reader_for, write
-from evrepro.events.atis import OVERFLOW_INCREMENT_US, decode_atis, encode_atis, read_atis
+from evrepro.events import EVENT_DTYPE, EventFormatError, blocks, make_events, read, reader_for, write
 from evrepro.events.aedat import read_aedat2_dvs128
-from evrepro.events.prophesee import read_prophesee_dat
+from evrepro.events.atis import OVERFLOW_INCREMENT_US, decode_atis, encode_atis, read_atis
+from evrepro.events.prophesee import read_prophesee_dat, read_prophesee_dat_blocks, write_prophesee_dat
 
 
 def decode_atis_slowly(raw: bytes) -> list[tuple[int, int, int, int]]:
@@ -142,3 +144,50 @@ def test_prophesee_header_only_truncated_and_garbage_files_are_refused_naming_th
             read(tmp_path / name)
     (tmp_path / "no_events.dat").write_bytes(raw[: header_end + 2])  # a whole file holding zero events
     assert read(tmp_path / "no_events.dat").size == 0
+
+
+def test_atis_overflow_markers_carry_across_the_blocks_of_a_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 40)  # 8 records a block
+    rng = np.random.default_rng(3)
+    records = rng.integers(0, 256, (101, 5), dtype=np.uint8)
+    records[[6, 7, 8, 15, 16, 40, 41, 42, 100], 1] = 240  # markers on both sides of block boundaries, and last
+    (tmp_path / "long.bin").write_bytes(records.tobytes())
+    events = read_atis(tmp_path / "long.bin")
+    assert events.size == 92
+    assert [tuple(int(v) for v in e) for e in events[["t", "x", "y", "p"]]] == decode_atis_slowly(records.tobytes())
+
+
+def test_dat_readers_decode_and_check_across_blocks(tmp_path, monkeypatch):
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 40)  # 5 records a block
+    events = random_events(np.random.default_rng(5), 47, 304, 240)
+    header = ("Width 304", "Height 240")
+    write_prophesee_dat(tmp_path / "rec.dat", events, header)
+    np.testing.assert_array_equal(read_prophesee_dat(tmp_path / "rec.dat"), events)
+    np.testing.assert_array_equal(np.concatenate(list(read_prophesee_dat_blocks(tmp_path / "rec.dat", 7))), events)
+    events["x"][[31, 45]] = 304
+    write_prophesee_dat(tmp_path / "bad.dat", events, header)
+    with pytest.raises(EventFormatError, match=r"bad\.dat: event 31 has x=304, outside \[0, 303\] \(2 such events\)"):
+        read_prophesee_dat(tmp_path / "bad.dat")
+    with pytest.raises(EventFormatError, match=r"event 31 has x=304, outside \[0, 303\] \(1 such events in this"):
+        list(read_prophesee_dat_blocks(tmp_path / "bad.dat", 14))
+
+
+@pytest.mark.parametrize("suffix", [".bin", ".dat"])
+def test_reading_a_file_takes_the_events_and_one_block_of_memory(tmp_path, suffix):
+    events = random_events(np.random.default_rng(9), 300_000, 240, 180)  # 1.5-2.4 MB of records, 3.9 MB of events
+    write(tmp_path / f"big{suffix}", events)
+    read(tmp_path / f"big{suffix}")  # numba's set-up and cache outside the measurement
+    tracemalloc.start()
+    try:
+        back = read(tmp_path / f"big{suffix}")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(back, events)
+    assert back.nbytes <= peak <= back.nbytes + blocks.BLOCK_BYTES + 2**20  # and the file object's own buffer
+
+
+def test_a_file_that_shrinks_while_it_is_read_is_refused_naming_the_byte():
+    short = io.BytesIO(bytes(12))  # three 5-byte records announced, 12 bytes there
+    with pytest.raises(EventFormatError, match=r"f\.bin: ends at byte 12, 3 bytes short of record 2: the file shrank"):
+        list(blocks.record_blocks(short, 3, 5, "f.bin"))

@@ -3,14 +3,18 @@
 Five bytes per event, big-endian bit order, no header: byte 0 = x, byte 1 = y, bit 7 of byte 2 =
 polarity, and a 23-bit timestamp in µs in the rest. Records with y == 240 are timestamp-overflow
 markers: like Orchard's reference reader (and tonic), each one adds ``OVERFLOW_INCREMENT_US`` to every
-later timestamp, and the markers themselves are dropped.
+later timestamp, and the markers themselves are dropped. The records are decoded by a numba kernel straight
+into the event array; a file, block by block (``evrepro.events.blocks``).
 """
 
+import io
 from pathlib import Path
 
+import numba
 import numpy as np
 
-from evrepro.events.array import EventFormatError, check_field_range, make_events
+from evrepro.events.array import EVENT_DTYPE, EventFormatError, check_field_range
+from evrepro.events.blocks import record_blocks
 
 RECORD_BYTES = 5
 OVERFLOW_Y = 240
@@ -18,30 +22,48 @@ OVERFLOW_INCREMENT_US = 2**13
 MAX_STORED_T = 2**23 - 1
 
 
+def _record_count(size: int, where: str) -> int:
+    """The number of records in ``size`` bytes, which must hold whole records."""
+    if size % RECORD_BYTES:
+        raise EventFormatError(f"{where}: {size} bytes is not a whole number of {RECORD_BYTES}-byte ATIS records")
+    return size // RECORD_BYTES
+
+
+@numba.njit(cache=True)
+def _decode_records(raw, events, kept, overflows):
+    """Decode ATIS records (uint8) into ``events[kept:]``, given the overflow markers before them, dropping the
+    markers; return the events written and the markers seen, both counted from the file's start."""
+    for k in range(0, raw.size, RECORD_BYTES):
+        if raw[k + 1] == OVERFLOW_Y:
+            overflows += 1
+            continue
+        stored_t = np.int64(raw[k + 2] & 0x7F) << 16 | np.int64(raw[k + 3]) << 8 | np.int64(raw[k + 4])
+        event = events[kept]
+        event.t = stored_t + overflows * OVERFLOW_INCREMENT_US
+        event.x, event.y, event.p = raw[k], raw[k + 1], raw[k + 2] >> 7
+        kept += 1
+    return kept, overflows
+
+
 def decode_atis(raw: bytes | np.ndarray, where: str = "<bytes>") -> np.ndarray:
     """Decode ATIS records (``bytes`` or a uint8 array) into an event array."""
     data = np.frombuffer(raw, dtype=np.uint8) if isinstance(raw, bytes | bytearray) else raw
-    if data.size % RECORD_BYTES:
-        raise EventFormatError(
-            f"{where}: {data.size} bytes is not a whole number of {RECORD_BYTES}-byte ATIS records"
-        )
-    records = data.reshape(-1, RECORD_BYTES)
-    y = records[:, 1]
-    t = (
-        (records[:, 2].astype(np.int64) & 0x7F) << 16
-        | records[:, 3].astype(np.int64) << 8
-        | records[:, 4].astype(np.int64)
-    )
-    overflow = y == OVERFLOW_Y
-    if overflow.any():
-        t = t + np.cumsum(overflow) * OVERFLOW_INCREMENT_US
-    keep = ~overflow
-    return make_events(t[keep], records[keep, 0], y[keep], records[keep, 2] >> 7)
+    events = np.empty(_record_count(data.size, where), EVENT_DTYPE)
+    kept, _ = _decode_records(data, events, 0, 0)
+    return events[:kept]  # markers are rare: the few records they leave unused are not worth a copy
 
 
 def read_atis(path: str | Path) -> np.ndarray:
-    """Read an ATIS ``.bin`` file."""
-    return decode_atis(np.fromfile(path, dtype=np.uint8), where=str(path))
+    """Read an ATIS ``.bin`` file block by block, straight into its event array."""
+    where = str(path)
+    with open(path, "rb") as handle:
+        count = _record_count(handle.seek(0, io.SEEK_END), where)
+        handle.seek(0)
+        events = np.empty(count, EVENT_DTYPE)
+        kept = overflows = 0
+        for block in record_blocks(handle, count, RECORD_BYTES, where):
+            kept, overflows = _decode_records(block, events, kept, overflows)
+    return events[:kept]
 
 
 def encode_atis(events: np.ndarray, where: str = "<events>") -> bytes:

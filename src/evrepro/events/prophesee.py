@@ -3,7 +3,8 @@
 Optional ASCII header lines starting with ``%`` (``% <Key> <value>``, e.g. ``% Width 304``,
 ``% Height 240``, ``% Version 2``, ``% Date ...``); after a header, one byte event type (0 = Event2D)
 and one byte event size (8). Then little-endian records: uint32 timestamp (µs) and a uint32 word
-with x in bits 0-13, y in bits 14-27 and polarity in bit 28.
+with x in bits 0-13, y in bits 14-27 and polarity in bit 28. The readers decode the file block by block
+(``evrepro.events.blocks``) with a numba kernel, straight into the event array.
 """
 
 import io
@@ -11,9 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+import numba
 import numpy as np
 
-from evrepro.events.array import EventFormatError, check_field_range, make_events
+from evrepro.events.array import EVENT_DTYPE, EventFormatError, check_field_range
+from evrepro.events.blocks import record_blocks
 
 EVENT2D_TYPE = 0
 EVENT2D_SIZE = 8
@@ -88,27 +91,51 @@ def dat_sensor_size(header: dict[str, str], where: str = "<header>") -> tuple[in
     return size[0], size[1]
 
 
-def _open_payload(path: str | Path) -> tuple[int, int, tuple[int, int] | None]:
-    """(offset of the first record, number of records, declared (width, height) or None), reading only the header."""
-    where = str(path)
-    with open(path, "rb") as handle:
-        lines, offset = _header_lines(handle, where)
-        if lines:
-            handle.seek(offset)
-            _check_type_and_size(handle.read(2), where, lines, offset)
-            offset += 2
-        size = handle.seek(0, io.SEEK_END)
-    payload = size - offset
+def _seek_payload(handle: BinaryIO, where: str) -> tuple[int, tuple[int, int] | None]:
+    """(number of records, declared (width, height) or None) of an open ``.dat`` file, reading only its header;
+    leaves ``handle`` at the first record."""
+    lines, offset = _header_lines(handle, where)
+    if lines:
+        handle.seek(offset)
+        _check_type_and_size(handle.read(2), where, lines, offset)
+        offset += 2
+    payload = handle.seek(0, io.SEEK_END) - offset
     if payload % EVENT2D_SIZE:
-        raise EventFormatError(f"{path}: {payload} payload bytes from byte {offset} is not a whole number of "
+        raise EventFormatError(f"{where}: {payload} payload bytes from byte {offset} is not a whole number of "
                                "8-byte records: the file is truncated")
-    return offset, payload // EVENT2D_SIZE, dat_sensor_size(parse_header(lines), where)
+    handle.seek(offset)
+    return payload // EVENT2D_SIZE, dat_sensor_size(parse_header(lines), where)
 
 
-def _decode(records: np.ndarray, sensor: tuple[int, int] | None, where: str, first: int = 0) -> np.ndarray:
-    data = records["data"]
-    events = make_events(records["t"], data & 0x3FFF, (data >> 14) & 0x3FFF, (data >> 28) & 1)
-    if sensor is not None:
+@numba.njit(cache=True)
+def _uint32_le(raw, k):
+    """The little-endian uint32 in bytes ``raw[k : k + 4]``."""
+    return np.uint32(raw[k]) | np.uint32(raw[k + 1]) << 8 | np.uint32(raw[k + 2]) << 16 | np.uint32(raw[k + 3]) << 24
+
+
+@numba.njit(cache=True)
+def _decode_records(raw, events, start):
+    """Decode Event2D records (uint8) into ``events[start:]``; return the largest x and y."""
+    high_x = high_y = 0
+    for i in range(raw.size // EVENT2D_SIZE):
+        data = _uint32_le(raw, EVENT2D_SIZE * i + 4)
+        x, y = data & 0x3FFF, (data >> 14) & 0x3FFF
+        event = events[start + i]
+        event.t, event.x, event.y, event.p = _uint32_le(raw, EVENT2D_SIZE * i), x, y, (data >> 28) & 1
+        high_x, high_y = max(high_x, x), max(high_y, y)
+    return high_x, high_y
+
+
+def _read_events(handle: BinaryIO, count: int, sensor: tuple[int, int] | None, where: str,
+                 first: int = 0) -> np.ndarray:
+    """The next ``count`` records of ``handle`` decoded block by block into a new event array, which must lie inside
+    ``sensor`` when one is declared; ``first`` is the index of its first event in the file."""
+    events = np.empty(count, EVENT_DTYPE)
+    start = high_x = high_y = 0
+    for block in record_blocks(handle, count, EVENT2D_SIZE, where):
+        block_x, block_y = _decode_records(block, events, start)
+        start, high_x, high_y = start + block.size // EVENT2D_SIZE, max(high_x, block_x), max(high_y, block_y)
+    if sensor is not None and (high_x >= sensor[0] or high_y >= sensor[1]):  # find the first such event to name it
         check_field_range(events, "x", 0, sensor[0] - 1, where, first)
         check_field_range(events, "y", 0, sensor[1] - 1, where, first)
     return events
@@ -116,19 +143,20 @@ def _decode(records: np.ndarray, sensor: tuple[int, int] | None, where: str, fir
 
 def read_prophesee_dat(path: str | Path) -> np.ndarray:
     """Read a Prophesee Event2D ``.dat`` file; if the header declares Width and Height, events must lie inside."""
-    offset, count, sensor = _open_payload(path)
-    return _decode(np.fromfile(path, dtype=RECORD_DTYPE, count=count, offset=offset), sensor, str(path))
+    where = str(path)
+    with open(path, "rb") as handle:
+        count, sensor = _seek_payload(handle, where)
+        return _read_events(handle, count, sensor, where)
 
 
 def read_prophesee_dat_blocks(path: str | Path, block_events: int = 1 << 22) -> Iterator[np.ndarray]:
     """The events of a ``.dat`` file in blocks of ``block_events``, so a 60 s Gen1 recording needs no more memory
     than a block; errors name the event's index in the whole file."""
-    offset, count, sensor = _open_payload(path)
-    if count == 0:
-        return
-    records = np.memmap(path, dtype=RECORD_DTYPE, mode="r", offset=offset, shape=(count,))
-    for start in range(0, count, block_events):
-        yield _decode(np.array(records[start : start + block_events]), sensor, str(path), start)
+    where = str(path)
+    with open(path, "rb") as handle:
+        count, sensor = _seek_payload(handle, where)
+        for start in range(0, count, block_events):
+            yield _read_events(handle, min(block_events, count - start), sensor, where, start)
 
 
 def write_prophesee_dat(path: str | Path, events: np.ndarray, header_lines=("Data file containing Event2D events",)):
