@@ -44,20 +44,28 @@ def open_bspline_basis(pseudo: Tensor, kernel_size: int) -> tuple[Tensor, Tensor
     return factors.prod(dim=2), ((lower.long()[:, None, :] + corners) * strides).sum(dim=2)
 
 
+class Tiles(NamedTuple):
+    """Rows laid out by kernel cell in tiles of ``size`` rows of one cell each (unused rows are zero)."""
+
+    row_target: Tensor  # (tiles · size,) the node each row belongs to
+    cell: Tensor  # (tiles,) the kernel cell of each tile
+    size: int
+
+
 class SplineGraph(NamedTuple):
     """A graph prepared for spline convolutions of one kernel size (``spline_graph``).
 
-    Rows are the (target i, kernel cell k) pairs that edges reach, grouped by cell in tiles of ``tile``
-    rows (a tile holds rows of one cell only; unused rows are zero). ``gather`` (rows × N, sparse CSR)
-    takes the basis-weighted mean of source features into each row, ``scatter`` is its transpose for
-    the backward pass; ``row_target`` is each row's node and ``tile_cell`` each tile's kernel cell.
+    Rows are (target i, kernel cell k) pairs; row r_ik is the basis-weighted mean of the features of
+    the sources whose edges reach cell k of target i: ``gather`` (rows × N, sparse CSR) @ x, and
+    ``scatter`` is its transpose for the backward pass. Where edges can reach every row (E · 2^dim ≥
+    N · cells, as with kernel size 2), ``tiles`` is None and the rows are all N · cells, target-major,
+    so y = rows.view(N, cells · C_in) @ W is one dense product. Otherwise only the rows edges reach
+    are kept, laid out in ``tiles`` of one cell each, and each tile is multiplied by its own kernel.
     """
 
     gather: Tensor
     scatter: Tensor
-    row_target: Tensor
-    tile_cell: Tensor
-    tile: int
+    tiles: Tiles | None
 
 
 TILE_ROWS = 64  # rows of one kernel cell per batched product, at most
@@ -70,69 +78,94 @@ def _csr(crow: Tensor, col: Tensor, values: Tensor, size: tuple[int, int]) -> Te
         return torch.sparse_csr_tensor(crow, col, values, size=size, check_invariants=False)  # valid by construction
 
 
+def _tiles(key: Tensor, num_nodes: int, cells: int, trim: bool) -> tuple[Tensor, Tiles]:
+    """Each pair's row slot and the tile layout, from the pairs' sorted (cell · N + target) keys.
+
+    The number of tiles is bounded by the shapes alone; ``trim`` cuts it to the tiles in use by
+    reading their count.
+    """
+    pairs, index, device = key.numel(), key.dtype, key.device
+    max_rows = min(pairs, num_nodes * cells)
+    size = max(1, min(TILE_ROWS, max_rows // cells))
+    new_row = torch.ones(pairs, dtype=index, device=device)
+    new_row[1:] = key[1:] != key[:-1]
+    cell = key // num_nodes
+    rows_per_cell = torch.zeros(cells, dtype=index, device=device).index_add_(0, cell, new_row)
+    tiles_per_cell = (rows_per_cell + size - 1) // size
+    tile_end = tiles_per_cell.cumsum(0, dtype=index)
+    # the sum over cells of ceil(rows / size) never exceeds this
+    tiles = int(tile_end[-1]) if trim else (max_rows + cells * (size - 1)) // size
+    # the pair's row in (cell, target) order, moved to the start of its cell's first tile
+    slot = ((tile_end - tiles_per_cell) * size - rows_per_cell.cumsum(0, dtype=index) + rows_per_cell)[cell]
+    slot += new_row.cumsum(0, dtype=index) - 1
+    row_target = torch.zeros(tiles * size, dtype=index, device=device).scatter_(0, slot.long(), key % num_nodes)
+    tile_cell = torch.searchsorted(tile_end, torch.arange(tiles, dtype=index, device=device), right=True,
+                                   out_int32=index == torch.int32)
+    return slot, Tiles(row_target, tile_cell.clamp_(max=cells - 1), size)
+
+
 def spline_graph(edge_index: Tensor, pseudo: Tensor, num_nodes: int, kernel_size: int,
                  trim: bool | None = None) -> SplineGraph:
     """The ``SplineGraph`` of edges ``edge_index`` (row 0 source j, row 1 target i) with ``pseudo`` in [0, 1].
 
-    Each edge contributes 2^dim (basis value / in-degree of its target, cell) pairs; pairs of the same
-    target and cell share one row. Torch operations on the tensors' device only, every shape fixed by
-    E, N and the kernel: rows are laid out up to their bound min(E · 2^dim, N · cells), so nothing
-    waits for the host. ``trim`` drops the unused tiles by reading their count, which only costs
-    nothing on the CPU: the default trims there and nowhere else. Indices are int32 where they fit.
+    Each edge contributes 2^dim (basis value / in-degree of its target, cell) pairs. Torch operations
+    on the tensors' device only, every shape fixed by E, N and the kernel, so nothing waits for the
+    host. ``trim`` drops unused tiles by reading their count, which costs nothing on the CPU only: the
+    default trims there and nowhere else. Indices are int32 where they fit.
     """
     basis, cell = open_bspline_basis(pseudo.detach(), kernel_size)
     cells = kernel_size ** pseudo.shape[1]
-    corners = basis.shape[1]
     device = pseudo.device
     source, target = edge_index.detach()
     pairs = basis.numel()
-    max_rows = min(pairs, num_nodes * cells)
-    tile = max(1, min(TILE_ROWS, max_rows // cells))
-    tiles = (max_rows + cells * (tile - 1)) // tile  # sum over cells of ceil(rows / tile) never exceeds this
-    small = max(pairs, num_nodes * cells, tiles * tile + 1) < 2**31
-    index = torch.int32 if small else torch.int64
+    dense = num_nodes * cells <= pairs
+    index = torch.int32 if 2 * max(pairs, num_nodes * cells) < 2**31 else torch.int64
     degree = torch.zeros(num_nodes, dtype=basis.dtype, device=device).index_add_(
         0, target, torch.ones(target.shape, dtype=basis.dtype, device=device)).clamp_(min=1)
-    key, order = torch.sort((cell * num_nodes + target[:, None]).reshape(-1).to(index), stable=True)
-    new_row = torch.ones(pairs, dtype=index, device=device)
-    new_row[1:] = key[1:] != key[:-1]
-    cell = key // num_nodes  # of each pair, in (cell, target) order
-    rows_per_cell = torch.zeros(cells, dtype=index, device=device).index_add_(0, cell, new_row)
-    tiles_per_cell = (rows_per_cell + tile - 1) // tile
-    tile_end = tiles_per_cell.cumsum(0, dtype=index)
-    if trim is None:
-        trim = device.type == "cpu"
-    if trim:
-        tiles = int(tile_end[-1])
-    padded = tiles * tile
-    # slot = the pair's row in (cell, target) order, moved to its cell's first tile
-    slot = ((tile_end - tiles_per_cell) * tile - rows_per_cell.cumsum(0, dtype=index) + rows_per_cell)[cell]
-    slot += new_row.cumsum(0, dtype=index) - 1
-    pair_source = source.to(index)[order // corners]
+    if dense:
+        slot, order = torch.sort((target[:, None] * cells + cell).reshape(-1).to(index), stable=True)
+        rows, tiles = num_nodes * cells, None
+    else:
+        key, order = torch.sort((cell * num_nodes + target[:, None]).reshape(-1).to(index), stable=True)
+        slot, tiles = _tiles(key, num_nodes, cells, device.type == "cpu" if trim is None else trim)
+        rows = tiles.row_target.numel()
+    pair_source = source.to(index)[order // basis.shape[1]]
     pair_weight = (basis / degree[target, None]).reshape(-1)[order]
-    row_target = torch.zeros(padded, dtype=index, device=device).scatter_(0, slot.long(), key % num_nodes)
     by_source = torch.sort(pair_source, stable=True)
     steps = {"dtype": index, "device": device}
-    gather = _csr(torch.searchsorted(slot, torch.arange(padded + 1, **steps), out_int32=small),
-                  pair_source, pair_weight, (padded, num_nodes))
+    small = index == torch.int32
+    gather = _csr(torch.searchsorted(slot, torch.arange(rows + 1, **steps), out_int32=small),
+                  pair_source, pair_weight, (rows, num_nodes))
     scatter = _csr(torch.searchsorted(by_source.values, torch.arange(num_nodes + 1, **steps), out_int32=small),
-                   slot[by_source.indices], pair_weight[by_source.indices], (num_nodes, padded))
-    tile_cell = torch.searchsorted(tile_end, torch.arange(tiles, **steps), right=True, out_int32=small)
-    return SplineGraph(gather, scatter, row_target, tile_cell.clamp_(max=cells - 1), tile)
+                   slot[by_source.indices], pair_weight[by_source.indices], (num_nodes, rows))
+    return SplineGraph(gather, scatter, tiles)
 
 
-def _chunks(graph: SplineGraph, in_channels: int, out_channels: int):
+class _Rows(torch.autograd.Function):
+    """gather @ x, with the gradient scatter @ grad (the graph carries no gradient)."""
+
+    @staticmethod
+    def forward(ctx, graph: SplineGraph, x: Tensor) -> Tensor:
+        ctx.scatter = graph.scatter
+        return graph.gather @ x
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return None, ctx.scatter @ grad
+
+
+def _chunks(tiles: Tiles, in_channels: int, out_channels: int):
     """Consecutive tile ranges, as (row slice, tile slice), of at most CHUNK_ELEMENTS working elements."""
-    per_tile = graph.tile * (in_channels + 2 * out_channels) + in_channels * out_channels
+    per_tile = tiles.size * (in_channels + 2 * out_channels) + in_channels * out_channels
     step = max(1, CHUNK_ELEMENTS // per_tile)
-    tiles = graph.tile_cell.shape[0]
-    for start in range(0, tiles, step):
-        stop = min(start + step, tiles)
-        yield slice(start * graph.tile, stop * graph.tile), slice(start, stop)
+    count = tiles.cell.shape[0]
+    for start in range(0, count, step):
+        stop = min(start + step, count)
+        yield slice(start * tiles.size, stop * tiles.size), slice(start, stop)
 
 
-class _SplineMessages(torch.autograd.Function):
-    """out[i] = sum over rows r of node i of (gather @ x)[r] @ kernel[cell of r], with an exact backward.
+class _TiledMessages(torch.autograd.Function):
+    """out[i] = sum over the rows r of node i of (gather @ x)[r] @ kernel[cell of r], with an exact backward.
 
     Only x and the kernel are kept for the backward pass: it recomputes ``gather @ x`` (one sparse
     product) and overwrites it, chunk by chunk, with its own gradient, so a convolution holds one
@@ -142,11 +175,12 @@ class _SplineMessages(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, kernel: Tensor, graph: SplineGraph) -> Tensor:
         c_in, c_out = kernel.shape[1:]
-        rows = (graph.gather @ x).view(-1, graph.tile, c_in)
+        tiles = graph.tiles
+        rows = (graph.gather @ x).view(-1, tiles.size, c_in)
         out = x.new_zeros(x.shape[0], c_out)
-        for span, tiles in _chunks(graph, c_in, c_out):
-            messages = torch.bmm(rows[tiles], kernel.index_select(0, graph.tile_cell[tiles]))
-            out.index_add_(0, graph.row_target[span], messages.view(-1, c_out))
+        for span, part in _chunks(tiles, c_in, c_out):
+            messages = torch.bmm(rows[part], kernel.index_select(0, tiles.cell[part]))
+            out.index_add_(0, tiles.row_target[span], messages.view(-1, c_out))
         ctx.save_for_backward(x, kernel)
         ctx.graph = graph
         return out
@@ -155,19 +189,27 @@ class _SplineMessages(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out: Tensor):
         x, kernel = ctx.saved_tensors
-        graph = ctx.graph
+        graph, tiles = ctx.graph, ctx.graph.tiles
         c_in, c_out = kernel.shape[1:]
-        rows = (graph.gather @ x).view(-1, graph.tile, c_in)
+        rows = (graph.gather @ x).view(-1, tiles.size, c_in)
         grad_kernel = torch.zeros_like(kernel) if ctx.needs_input_grad[1] else None
-        for span, tiles in _chunks(graph, c_in, c_out):
-            grad_messages = grad_out.index_select(0, graph.row_target[span]).view(-1, graph.tile, c_out)
-            cells = graph.tile_cell[tiles]
+        for span, part in _chunks(tiles, c_in, c_out):
+            grad_messages = grad_out.index_select(0, tiles.row_target[span]).view(-1, tiles.size, c_out)
+            cells = tiles.cell[part]
             if grad_kernel is not None:
-                grad_kernel.index_add_(0, cells, torch.bmm(rows[tiles].transpose(1, 2), grad_messages))
+                grad_kernel.index_add_(0, cells, torch.bmm(rows[part].transpose(1, 2), grad_messages))
             # the rows' gradient replaces the rows, chunk by chunk
-            rows[tiles] = torch.bmm(grad_messages, kernel.index_select(0, cells).transpose(1, 2))
+            rows[part] = torch.bmm(grad_messages, kernel.index_select(0, cells).transpose(1, 2))
         grad_x = graph.scatter @ rows.view(-1, c_in) if ctx.needs_input_grad[0] else None
         return grad_x, grad_kernel, None
+
+
+def spline_messages(x: Tensor, kernel: Tensor, graph: SplineGraph) -> Tensor:
+    """The mean-aggregated spline messages (N, C_out) of features ``x`` over a prepared graph."""
+    if graph.tiles is None:
+        cells, c_in, c_out = kernel.shape
+        return _Rows.apply(graph, x).view(x.shape[0], cells * c_in) @ kernel.reshape(cells * c_in, c_out)
+    return _TiledMessages.apply(x, kernel, graph)
 
 
 class SplineConv(torch.nn.Module):
@@ -226,7 +268,7 @@ class SplineConv(torch.nn.Module):
             raise TypeError("SplineConv needs the pseudo-coordinates of the edges: conv(x, edge_index, pseudo)")
         else:
             graph = self.prepare(edge_index, pseudo, x.shape[0])
-        out = _SplineMessages.apply(x, self.weight, graph)
+        out = spline_messages(x, self.weight, graph)
         if self.root is not None:
             out = out + x @ self.root
         if self.bias is not None:
