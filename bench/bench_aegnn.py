@@ -184,9 +184,9 @@ def run_case(case: str, device: str) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         outputs = Path(folder) / "outputs.npz"
         done = subprocess.run([sys.executable, __file__, "--case", case, "--device", device, "--outputs", str(outputs)],
-                              capture_output=True, text=True, env=env)
+                              check=False, capture_output=True, text=True, env=env)
         if done.returncode:
-            return {"error": (done.stderr.strip().splitlines() or ["exit code %d" % done.returncode])[-1]}
+            return {"error": (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]}
         result = json.loads(done.stdout.strip().splitlines()[-1])
         if outputs.exists():
             with np.load(outputs) as saved:
