@@ -12,12 +12,13 @@ capped radius graph of a synthetic stream of the paper's size (uniform in space,
 - ``training``: GraphRes with the preset's layers, a batch of 8 samples, Adam: samples/s and peak memory of a step.
 
 Every measurement runs in a fresh process (``--case``), with glibc's mmap threshold fixed so that freed buffers leave
-the resident size; peak memory is how far one step raises the peak resident size (reset right before it through
-/proc/self/clear_refs) above the size before it; on CUDA, ``torch.cuda.max_memory_allocated`` over the step, and
-times are taken after ``torch.cuda.synchronize``.
+the resident size. After a warm-up step, peak memory is how far the first timed step raises the peak resident size
+(reset right before it through /proc/self/clear_refs) above the size before it; on CUDA, the rise of
+``torch.cuda.max_memory_allocated`` over that step, with times taken after ``torch.cuda.synchronize``.
 
 Run: .venv/bin/python bench/bench_aegnn.py [--device cuda]   ->  results/bench/aegnn.json
-The reference needs torch-spline-conv, built from source (README, "Benchmarks"); without it only evrepro is measured.
+The reference needs torch-spline-conv, built from source by bench/reference-venv.sh (then run this script with
+.venv-reference/bin/python); without it only evrepro is measured.
 """
 
 import argparse
@@ -74,30 +75,28 @@ def status_kib(field: str) -> int:
 
 
 def measure(step, device: torch.device) -> dict:
-    """Peak memory of one step (after a warm-up step) and the best time of up to 3 more."""
+    """After a warm-up step: the best time of up to 3 steps (fewer past MIN_TIMING_S) and the first one's peak memory."""
     def synchronise():
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
     step()
     synchronise()
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-        before = torch.cuda.memory_allocated(device)
-        step()
-        synchronise()
-        peak = torch.cuda.max_memory_allocated(device) - before
-    else:
-        before = status_kib("VmRSS")
-        CLEAR_REFS.write_text("5")
-        step()
-        peak = (status_kib("VmHWM") - before) * 1024
-    times, started = [], time.perf_counter()
+    times, peak, started = [], None, time.perf_counter()
     while len(times) < 3 and (not times or time.perf_counter() - started < MIN_TIMING_S):
+        if peak is None and device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+            before = torch.cuda.memory_allocated(device)
+        elif peak is None:
+            before = status_kib("VmRSS")
+            CLEAR_REFS.write_text("5")
         start = time.perf_counter()
         step()
         synchronise()
         times.append(time.perf_counter() - start)
+        if peak is None:
+            peak = (torch.cuda.max_memory_allocated(device) - before if device.type == "cuda"
+                    else (status_kib("VmHWM") - before) * 1024)
     return {"seconds": min(times), "runs": len(times), "peak_bytes": peak}
 
 
