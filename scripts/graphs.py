@@ -1,8 +1,10 @@
-"""Rule graphs: AEGNN preprocessing of an events store into a graph cache."""
+"""Rule graphs: AEGNN preprocessing of an events store into a graph cache, its radius graphs searched with the
+job's threads."""
 
 from evrepro.graphs.params import GraphParams
 from evrepro.graphs.store import build_graph_store
 from evrepro.logs import logged
 
 with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake's script directive
-    build_graph_store(snakemake.input[0], snakemake.output[0], GraphParams(**snakemake.params.preprocessing))
+    build_graph_store(snakemake.input[0], snakemake.output[0], GraphParams(**snakemake.params.preprocessing),
+                      threads=snakemake.threads)

@@ -138,6 +138,21 @@ def test_every_event_with_a_tight_cap_that_evicts_often(real_fixtures):
     assert run(make_model("ncars", 3), pos, x, 100, lambda k: True, cap=4) <= TOLERANCE
 
 
+def test_the_stream_graph_is_the_radius_graph_after_every_insertion_with_pairs_at_exactly_r():
+    """Integer positions put many pairs at exactly r (not joined: the rule is strict) and many ties at the cap."""
+    pos = np.random.default_rng(5).integers(0, 6, (120, 3)).astype(np.float32)
+    r, cap = 2.0, 3
+    assert np.any(np.sum((pos[:, None] - pos[None]) ** 2, axis=-1) == r * r)
+    graph = StreamGraph(r, cap)
+    for k, p in enumerate(pos):
+        graph.insert(p)
+        dense = radius_graph(pos[: k + 1], r, cap)
+        np.testing.assert_array_equal(graph.edge_index(), dense[:, np.lexsort((dense[0], dense[1]))])
+    prefix = StreamGraph(r, cap)
+    prefix.insert_all(pos)
+    np.testing.assert_array_equal(prefix.edge_index(), graph.edge_index())
+
+
 def edge_set(engine: AsyncGraphRes) -> set[tuple[int, int]]:
     return {tuple(e) for e in engine.graph.edge_index().T.tolist()}
 

@@ -87,10 +87,13 @@ def cmd_cache(args) -> None:
     _, run = _run(args)
     events = _require(layout.fill(layout.EVENTS, dataset=run["dataset"]), f"events {run['dataset']}")
     if run["model"] == "aegnn":
-        from evrepro.graphs.store import build_graph_store as build
+        from evrepro.graphs.store import build_graph_store
+
+        build_graph_store(events, cache_path(run), cache_params(run), threads=args.threads)
     else:
-        from evrepro.streams.store import build_stream_store as build
-    build(events, cache_path(run), cache_params(run))
+        from evrepro.streams.store import build_stream_store
+
+        build_stream_store(events, cache_path(run), cache_params(run))
 
 
 def _family(run: dict):
@@ -218,8 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--seed", type=int, default=0)
             sub.add_argument("--threads", type=int, help="CPU threads of torch or TensorFlow (default: theirs)")
         sub.set_defaults(func=function)
+        return sub
 
-    run_command("cache", cmd_cache, "build the graph (AEGNN) or stream (ECN) cache a run trains on", seed=False)
+    cache = run_command("cache", cmd_cache, "build the graph (AEGNN) or stream (ECN) cache a run trains on", seed=False)
+    cache.add_argument("--threads", type=int, default=1, help="threads of AEGNN's radius-graph search (default 1)")
     run_command("train", cmd_train, "train (or resume) one run × seed")
     run_command("evaluate", cmd_evaluate, "test metrics of a run × seed's best checkpoint")
     run_command("async", cmd_async, "AEGNN event by event against the dense model: async.json")

@@ -11,7 +11,7 @@ rule graphs:
         layout.GRAPHS,
     params:
         preprocessing=lambda wildcards: GRAPH_PARAMS[wildcards.prep],
-    threads: 1
+    threads: 2  # the radius-graph search runs on them (numba); one process
     resources:
         mem_mb=4000,
         runtime=240,  # minutes

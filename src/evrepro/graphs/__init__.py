@@ -1,1 +1,1 @@
-"""AEGNN preprocessing: subsample, normalise time, radius graph; and the graph store (numpy/scipy only)."""
+"""AEGNN preprocessing: subsample, normalise time, radius graph; and the graph store (numpy and numba only)."""

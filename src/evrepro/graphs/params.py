@@ -1,18 +1,29 @@
-"""AEGNN's graph-cache parameters and their presets: parameters only, without scipy, so that parsing the workflow
+"""AEGNN's graph-cache parameters and their presets: parameters only, without numba, so that parsing the workflow
 (which names and hashes caches from them) never loads the code that builds graphs (``evrepro.graphs.preprocess``)."""
 
 from dataclasses import asdict, dataclass
 
+# Version of the graph computation (subsampling, time normalisation, the radius graph's rule). It is a field of
+# GraphParams, so it is part of every graph cache's id (``evrepro.runs.cache_id`` hashes ``as_dict()``) and of the
+# params the cache stores: a cache computed by another rule is rebuilt, never reused. Bump it whenever the same
+# parameters would give different graphs. History:
+#   1  neighbours within r inclusively (d² <= r²). (Caches written then do not record a version; ``GraphStore``
+#      reads them as 1.)
+#   2  strictly (d² < r·r), as torch_cluster's radius_graph (tests/data/reference/pyg_goldens.npz).
+GRAPH_ALGORITHM = 2
+
 
 @dataclass(frozen=True)
 class GraphParams:
-    """Preprocessing parameters; the run config's ``preprocessing`` block maps onto these."""
+    """Preprocessing parameters; the run config's ``preprocessing`` block maps onto these (all but ``algorithm``,
+    which is the code's: ``GRAPH_ALGORITHM``)."""
 
     n_samples: int
     radius: float
     max_neighbors: int
     beta_per_us: float
     seed: int = 0
+    algorithm: int = GRAPH_ALGORITHM
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -10,7 +10,7 @@ radius graph is built on exactly those float32 values, so it can be rebuilt from
 import numpy as np
 
 from evrepro.events.array import first_decrease
-from evrepro.graphs.params import GraphParams
+from evrepro.graphs.params import GRAPH_ALGORITHM, GraphParams
 from evrepro.graphs.radius import radius_graph
 
 
@@ -26,8 +26,11 @@ def sample_rng(params: GraphParams, split: str, index: int) -> np.random.Generat
     return np.random.default_rng([params.seed, sum(map(ord, split)), index])
 
 
-def event_graph(events: np.ndarray, params: GraphParams, rng: np.random.Generator):
-    """(pos float32 N×3, x float32 N×1, edge_index int32 2×E) of one time-sorted event sample."""
+def event_graph(events: np.ndarray, params: GraphParams, rng: np.random.Generator, threads: int = 1):
+    """(pos float32 N×3, x float32 N×1, edge_index int32 2×E) of one time-sorted event sample; ``threads``
+    threads search the radius graph."""
+    if params.algorithm != GRAPH_ALGORITHM:
+        raise ValueError(f"graph algorithm {params.algorithm} asked for; this code computes {GRAPH_ALGORITHM}")
     if decrease := first_decrease(events["t"]):
         raise ValueError(f"events are not sorted by time: event {decrease[0]} has t={events['t'][decrease[0]]} "
                          f"after t={events['t'][decrease[0] - 1]} (the events store sorts every recording)")
@@ -36,5 +39,5 @@ def event_graph(events: np.ndarray, params: GraphParams, rng: np.random.Generato
     t_norm = (t - t[0]) * params.beta_per_us if kept.size else t
     pos = np.stack([kept["x"], kept["y"], t_norm], axis=1).astype(np.float32)
     features = (2.0 * kept["p"] - 1.0).astype(np.float32)[:, None]
-    edges = radius_graph(pos, params.radius, params.max_neighbors).astype(np.int32)
+    edges = radius_graph(pos, params.radius, params.max_neighbors, threads).astype(np.int32)
     return pos, features, edges

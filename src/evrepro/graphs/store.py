@@ -1,15 +1,16 @@
 """The graph store ``results/graphs/{dataset}/{prep}.h5`` and its builder.
 
 Per split: ``pos`` (float32 N×3), ``x`` (float32 N×1), ``node_offsets``, ``edge_index`` (int32 2×E,
-sample-local), ``edge_offsets``, ``label``. ``{prep}`` is the hash of the preprocessing parameters, so
-a changed radius makes a new file, never a stale one.
+sample-local), ``edge_offsets``, ``label``. ``{prep}`` is the hash of the preprocessing parameters, the
+graph algorithm's version (``GraphParams.algorithm``) included, so a changed radius or rule makes a new file,
+never a stale one.
 """
 
 from pathlib import Path
 
 import numpy as np
 
-from evrepro.graphs.params import GraphParams
+from evrepro.graphs.params import GRAPH_ALGORITHM, GraphParams
 from evrepro.graphs.preprocess import event_graph, sample_rng
 from evrepro.ragged import RaggedWriter
 from evrepro.sample_cache import SampleCacheReader, build_sample_cache
@@ -18,14 +19,14 @@ FORMAT = "evrepro.graphs/1"
 
 
 class _GraphSplitWriter:
-    def __init__(self, group, params: GraphParams):
-        self.params = params
+    def __init__(self, group, params: GraphParams, threads: int):
+        self.params, self.threads = params, threads
         self.nodes = RaggedWriter(group, {"pos": (np.float32, (0, 3), 0), "x": (np.float32, (0, 1), 0)},
                                   "node_offsets", chunk=1 << 13)
         self.edges = RaggedWriter(group, {"edge_index": (np.int32, (2, 0), 1)}, "edge_offsets", chunk=1 << 14)
 
     def add(self, events, split: str, index: int) -> None:
-        pos, x, edge_index = event_graph(events, self.params, sample_rng(self.params, split, index))
+        pos, x, edge_index = event_graph(events, self.params, sample_rng(self.params, split, index), self.threads)
         self.nodes.add(pos=pos, x=x)
         self.edges.add(edge_index=edge_index)
 
@@ -35,18 +36,26 @@ class _GraphSplitWriter:
 
 
 def build_graph_store(events_path: str | Path, out_path: str | Path, params: GraphParams,
-                      progress: bool = True) -> dict[str, int]:
-    """Preprocess every sample of an events store into a graph store, atomically."""
+                      progress: bool = True, threads: int = 1) -> dict[str, int]:
+    """Preprocess every sample of an events store into a graph store, atomically, the radius graphs searched
+    with ``threads`` threads (the job's)."""
+    if params.algorithm != GRAPH_ALGORITHM:
+        raise ValueError(f"graph algorithm {params.algorithm} asked for; this code computes {GRAPH_ALGORITHM}")
     return build_sample_cache(events_path, out_path, FORMAT, params.as_dict(),
-                              lambda group, events: _GraphSplitWriter(group, params), desc="graphs",
+                              lambda group, events: _GraphSplitWriter(group, params, threads), desc="graphs",
                               progress=progress)
+
+
+def stored_params(**stored) -> GraphParams:
+    """A store's params; stores written before the algorithm was recorded hold version 1."""
+    return GraphParams(**{"algorithm": 1, **stored})
 
 
 class GraphStore(SampleCacheReader):
     """Read access to a graph store; one sample at a time, without loading its split."""
 
     FORMAT = FORMAT
-    PARAMS = GraphParams
+    PARAMS = staticmethod(stored_params)
 
     def __init__(self, path: str | Path):
         super().__init__(path)

@@ -1,7 +1,8 @@
 """The event graph of the asynchronous engine: the capped radius graph, grown one event at a time.
 
 After inserting events 0..k the graph equals ``radius_graph(pos[:k+1], r, max_neighbors)``: node i
-holds the ``max_neighbors`` nearest other nodes within r, ranked by (``squared_distance``, index).
+holds the ``max_neighbors`` nearest other nodes strictly within r (d² < r·r), ranked by (``squared_distance``,
+index).
 A new node k gets its incoming edges from the nearest older nodes; it also enters the list of every
 older node i within r whose list has room, or whose farthest neighbour w it beats. It beats w only
 when strictly nearer, because a tie goes to the lower index and k is the highest; w is then evicted.
@@ -42,7 +43,7 @@ class StreamGraph:
         if radius <= 0 or max_neighbors < 1:
             raise ValueError(f"need radius > 0 and max_neighbors >= 1, got {radius} and {max_neighbors}")
         self.radius, self.max_neighbors = float(radius), int(max_neighbors)
-        self.r2 = self.radius**2
+        self.r2 = self.radius * self.radius  # radius_graph's bound
         self.cell_side = self.radius * (1 + CELL_SLACK)
         self.size = 0
         self.pos = np.empty((capacity, 3), dtype=np.float32)
@@ -85,7 +86,7 @@ class StreamGraph:
         self._grow(node + 1)
         candidates = self._candidates(p)
         d2 = squared_distance(self.pos[candidates], p)
-        near = d2 <= self.r2
+        near = d2 < self.r2  # strictly, as radius_graph
         candidates, d2 = candidates[near], d2[near]
 
         order = np.lexsort((candidates, d2))[: self.max_neighbors]
