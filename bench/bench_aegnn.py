@@ -122,8 +122,9 @@ def spline_case(preset: str, implementation: str, device: torch.device, outputs:
         torch.nn.init.normal_(ours.bias)
     conv = ours.to(device) if implementation == "evrepro" else pyg_spline_conv(ours.to(device))
     pos, edge_index = pos.to(device), edge_index.to(device)
-    x = torch.randn(pos.shape[0], channels, device=device, requires_grad=True)
-    cotangent = torch.randn(pos.shape[0], channels, device=device)
+    inputs = torch.Generator().manual_seed(1)  # the same x and cotangent whatever the layer's own initialisation drew
+    x = torch.randn(pos.shape[0], channels, generator=inputs).to(device).requires_grad_(True)
+    cotangent = torch.randn(pos.shape[0], channels, generator=inputs).to(device)
     pseudo = cartesian_pseudo(pos, edge_index, PRESETS[preset].radius)
 
     def step():
