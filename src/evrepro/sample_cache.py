@@ -23,6 +23,22 @@ class SampleError(EvreproError):
     """A sample of an events store that the preprocessing cannot take; names the store, split and sample."""
 
 
+def require_algorithm(params, current: int, what: str) -> None:
+    """Refuse ``params`` that ask for another version (``params.algorithm``) of a cache's computation than this
+    code's ``current`` one; ``what`` names the cache kind (graph, stream)."""
+    if params.algorithm != current:
+        raise ValueError(f"{what} algorithm {params.algorithm} asked for; this code computes {current}")
+
+
+def versioned_params(params_class):
+    """A reader's ``PARAMS``: ``params_class`` from a store's params, version 1 for stores written before the
+    algorithm was recorded."""
+    def stored_params(**stored):
+        return params_class(**{"algorithm": 1, **stored})
+
+    return stored_params
+
+
 def build_sample_cache(events_path, out_path, format_name: str, params: dict, split_writer, *, desc: str,
                        extra_attributes=None, copies=None, transform=None, progress: bool = True) -> dict[str, int]:
     """Preprocess every sample of an events store into ``out_path``, atomically; returns samples per split.

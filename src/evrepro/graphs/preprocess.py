@@ -12,6 +12,7 @@ import numpy as np
 from evrepro.events.array import first_decrease
 from evrepro.graphs.params import GRAPH_ALGORITHM, GraphParams
 from evrepro.graphs.radius import radius_graph
+from evrepro.sample_cache import require_algorithm
 
 
 def subsample(n_events: int, n_samples: int, rng: np.random.Generator) -> np.ndarray:
@@ -29,8 +30,7 @@ def sample_rng(params: GraphParams, split: str, index: int) -> np.random.Generat
 def event_graph(events: np.ndarray, params: GraphParams, rng: np.random.Generator, threads: int = 1):
     """(pos float32 N×3, x float32 N×1, edge_index int32 2×E) of one time-sorted event sample; ``threads``
     threads search the radius graph."""
-    if params.algorithm != GRAPH_ALGORITHM:
-        raise ValueError(f"graph algorithm {params.algorithm} asked for; this code computes {GRAPH_ALGORITHM}")
+    require_algorithm(params, GRAPH_ALGORITHM, "graph")
     if decrease := first_decrease(events["t"]):
         raise ValueError(f"events are not sorted by time: event {decrease[0]} has t={events['t'][decrease[0]]} "
                          f"after t={events['t'][decrease[0] - 1]} (the events store sorts every recording)")

@@ -13,7 +13,7 @@ import numpy as np
 from evrepro.graphs.params import GRAPH_ALGORITHM, GraphParams
 from evrepro.graphs.preprocess import event_graph, sample_rng
 from evrepro.ragged import RaggedWriter
-from evrepro.sample_cache import SampleCacheReader, build_sample_cache
+from evrepro.sample_cache import SampleCacheReader, build_sample_cache, require_algorithm, versioned_params
 
 FORMAT = "evrepro.graphs/1"
 
@@ -39,16 +39,13 @@ def build_graph_store(events_path: str | Path, out_path: str | Path, params: Gra
                       progress: bool = True, threads: int = 1) -> dict[str, int]:
     """Preprocess every sample of an events store into a graph store, atomically, the radius graphs searched
     with ``threads`` threads (the job's)."""
-    if params.algorithm != GRAPH_ALGORITHM:
-        raise ValueError(f"graph algorithm {params.algorithm} asked for; this code computes {GRAPH_ALGORITHM}")
+    require_algorithm(params, GRAPH_ALGORITHM, "graph")
     return build_sample_cache(events_path, out_path, FORMAT, params.as_dict(),
                               lambda group, events: _GraphSplitWriter(group, params, threads), desc="graphs",
                               progress=progress)
 
 
-def stored_params(**stored) -> GraphParams:
-    """A store's params; stores written before the algorithm was recorded hold version 1."""
-    return GraphParams(**{"algorithm": 1, **stored})
+stored_params = versioned_params(GraphParams)
 
 
 class GraphStore(SampleCacheReader):

@@ -21,6 +21,7 @@ augmentation, jackd/ecn ``ecn/ops/augment.py``); validation and test samples are
 
 import numpy as np
 
+from evrepro.sample_cache import require_algorithm
 from evrepro.streams.grid import cross_link, pointwise_link, strided_link
 from evrepro.streams.lif import spatial_lif
 from evrepro.streams.neighbors import neighbors
@@ -32,8 +33,7 @@ LINKS = {"strided": strided_link, "cross": cross_link, "pointwise": pointwise_li
 
 def preprocess_stream(events: np.ndarray, sensor_size: tuple[int, int], params: StreamParams) -> StreamSample:
     """The input stream and every LIF level, and every convolution's neighbourhoods, of one sample."""
-    if params.algorithm != STREAM_ALGORITHM:
-        raise ValueError(f"stream algorithm {params.algorithm} asked for; this code computes {STREAM_ALGORITHM}")
+    require_algorithm(params, STREAM_ALGORITHM, "stream")
     if params.max_events is not None:
         events = events[: params.max_events]
     shapes = level_shapes(sensor_size, params)

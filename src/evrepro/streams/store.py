@@ -15,7 +15,7 @@ import numpy as np
 
 from evrepro.datasets.store import EventsStore
 from evrepro.ragged import RaggedWriter
-from evrepro.sample_cache import SampleCacheReader, build_sample_cache
+from evrepro.sample_cache import SampleCacheReader, build_sample_cache, require_algorithm, versioned_params
 from evrepro.streams.augment import augment
 from evrepro.streams.params import STREAM_ALGORITHM, StreamParams, convolutions, level_shapes
 from evrepro.streams.preprocess import preprocess_stream
@@ -64,8 +64,7 @@ def augmented_copies(params: StreamParams, split: str) -> int:
 
 def build_stream_store(events_path, out_path, params: StreamParams, progress: bool = True) -> dict[str, int]:
     """Preprocess every sample of an events store (and its augmented training copies) into a stream store."""
-    if params.algorithm != STREAM_ALGORITHM:
-        raise ValueError(f"stream algorithm {params.algorithm} asked for; this code computes {STREAM_ALGORITHM}")
+    require_algorithm(params, STREAM_ALGORITHM, "stream")
     with EventsStore(events_path) as events:
         sensor_size = events.sensor_size
 
@@ -82,9 +81,7 @@ def build_stream_store(events_path, out_path, params: StreamParams, progress: bo
         copies=lambda split: augmented_copies(params, split), transform=transform, progress=progress)
 
 
-def stored_params(**stored) -> StreamParams:
-    """A store's params; stores written before the algorithm was recorded hold version 1."""
-    return StreamParams(**{"algorithm": 1, **stored})
+stored_params = versioned_params(StreamParams)
 
 
 class StreamStore(SampleCacheReader):
