@@ -34,30 +34,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from paper_streams import PAPER_STREAMS, synthetic_stream
 
 from evrepro.aegnn.graph_res import GraphRes
 from evrepro.aegnn.presets import PRESET_LAYERS, GraphResConfig
 from evrepro.aegnn.spline_conv import SplineConv, cartesian_pseudo, spline_graph
-from evrepro.events import make_events
 from evrepro.graphs.params import PRESETS
 from evrepro.graphs.preprocess import event_graph
 
 OUT = Path("results/bench/aegnn.json")
 CLEAR_REFS = Path("/proc/self/clear_refs")  # writing 5 resets the peak resident size (VmHWM) to the current one
-STREAMS = {  # preset: (sensor width, height, events in a raw sample, duration µs, classes)
-    "ncars": (120, 100, 30_000, 100_000, 2),
-    "ncaltech101": (240, 180, 100_000, 300_000, 101),
-}
 SPLINE = {"ncars": (2, 16), "ncaltech101": (8, 32)}  # preset: (kernel size, channels) of the benchmarked conv
 BATCH = 8
 MIN_TIMING_S = 10.0  # repeat a step until 3 runs or this long
-
-
-def synthetic_stream(preset: str, seed: int = 0) -> np.ndarray:
-    width, height, n, duration, _ = STREAMS[preset]
-    rng = np.random.default_rng(seed)
-    return make_events(np.sort(rng.integers(0, duration, n)), rng.integers(0, width, n), rng.integers(0, height, n),
-                       rng.integers(0, 2, n))
 
 
 def preset_graph(preset: str, seed: int = 0):
@@ -157,7 +146,7 @@ def batch_of(preset: str, device: torch.device):
 
 
 def training_case(preset: str, device: torch.device) -> dict:
-    width, height, _, _, classes = STREAMS[preset]
+    width, height, _, _, classes = PAPER_STREAMS[preset]
     layers = PRESET_LAYERS[preset]
     config = GraphResConfig(num_classes=classes, sensor_size=(width, height), edge_scale=PRESETS[preset].radius,
                             kernel_size=layers["kernel_size"], channels=tuple(layers["channels"]))
@@ -233,7 +222,7 @@ def main(device: str) -> dict:
                     "torch_geometric": importlib.metadata.version("torch-geometric"),
                     "torch_spline_conv": reference_version() or "not importable: not compared"},
         "spline_conv": bench_spline_conv(device),
-        "training": {preset: run_case(f"train:{preset}", device) for preset in STREAMS},
+        "training": {preset: run_case(f"train:{preset}", device) for preset in PAPER_STREAMS},
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2))

@@ -17,38 +17,30 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from paper_streams import PAPER_STREAMS, synthetic_stream
 
 from evrepro.aegnn import flops
 from evrepro.aegnn.async_eval import Clock, dense_pass, largest_difference
 from evrepro.aegnn.asynchronous import AsyncGraphRes
 from evrepro.aegnn.graph_res import GraphRes
-from evrepro.aegnn.presets import GraphResConfig
-from evrepro.aegnn.presets import PRESET_LAYERS
 from evrepro.aegnn.loop import pick_device
-from evrepro.events import make_events
+from evrepro.aegnn.presets import PRESET_LAYERS, GraphResConfig
 from evrepro.graphs.params import PRESETS
 from evrepro.graphs.preprocess import event_graph
 
 OUT = Path("results/bench/async.json")
-CONFIGS = {  # preset: (sensor width, height, classes, raw events in a sample, duration µs)
-    "ncars": (120, 100, 2, 30_000, 100_000),
-    "ncaltech101": (240, 180, 101, 100_000, 300_000),
-}
 TIMED = 20
 DENSE_REPEATS = 3
 
 
-def synthetic_stream(preset: str, seed: int = 0):
-    width, height, _, n, duration = CONFIGS[preset]
-    rng = np.random.default_rng(seed)
-    events = make_events(np.sort(rng.integers(0, duration, n)), rng.integers(0, width, n),
-                         rng.integers(0, height, n), rng.integers(0, 2, n))
-    pos, x, _ = event_graph(events, PRESETS[preset], np.random.default_rng(seed))
+def stream_nodes(preset: str, seed: int = 0):
+    """(pos, x) of the preset's graph on a synthetic stream of the paper's size."""
+    pos, x, _ = event_graph(synthetic_stream(preset, seed), PRESETS[preset], np.random.default_rng(seed))
     return pos, x
 
 
 def random_model(preset: str, dim: int, device) -> GraphRes:
-    width, height, classes, _, _ = CONFIGS[preset]
+    width, height, _, _, classes = PAPER_STREAMS[preset]
     layers = PRESET_LAYERS[preset]
     torch.manual_seed(0)
     model = GraphRes(GraphResConfig(num_classes=classes, sensor_size=(width, height),
@@ -67,7 +59,7 @@ def mean_mflops(rows: list[dict], name: str) -> float:
 
 def bench(preset: str, dim: int, device) -> dict:
     params = PRESETS[preset]
-    pos, x = synthetic_stream(preset)
+    pos, x = stream_nodes(preset)
     model = random_model(preset, dim, device)
     clock = Clock(device)
     n, start = len(pos), len(pos) - TIMED
@@ -96,7 +88,7 @@ def bench(preset: str, dim: int, device) -> dict:
     return {
         "preset": preset, "dim": dim, "kernel_size": model.config.kernel_size, "channels": model.config.channels,
         "events": n, "radius": params.radius, "max_neighbors": params.max_neighbors,
-        "sensor": CONFIGS[preset][:2], "pool_voxel": model.config.pool_voxel,
+        "sensor": PAPER_STREAMS[preset][:2], "pool_voxel": model.config.pool_voxel,
         "edges": engine.graph.num_edges, "coarse_nodes": engine.pooled.size, "coarse_edges": engine.pooled.num_edges,
         "timed_events": TIMED, "initialise_s": initialise_s,
         "mflops_per_event": {"dense": dense_total, "async": async_total, "ratio": dense_total / async_total},
@@ -113,7 +105,7 @@ def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "gpu"])
     parser.add_argument("--dims", type=int, nargs="+", default=[3, 2])
-    parser.add_argument("--presets", nargs="+", default=list(CONFIGS))
+    parser.add_argument("--presets", nargs="+", default=list(PAPER_STREAMS))
     args = parser.parse_args()
     device = pick_device(args.device)
     result = {

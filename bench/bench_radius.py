@@ -24,25 +24,15 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from paper_streams import PAPER_STREAMS, synthetic_stream
 
-from evrepro.events import make_events
 from evrepro.graphs.params import PRESETS
 from evrepro.graphs.preprocess import event_graph
 from evrepro.graphs.radius import radius_graph
 
 OUT = Path("results/bench/radius.json")
-STREAMS = {  # preset: (sensor width, height, events in a raw sample, duration µs)
-    "ncars": (120, 100, 30_000, 100_000),
-    "ncaltech101": (240, 180, 100_000, 300_000),
-}
 REPEATS = 7
 HAS_TORCH_CLUSTER = importlib.util.find_spec("torch_cluster") is not None
-
-
-def synthetic_stream(width: int, height: int, n: int, duration: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return make_events(np.sort(rng.integers(0, duration, n)), rng.integers(0, width, n), rng.integers(0, height, n),
-                       rng.integers(0, 2, n))
 
 
 def best_ms(functions: dict) -> dict:
@@ -77,7 +67,7 @@ def torch_cluster_graph(pos: np.ndarray):
 
 def measure(preset: str, thread_counts: list[int]) -> dict:
     params = PRESETS[preset]
-    stream = synthetic_stream(*STREAMS[preset])
+    stream = synthetic_stream(preset)
     pos, _, _ = event_graph(stream, params, np.random.default_rng(0))
     n, r, cap = len(pos), params.radius, params.max_neighbors
     functions = {f"evrepro_{k}": (lambda k=k: radius_graph(pos, r, cap, threads=k)) for k in thread_counts}
@@ -115,7 +105,7 @@ def main() -> dict:
                     "numba_threads": numba.config.NUMBA_NUM_THREADS},
         "versions": {name: importlib.metadata.version(name.replace("_", "-")) for name in libraries},
         "thread_counts": thread_counts,
-        "presets": {preset: measure(preset, thread_counts) for preset in STREAMS},
+        "presets": {preset: measure(preset, thread_counts) for preset in PAPER_STREAMS},
     }
     if not HAS_TORCH_CLUSTER:
         result["torch_cluster"] = "not importable: only evrepro's numbers"
