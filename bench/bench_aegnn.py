@@ -22,6 +22,7 @@ The reference needs torch-spline-conv, built from source by bench/reference-venv
 """
 
 import argparse
+import contextlib
 import importlib.metadata
 import json
 import os
@@ -35,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from paper_streams import PAPER_STREAMS, synthetic_stream
+from resident import PeakRise
 
 from evrepro.aegnn.graph_res import GraphRes
 from evrepro.aegnn.presets import PRESET_LAYERS, GraphResConfig
@@ -43,7 +45,6 @@ from evrepro.graphs.params import PRESETS
 from evrepro.graphs.preprocess import event_graph
 
 OUT = Path("results/bench/aegnn.json")
-CLEAR_REFS = Path("/proc/self/clear_refs")  # writing 5 resets the peak resident size (VmHWM) to the current one
 SPLINE = {"ncars": (2, 16), "ncaltech101": (8, 32)}  # preset: (kernel size, channels) of the benchmarked conv
 BATCH = 8
 MIN_TIMING_S = 10.0  # repeat a step until 3 runs or this long
@@ -53,14 +54,6 @@ def preset_graph(preset: str, seed: int = 0):
     """(pos, x, edge_index) tensors of one sample at the preset's graph size."""
     pos, x, edges = event_graph(synthetic_stream(preset, seed), PRESETS[preset], np.random.default_rng(seed))
     return torch.from_numpy(pos), torch.from_numpy(x), torch.from_numpy(edges.astype(np.int64))
-
-
-def status_kib(field: str) -> int:
-    """A size from /proc/self/status (VmRSS, VmHWM) in KiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
 
 
 def measure(step, device: torch.device) -> dict:
@@ -76,16 +69,14 @@ def measure(step, device: torch.device) -> dict:
         if peak is None and device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
             before = torch.cuda.memory_allocated(device)
-        elif peak is None:
-            before = status_kib("VmRSS")
-            CLEAR_REFS.write_text("5")
+        rise = PeakRise() if peak is None and device.type != "cuda" else contextlib.nullcontext()
         start = time.perf_counter()
-        step()
-        synchronise()
+        with rise:
+            step()
+            synchronise()
         times.append(time.perf_counter() - start)
         if peak is None:
-            peak = (torch.cuda.max_memory_allocated(device) - before if device.type == "cuda"
-                    else (status_kib("VmHWM") - before) * 1024)
+            peak = torch.cuda.max_memory_allocated(device) - before if device.type == "cuda" else rise.bytes
     return {"seconds": min(times), "runs": len(times), "peak_bytes": peak}
 
 

@@ -30,13 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from resident import CLEAR_REFS, PeakRise
 
 from evrepro.events import make_events, read, write
 from evrepro.events.prophesee import read_prophesee_dat_blocks, write_prophesee_dat
 
 OUT = Path("results/bench/formats.json")
 REPEATS = 5
-CLEAR_REFS = Path("/proc/self/clear_refs")  # writing 5 resets the peak resident size (VmHWM) to the current one
 LIBRARIES = ("evrepro", "tonic", "expelliarmus", "evlib", "numpy", "scipy", "polars")
 
 
@@ -63,12 +63,6 @@ def best_in_turns(functions: list, path: Path, last_result) -> list[float | str]
     return outcomes
 
 
-def status_kib(field: str) -> int:
-    """A size from /proc/self/status (VmRSS, VmHWM) in KiB."""
-    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith(field + ":"))
-    return int(line.split()[1])
-
-
 def output_bytes(result) -> int:
     """The memory a reader's result takes: an array, a list of arrays, or a polars DataFrame."""
     if isinstance(result, list):
@@ -82,10 +76,9 @@ def peak_of_call(name: str, path: str) -> dict:
     function = globals()[name]
     function(path)
     gc.collect()
-    CLEAR_REFS.write_text("5")
-    before = status_kib("VmRSS")
-    result = function(path)
-    peak, output = (status_kib("VmHWM") - before) / 1024, output_bytes(result) / 2**20
+    with PeakRise() as rise:
+        result = function(path)
+    peak, output = rise.bytes / 2**20, output_bytes(result) / 2**20
     return {"peak_mib": peak, "output_mib": output, "peak_beyond_output_mib": peak - output}
 
 
