@@ -17,7 +17,7 @@ import yaml
 
 from conftest import REPO
 
-WORKFLOW_FILES = ["Snakefile", "workflow", "scripts", "profiles", "envs", "config"]
+WORKFLOW_FILES = ["Snakefile", "workflow", "scripts", "profiles", "slurm", "envs", "config"]
 PNG_MAGIC, PNG_END = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"
 
 TINY_AEGNN = {"model": "aegnn", "dataset": "digits", "seeds": [0, 1],
@@ -35,7 +35,10 @@ def make_project(root, config: dict):
     """Copy the workflow into ``root`` and write ``config`` as its config/config.yaml."""
     for name in WORKFLOW_FILES:
         source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+        if source.is_symlink():  # `slurm`, the profile `snakemake --profile slurm` finds from the root
+            os.symlink(os.readlink(source), root / name)
+        else:
+            (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
     write_config(root, config)
     return root
 
@@ -75,6 +78,25 @@ def _parse_jobs(text: str) -> set[str]:
                 jobs.add(f"{rule}[{wildcards}]" if wildcards else rule)
             rule = None
     return jobs
+
+
+def dry_run_resources(root, *args) -> dict[str, dict[str, str]]:
+    """{job: {resource: value}} of the jobs ``snakemake -n`` plans (jobs named as ``dry_run_jobs`` names them)."""
+    result = snakemake(root, "-n", *args)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    found, rule, wildcards, resources = {}, None, "", {}
+    for line in (result.stdout + result.stderr).splitlines() + [""]:
+        header = re.match(r"^(?:local)?rule (\S+):$", line)
+        if header:
+            rule, wildcards, resources = header.group(1), "", {}
+        elif rule and line.strip().startswith("wildcards:"):
+            wildcards = line.split(":", 1)[1].strip()
+        elif rule and line.strip().startswith("resources:"):
+            resources = dict(item.split("=", 1) for item in line.split(":", 1)[1].strip().split(", "))
+        elif rule and not line.strip():
+            found[f"{rule}[{wildcards}]" if wildcards else rule] = resources
+            rule = None
+    return found
 
 
 def declared_outputs(root) -> list[Path]:

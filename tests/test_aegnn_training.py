@@ -1,6 +1,9 @@
-"""AEGNN training: resume after SIGKILL reproduces the uninterrupted run; evaluation writes its metrics."""
+"""AEGNN training: resume after SIGKILL or a signal mid-epoch reproduces the uninterrupted run; evaluation writes
+its metrics. Data-parallel training: test_aegnn_replicas.py."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +14,10 @@ import torch
 from conftest import kill_when_written
 from evrepro.aegnn.family import FAMILY
 from evrepro.aegnn.presets import PRESET_LAYERS
-from evrepro.aegnn.train import lr_factor
+from evrepro.aegnn.train import epoch_order, lr_factor
 from evrepro.graphs.params import GraphParams
-from evrepro.graphs.store import build_graph_store
+from evrepro.graphs.store import GraphStore, build_graph_store
+from torch_geometric.loader import DataLoader
 from training import evaluate, train
 
 NETWORK = {"preset": "ncars", "pool_voxel": [8, 8]}
@@ -41,7 +45,8 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(graphs, tmp_path)
     last = tmp_path / "killed" / "checkpoints" / "last.pt"
     kill_when_written(script, last, cwd=Path(__file__).parent)
     checkpoint = torch.load(last, weights_only=False)
-    interrupted_at = checkpoint["epoch"]
+    assert checkpoint["position"]["batch"] == 0 and checkpoint["partial"] is None  # an epoch's end
+    interrupted_at = checkpoint["position"]["epoch"] - 1
     assert interrupted_at < TRAINING["epochs"] - 1, "the kill came too late to test anything"
     assert not (tmp_path / "killed" / "model.json").exists()
 
@@ -60,6 +65,72 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(graphs, tmp_path)
     assert json.loads((tmp_path / "killed" / "model.json").read_text())["compute"]["jobs"] == 2
     assert evaluate(FAMILY, graphs, tmp_path / "whole") | {"train_wall_time_s": 0} == \
         evaluate(FAMILY, graphs, tmp_path / "killed") | {"train_wall_time_s": 0}
+
+
+def test_the_epoch_order_is_the_shuffling_data_loaders():
+    generator = torch.Generator().manual_seed(7 * 1_000_003 + 3)
+    loader = DataLoader(list(range(37)), batch_size=37, shuffle=True, generator=generator)
+    assert next(iter(loader)).tolist() == epoch_order(37, 7, 3)
+    assert epoch_order(37, 7, 3) != epoch_order(37, 7, 4) and sorted(epoch_order(37, 7, 4)) == list(range(37))
+
+
+def signalled_training(graphs, folder, signal_name: str, at_step: int, execution=None) -> subprocess.CompletedProcess:
+    """Train in a fresh interpreter that sends itself ``signal_name`` during optimiser step ``at_step``."""
+    script = (f"import os, signal, torch; from training import train; from evrepro.aegnn.family import FAMILY; "
+              f"from evrepro.logs import logged; from test_aegnn_training import NETWORK, TRAINING\n"
+              f"step, steps = torch.optim.Adam.step, [0]\n"
+              f"def signalling(self, *args, **kwargs):\n"
+              f"    steps[0] += 1\n"
+              f"    if steps[0] == {at_step}: os.kill(os.getpid(), signal.{signal_name})\n"
+              f"    return step(self, *args, **kwargs)\n"
+              f"torch.optim.Adam.step = signalling\n"
+              f"with logged(None):\n"
+              f"    train(FAMILY, {str(graphs)!r}, {str(folder)!r}, NETWORK, TRAINING, execution={execution!r})")
+    return subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parent, capture_output=True, text=True)
+
+
+def assert_same_training(whole: Path, resumed: Path, atol: float = 0.0) -> None:
+    """Two run folders hold the same history (timings aside) and the same best weights."""
+    a, b = (pd.read_csv(folder / "history.csv").drop(columns="seconds") for folder in (whole, resumed))
+    pd.testing.assert_frame_equal(a, b, atol=atol, rtol=0)
+    a, b = (torch.load(folder / "checkpoints" / "best.pt", weights_only=False) for folder in (whole, resumed))
+    assert a["epoch"] == b["epoch"]
+    for name, tensor in a["model"].items():
+        torch.testing.assert_close(b["model"][name], tensor, rtol=0, atol=atol)
+
+
+def test_a_signal_mid_epoch_checkpoints_that_batch_and_the_rerun_ends_as_the_uninterrupted_one(graphs, tmp_path):
+    train(FAMILY, graphs, tmp_path / "whole", NETWORK, TRAINING)
+    stopped = signalled_training(graphs, tmp_path / "stopped", "SIGUSR1", at_step=11)
+    assert stopped.returncode == 1
+    last = tmp_path / "stopped" / "checkpoints" / "last.pt"
+    line = stopped.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: training stopped by SIGUSR1 at epoch 1, batch ") and str(last) in line
+    checkpoint = torch.load(last, weights_only=False)
+    with GraphStore(graphs) as store:
+        per_epoch = -(-store.num_samples("train") // TRAINING["batch_size"])
+    assert 11 - per_epoch in range(1, per_epoch), "the signal must come mid-epoch"
+    # the signal came during the 11th step: the checkpoint is at that batch, with the epoch's sums so far
+    assert checkpoint["position"] == {"epoch": 1, "batch": 11 - per_epoch} and len(checkpoint["history"]) == 1
+    assert checkpoint["partial"]["seen"] == (11 - per_epoch) * TRAINING["batch_size"]
+
+    train(FAMILY, graphs, tmp_path / "stopped", NETWORK, TRAINING)
+    assert_same_training(tmp_path / "whole", tmp_path / "stopped")
+
+
+def test_a_checkpoint_every_few_minutes_resumes_mid_epoch(graphs, tmp_path):
+    # a cadence shorter than a batch: a checkpoint after every batch, so a SIGKILL finds one mid-epoch
+    script = (f"from training import train; from evrepro.aegnn.family import FAMILY; "
+              f"from test_aegnn_training import NETWORK, TRAINING; "
+              f"train(FAMILY, {str(graphs)!r}, {str(tmp_path / 'killed')!r}, NETWORK, TRAINING, "
+              f"execution={{'checkpoint_minutes': 1e-9}})")
+    last = tmp_path / "killed" / "checkpoints" / "last.pt"
+    kill_when_written(script, last, cwd=Path(__file__).parent)
+    position = torch.load(last, weights_only=False)["position"]
+    assert position == {"epoch": 0, "batch": 1}
+    train(FAMILY, graphs, tmp_path / "killed", NETWORK, TRAINING)
+    train(FAMILY, graphs, tmp_path / "whole", NETWORK, TRAINING)
+    assert_same_training(tmp_path / "whole", tmp_path / "killed")
 
 
 def test_evaluation_writes_metrics_and_a_confusion_matrix(graphs, tmp_path):

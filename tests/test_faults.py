@@ -138,8 +138,10 @@ def test_a_description_the_key_order_or_how_jobs_execute_change_nothing(project)
         for run in config["runs"].values():
             run["description"] = "a note for the report"
             run["training"] = dict(reversed(run["training"].items()))
-        config["runs"]["a"]["training"].update(device="cpu")
-        config["runs"]["e"]["training"].update(checkpoint_every_batches=3, device="cpu")
+        config["runs"]["a"]["execution"] = {"device": "cpu", "gpus": 2, "gpu_model": "a100", "threads": 1,
+                                            "mem_mb": 1000, "runtime": 5, "checkpoint_minutes": 1}
+        config["runs"]["e"]["execution"] = {"checkpoint_every_batches": 3, "device": "cpu", "replicas": 2,
+                                            "cpus_per_gpu": 2}
         config["runs"] = dict(reversed(config["runs"].items()))
 
     assert project.apply(edit) == set()

@@ -18,8 +18,7 @@ def cache(tmp_path):
 
 
 def identity(cache, **training):
-    return training_identity("aegnn", "digits", 0, cache, {"channels": (1, 8)},
-                             {"epochs": 3, "lr": 0.005, "device": "cpu", **training})
+    return training_identity("aegnn", "digits", 0, cache, {"channels": (1, 8)}, {"epochs": 3, "lr": 0.005, **training})
 
 
 def train(folder, epochs_done: int, marker: str) -> None:
@@ -34,10 +33,9 @@ def epochs_done(last) -> int:
 
 
 def test_execution_settings_are_not_part_of_a_training(cache):
-    assert identity(cache, device="cuda", checkpoint_every_batches=4) == identity(cache)
-    assert "device" not in identity(cache)["training"] and identity(cache)["network"] == {"channels": [1, 8]}
-    run = {"model": "ecn", "dataset": "d", "seeds": [0, 1], "description": "x",
-           "network": {"filters0": 4}, "training": {"lr": 1, "device": "gpu", "checkpoint_every_batches": 5}}
+    assert identity(cache)["network"] == {"channels": [1, 8]}
+    run = {"model": "ecn", "dataset": "d", "seeds": [0, 1], "description": "x", "network": {"filters0": 4},
+           "training": {"lr": 1}, "execution": {"gpus": 4, "device": "gpu", "checkpoint_minutes": 2}}
     assert training_params(run) == {"model": "ecn", "dataset": "d", "network": {"filters0": 4},
                                     "training": {"lr": 1}}
 

@@ -14,10 +14,11 @@ def outputs_in(folder, family) -> TrainOutputs:
                            folder / "config.yaml")
 
 
-def train(family, cache, folder, network: dict, training: dict, seed: int = 0):
-    """Train (or resume) into ``folder`` with one thread; returns what the family's training reported."""
-    run = {"dataset": "digits", "network": network, "training": training}
-    return train_stage(family, cache, outputs_in(folder, family), "run", run, seed, threads=1, progress=False)
+def train(family, cache, folder, network: dict, training: dict, seed: int = 0, execution: dict | None = None,
+          threads: int = 1):
+    """Train (or resume) into ``folder`` with ``threads``; returns what the family's training reported."""
+    run = {"dataset": "digits", "network": network, "training": training, "execution": execution or {}}
+    return train_stage(family, cache, outputs_in(folder, family), "run", run, seed, threads=threads, progress=False)
 
 
 def evaluate(family, cache, folder) -> dict:

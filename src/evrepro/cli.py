@@ -127,13 +127,16 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
+    from evrepro.execution import Execution
     from evrepro.run_stages import evaluate_stage
 
     _, run = _run(args)
     cache, best, model = _trained(args, run)
     wildcards = {"run": args.run, "seed": args.seed}
-    metrics = evaluate_stage(_family(run), cache, best, model, layout.fill(layout.METRICS, **wildcards),
-                             layout.fill(layout.CONFUSION, **wildcards), threads=args.threads)
+    family = _family(run)
+    metrics = evaluate_stage(family, cache, best, model, layout.fill(layout.METRICS, **wildcards),
+                             layout.fill(layout.CONFUSION, **wildcards), threads=args.threads,
+                             device=Execution.of(run.get("execution"), family.name).device)
     print(json.dumps(metrics, indent=2))
 
 

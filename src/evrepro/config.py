@@ -10,8 +10,11 @@ SCHEMA = Path(__file__).with_name("config.schema.yaml")  # shipped inside the pa
 
 # keys that moved or were renamed, by path ("*": any run name), and what to write instead
 MOVED_KEYS = {
-    ("runs", "*", "training", "threads"): "removed: a job uses the threads its rule is given "
-    "(`snakemake --set-threads train_ecn=N`, or set-threads in profiles/default; `--threads N` on the CLI)",
+    ("runs", "*", "training", "threads"): "moved to the run's execution.threads (execution.cpus_per_gpu with GPUs); "
+    "`--threads N` on the CLI",
+    ("runs", "*", "training", "device"): "moved to the run's execution.device (how a job runs, not what it trains)",
+    ("runs", "*", "training", "checkpoint_every_batches"): "moved to the run's execution.checkpoint_every_batches "
+    "(see also execution.checkpoint_minutes)",
     ("async_eval", "threads"): "removed: the async_eval job uses the threads its rule is given "
     "(`snakemake --set-threads async_eval=N`; `--threads N` on the CLI)",
     ("runs", "*", "training", "decay"): "renamed lr_decay (the same per-epoch factor, as ECN's runs call it)",

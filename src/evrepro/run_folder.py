@@ -6,8 +6,8 @@ optimiser, history and the best weights so far. Everything else in the folder (`
 training complete rewrites them and succeeds, and a failed job never deletes the only copy.
 
 ``checkpoints/training.json`` says which training the checkpoint belongs to: family, dataset, seed,
-the cache it trains on, and every network and training value except how the job executes
-(``EXECUTION_KEYS``). When a job starts, ``claim`` compares it with the training asked for:
+the cache it trains on, and every network and training value (how the job executes, the run's
+``execution`` block, is not part of it). When a job starts, ``claim`` compares it with the training asked for:
 
 - the same training, with as many epochs or more: the checkpoint is kept and training resumes
   (or, already complete, only the outputs are rewritten);
@@ -29,8 +29,6 @@ from evrepro.fileio import atomic_output, params_hash
 
 log = logging.getLogger(__name__)
 
-# how a training job executes, not what it computes: changing them neither reruns nor restarts a training
-EXECUTION_KEYS = ("device", "checkpoint_every_batches")
 RECORD = "training.json"
 SUPERSEDED = "superseded"
 NOTE = "superseded.json"
@@ -39,7 +37,7 @@ NOTE = "superseded.json"
 def training_params(run: dict) -> dict:
     """What decides a run × seed's training besides its cache: the train rules' tracked ``params``."""
     return {"model": run["model"], "dataset": run["dataset"], "network": run.get("network", {}),
-            "training": {key: value for key, value in run.get("training", {}).items() if key not in EXECUTION_KEYS}}
+            "training": run.get("training", {})}
 
 
 def cache_identity(cache_path) -> dict:
@@ -53,12 +51,9 @@ def cache_identity(cache_path) -> dict:
 
 def training_identity(family: str, dataset: str, seed: int, cache_path, network: dict, training: dict,
                       checkpoint_format: str = "") -> dict:
-    """Everything that decides a training's weights (resolved values; execution settings left out), and the format
-    of its checkpoint."""
+    """Everything that decides a training's weights (resolved values), and the format of its checkpoint."""
     identity = {"family": family, "checkpoint": checkpoint_format, "dataset": dataset, "seed": seed,
-                "cache": cache_identity(cache_path),
-                "network": network,
-                "training": {key: value for key, value in training.items() if key not in EXECUTION_KEYS}}
+                "cache": cache_identity(cache_path), "network": network, "training": training}
     return json.loads(json.dumps(identity))  # tuples as lists, as read back from JSON
 
 

@@ -12,10 +12,12 @@ checkpoint folder's own state (``last.*``, ``training.json``) beside the best ch
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from evrepro.execution import Execution
 from evrepro.run_folder import RunFolder, training_identity
 from evrepro.run_record import write_config, write_history, write_model_record, write_test_results
 
@@ -42,9 +44,9 @@ class Family:
     train_config: type  # its training recipe (a dataclass; the run's ``training`` block)
     model_config: Callable  # (cache_path, network block) -> model config with ``as_dict()``
     epochs_done: Callable[[Path], int]  # epochs a checkpoint ``last.*`` holds
-    train: Callable[..., Trained]  # (cache_path, best_path, model_config, training, seed, *, threads, progress,
-    #                                 on_epoch) -> Trained; checkpoints beside best_path, resumed from there
-    load_best: Callable  # (cache_path, best_path, record: dict, threads) -> (model, {"epoch", "val_accuracy"})
+    train: Callable[..., Trained]  # (cache_path, best_path, model_config, training, seed, *, execution, threads,
+    #                                 progress, on_epoch) -> Trained; checkpoints beside best_path, resumed from there
+    load_best: Callable  # (cache_path, best_path, record: dict, threads, device) -> (model, {"epoch", "val_accuracy"})
     predict: Callable  # (model, cache_path, split) -> (scores [N, C], labels [N], mean loss)
 
 
@@ -65,7 +67,11 @@ class TrainOutputs:
 
 def train_stage(family: Family, cache_path, outputs: TrainOutputs, name: str, run: dict, seed: int, *,
                 threads: int | None = None, progress: bool = True) -> Trained:
-    """Train one run × seed: resumed, restored or anew (``RunFolder.claim``), then its run record written."""
+    """Train one run × seed: resumed, restored or anew (``RunFolder.claim``), then its run record written.
+
+    ``run`` is the run's config block; its ``execution`` block says how (device, replicas, checkpoint cadence).
+    """
+    execution = Execution.of(run.get("execution"), family.name)
     config = family.model_config(cache_path, run["network"])
     training = family.train_config(**run["training"])
     identity = training_identity(family.name, run["dataset"], seed, cache_path, config.as_dict(), asdict(training),
@@ -75,8 +81,8 @@ def train_stage(family: Family, cache_path, outputs: TrainOutputs, name: str, ru
         preprocessing = store.params.as_dict()
     write_config(outputs.config, run=name, model=family.name, dataset=run["dataset"], seed=seed,
                           preprocessing=preprocessing, network=config.as_dict(), training=asdict(training))
-    trained = family.train(cache_path, outputs.best, config, training, seed, threads=threads, progress=progress,
-                           on_epoch=lambda history: write_history(outputs.history, history))
+    trained = family.train(cache_path, outputs.best, config, training, seed, execution=execution, threads=threads,
+                           progress=progress, on_epoch=partial(write_history, outputs.history))
     write_history(outputs.history, trained.history)  # also when the training was complete before this job
     record = {"family": family.name, "architecture": family.architecture, "config": config.as_dict(),
               "training": asdict(training), "seed": seed, "device": trained.device, "threads": trained.threads,
@@ -88,10 +94,10 @@ def train_stage(family: Family, cache_path, outputs: TrainOutputs, name: str, ru
 
 
 def evaluate_stage(family: Family, cache_path, best, model_json, metrics, confusion, *,
-                   threads: int | None = None, split: str = "test") -> dict:
+                   threads: int | None = None, device: str = "auto", split: str = "test") -> dict:
     """Test metrics of a run × seed's best checkpoint: ``metrics`` (JSON) and ``confusion`` (CSV)."""
     record = json.loads(Path(model_json).read_text())
-    model, best_state = family.load_best(cache_path, best, record, threads)
+    model, best_state = family.load_best(cache_path, best, record, threads, device)
     scores, labels, loss = family.predict(model, cache_path, split)
     with family.store(cache_path) as store:
         class_names = store.class_names

@@ -6,6 +6,7 @@ import yaml
 
 from evrepro import layout
 from evrepro.datasets.registry import get_dataset
+from evrepro.execution import Execution
 from evrepro.report.summary import reproduction_summary
 from evrepro.run_folder import training_params
 from evrepro.runs import cache_id, cache_params, cache_path
@@ -90,6 +91,39 @@ def family_caches(model):
 def train_params(wildcards):
     """What decides a run × seed's training besides its cache (evrepro.run_folder.training_params)."""
     return canonical(training_params(RUNS[wildcards.run]))
+
+
+def run_execution(wildcards) -> Execution:
+    """How a run's jobs execute (its ``execution`` block): never part of a job's params, so editing it reruns nothing."""
+    run = RUNS[wildcards.run]
+    return Execution.of(run.get("execution"), run["model"])
+
+
+def run_threads(job):
+    """The threads of a run's ``job`` (train or evaluate), from its execution block."""
+    return lambda wildcards: run_execution(wildcards).job_threads(job)
+
+
+def run_resource(job, name, default=None):
+    """One SLURM resource of a run's ``job`` from its execution block (``default`` where the block has none)."""
+
+    def resource(wildcards):
+        value = run_execution(wildcards).resources(job).get(name)
+        return default if value is None else value
+
+    return resource
+
+
+def run_conda_env(family):
+    """The conda environment of a run's jobs under ``--sdm conda``: the family's GPU variant when the run has GPUs."""
+    return lambda wildcards: f"../../envs/{family}{'-gpu' if run_execution(wildcards).gpus else ''}.yaml"
+
+
+def async_eval_resource(name):
+    """One resource of a run's async_eval job: its evaluation's, without a GPU when ``async_eval.device`` is cpu."""
+    if config["async_eval"]["device"] == "cpu" and name in ("gpu", "gpu_model"):
+        return 0 if name == "gpu" else None
+    return run_resource("evaluate", name)
 
 
 def runs_table_params():

@@ -11,16 +11,19 @@ rule evaluate_aegnn:
         confusion=layout.CONFUSION,
     wildcard_constraints:
         run=run_pattern("aegnn"),
-    threads: 2
-    resources:
-        mem_mb=4000,
+    threads: run_threads("evaluate")
+    resources:  # from the run's execution block: one GPU at most
+        gpu=run_resource("evaluate", "gpu"),
+        gpu_model=run_resource("evaluate", "gpu_model"),
+        cpus_per_gpu=run_resource("evaluate", "cpus_per_gpu"),
+        mem_mb=run_resource("evaluate", "mem_mb"),
         runtime=60,  # minutes
     benchmark:
         layout.job_file(layout.BENCHMARK, "evaluate", "{run}_seed-{seed}")
     log:
         layout.job_file(layout.LOG, "evaluate", "{run}_seed-{seed}"),
     conda:
-        "../../envs/aegnn.yaml"
+        run_conda_env("aegnn")
     script:
         "../../scripts/evaluate_aegnn.py"
 
@@ -35,16 +38,19 @@ rule evaluate_ecn:
         confusion=layout.CONFUSION,
     wildcard_constraints:
         run=run_pattern("ecn"),
-    threads: 2
-    resources:
-        mem_mb=8000,
+    threads: run_threads("evaluate")
+    resources:  # from the run's execution block: one GPU at most
+        gpu=run_resource("evaluate", "gpu"),
+        gpu_model=run_resource("evaluate", "gpu_model"),
+        cpus_per_gpu=run_resource("evaluate", "cpus_per_gpu"),
+        mem_mb=run_resource("evaluate", "mem_mb"),
         runtime=60,  # minutes
     benchmark:
         layout.job_file(layout.BENCHMARK, "evaluate", "{run}_seed-{seed}")
     log:
         layout.job_file(layout.LOG, "evaluate", "{run}_seed-{seed}"),
     conda:
-        "../../envs/ecn.yaml"
+        run_conda_env("ecn")
     script:
         "../../scripts/evaluate_ecn.py"
 
@@ -61,15 +67,17 @@ rule async_eval:
         options=canonical(config["async_eval"]),
     wildcard_constraints:
         run=run_pattern("aegnn"),
-    threads: 1
-    resources:
-        mem_mb=8000,
-        runtime=240,  # minutes; event by event: N-Caltech101 streams take seconds per event; one thread times it best
+    threads: 1  # one thread times a CPU's latency best
+    resources:  # from the run's execution block: one GPU at most, none when async_eval.device is cpu
+        gpu=async_eval_resource("gpu"),
+        gpu_model=async_eval_resource("gpu_model"),
+        mem_mb=async_eval_resource("mem_mb"),
+        runtime=240,  # minutes; event by event: N-Caltech101 streams take seconds per event
     benchmark:
         layout.job_file(layout.BENCHMARK, "async_eval", "{run}_seed-{seed}")
     log:
         layout.job_file(layout.LOG, "async_eval", "{run}_seed-{seed}"),
     conda:
-        "../../envs/aegnn.yaml"
+        run_conda_env("aegnn")
     script:
         "../../scripts/async_eval.py"

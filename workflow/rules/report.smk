@@ -1,4 +1,5 @@
-# Report: tables and figures from result files (never from models).
+# Report: tables and figures from result files (never from models). Each is quick, so each is a local rule:
+# under a cluster executor it runs on the submitting host instead of waiting in the queue.
 
 
 rule datasets_table:
@@ -13,6 +14,7 @@ rule datasets_table:
         **layout.table_formats("datasets"),
     params:
         datasets=DATASETS,
+    localrule: True
     threads: 1
     resources:
         mem_mb=2000,
@@ -43,6 +45,7 @@ rule samples_figure:
             "max_classes": config["report"]["max_classes"],
             "split": config["report"]["figure_split"],
         },
+    localrule: True
     threads: 1
     resources:
         mem_mb=2000,
@@ -67,6 +70,7 @@ rule runs_table:
         **layout.table_formats("runs"),
     params:
         runs=runs_table_params(),
+    localrule: True
     threads: 1
     resources:
         mem_mb=1000,
@@ -89,6 +93,7 @@ rule training_curves:
             category="Results",
         ),
         pdf=layout.pdf(layout.fill(layout.FIGURE, name="training_curves")),
+    localrule: True
     threads: 1
     resources:
         mem_mb=1000,
@@ -123,6 +128,7 @@ rule stream_figures:
         neighbourhood_pdf=layout.pdf(layout.STREAM_FIGURE.replace("{figure}", "neighbourhood")),
     params:
         split=config["report"]["figure_split"],
+    localrule: True
     threads: 1
     resources:
         mem_mb=2000,
@@ -149,6 +155,7 @@ rule graph_figure:
         pdf=layout.pdf(layout.GRAPH_FIGURE),
     params:
         split=config["report"]["figure_split"],
+    localrule: True
     threads: 1
     resources:
         mem_mb=2000,
@@ -172,6 +179,7 @@ rule async_table:
             subcategory="asynchronous evaluation",
         ),
         **layout.table_formats("async"),
+    localrule: True
     threads: 1
     resources:
         mem_mb=1000,
@@ -204,6 +212,7 @@ rule async_figures:
         ),
         flops_pdf=layout.pdf(layout.fill(layout.FIGURE, name="async_flops_per_layer")),
         accuracy_pdf=layout.pdf(layout.fill(layout.FIGURE, name="accuracy_vs_events")),
+    localrule: True
     threads: 1
     resources:
         mem_mb=1000,
@@ -231,6 +240,7 @@ rule compute_table:
         **layout.table_formats("compute"),
     params:
         cache_users=canonical(cache_benchmarks()),
+    localrule: True
     threads: 1
     resources:
         mem_mb=1000,
@@ -262,6 +272,7 @@ rule paper_tables:
         latex=[layout.table_formats(name)["latex"] for name in PAPER_TABLES],
     params:
         runs=runs_table_params(),
+    localrule: True
     threads: 1
     resources:
         mem_mb=1000,
@@ -289,6 +300,7 @@ rule paper_figure:
         pdf=layout.pdf(layout.fill(layout.FIGURE, name="accuracy_vs_mflops")),
     params:
         runs=runs_table_params(),
+    localrule: True
     threads: 1
     resources:
         mem_mb=1000,
@@ -306,6 +318,7 @@ rule results_index:
         all_targets(),
     output:
         layout.RESULTS_INDEX,
+    localrule: True
     threads: 1
     resources:
         mem_mb=500,

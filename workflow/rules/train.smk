@@ -1,6 +1,6 @@
 # Training: one job per run × seed. Killed jobs resume from checkpoints/last.* when run again.
-# A job's params are what decides its training (not the seed list, not the description, not threads or
-# device), so adding a seed or editing a description reruns nothing that exists. A rerun job that finds
+# A job's params are what decides its training (not the seed list, not the description, not the run's
+# execution block: GPUs, threads, memory, time), so adding a seed or editing those reruns nothing that exists. A rerun job that finds
 # its training complete rewrites its outputs from checkpoints/last.*; one whose training changed sets
 # the old one aside under superseded/ (evrepro.run_folder).
 
@@ -17,16 +17,19 @@ rule train_aegnn:
         training=train_params,
     wildcard_constraints:
         run=run_pattern("aegnn"),
-    threads: 2
-    resources:
-        mem_mb=8000,
-        runtime=1440,  # minutes; a killed or timed-out job resumes from its last epoch when resubmitted
+    threads: run_threads("train")
+    resources:  # from the run's execution block; a job cut off resumes from its checkpoint when resubmitted
+        gpu=run_resource("train", "gpu"),
+        gpu_model=run_resource("train", "gpu_model"),
+        cpus_per_gpu=run_resource("train", "cpus_per_gpu"),
+        mem_mb=run_resource("train", "mem_mb"),
+        runtime=run_resource("train", "runtime"),
     benchmark:
         layout.job_file(layout.BENCHMARK, "train", "{run}_seed-{seed}")
     log:
         layout.job_file(layout.LOG, "train", "{run}_seed-{seed}"),
     conda:
-        "../../envs/aegnn.yaml"
+        run_conda_env("aegnn")
     script:
         "../../scripts/train_aegnn.py"
 
@@ -43,15 +46,18 @@ rule train_ecn:
         training=train_params,
     wildcard_constraints:
         run=run_pattern("ecn"),
-    threads: 2
-    resources:
-        mem_mb=16000,
-        runtime=1440,  # minutes; a killed or timed-out job resumes from its last checkpoint when resubmitted
+    threads: run_threads("train")
+    resources:  # from the run's execution block; a job cut off resumes from its checkpoint when resubmitted
+        gpu=run_resource("train", "gpu"),
+        gpu_model=run_resource("train", "gpu_model"),
+        cpus_per_gpu=run_resource("train", "cpus_per_gpu"),
+        mem_mb=run_resource("train", "mem_mb"),
+        runtime=run_resource("train", "runtime"),
     benchmark:
         layout.job_file(layout.BENCHMARK, "train", "{run}_seed-{seed}")
     log:
         layout.job_file(layout.LOG, "train", "{run}_seed-{seed}"),
     conda:
-        "../../envs/ecn.yaml"
+        run_conda_env("ecn")
     script:
         "../../scripts/train_ecn.py"

@@ -1,15 +1,19 @@
-"""Train GraphRes on a graph store: the paper's recipe by default, checkpointed every epoch, resumable.
+"""Train GraphRes on a graph store: the paper's recipe by default, checkpointed within epochs, resumable.
 
-``checkpoints/last.pt`` (beside the best checkpoint) holds the model, optimiser, scheduler, RNG states,
-epoch, history, the best weights so far and the compute spent, rewritten atomically after every epoch;
-a restarted job continues from it. The batch order of epoch e depends only on (seed, e), so a resumed
-run repeats the uninterrupted one. When training ends, the best weights are written to the best
-checkpoint, the one that is evaluated.
+``checkpoints/last.pt`` (beside the best checkpoint) holds the model, optimiser, scheduler, RNG states, the
+position in the training (epoch, batch) with the epoch's running sums when taken mid-epoch, the history, the best
+weights so far and the compute spent. It is rewritten atomically after every epoch, every
+``execution.checkpoint_minutes`` of training and at once on SIGTERM or SIGUSR1 (``evrepro.preemption``); a
+restarted job continues from it. The batch order of epoch e depends only on (seed, e), so a resumed run repeats
+the uninterrupted one. When training ends, the best weights are written to the best checkpoint, the one that is
+evaluated. With several replicas (``execution.replicas`` or GPUs) the training is data-parallel
+(``evrepro.aegnn.replicas``) with the same global batch.
 """
 
 import copy
 import logging
 import random
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +21,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch_geometric.loader import DataLoader
+from tqdm import tqdm
 
 from evrepro.aegnn.data import GraphStoreDataset
 from evrepro.aegnn.graph_res import GraphRes
 from evrepro.aegnn.loop import device_name, pick_device, run_batches
 from evrepro.aegnn.presets import GraphResConfig, parameter_counts
+from evrepro.aegnn.replicas import STOPPED_EXIT, Replica, launch, set_shard_weight
+from evrepro.execution import Execution
 from evrepro.fileio import atomic_output
+from evrepro.preemption import CheckpointCadence, Stopped
 from evrepro.run_folder import ComputeMeter
 from evrepro.run_stages import Trained
 
@@ -40,7 +48,6 @@ class TrainConfig:
     weight_decay: float = 5e-3
     warmup_epochs: int = 5
     lr_decay: float = 0.98  # per-epoch factor after the warm-up
-    device: str = "auto"
     max_train_samples: int | None = None
 
 
@@ -49,6 +56,18 @@ def lr_factor(epoch: int, warmup_epochs: int, lr_decay: float) -> float:
     if epoch <= warmup_epochs:
         return 0.5 * (1 + epoch / max(warmup_epochs, 1))
     return lr_decay ** (epoch - warmup_epochs)
+
+
+def epoch_order(size: int, seed: int, epoch: int) -> list[int]:
+    """The order of the training samples in epoch ``epoch``: a permutation drawn from (seed, epoch) only.
+
+    It is the order a DataLoader shuffling with a generator seeded ``seed · 1000003 + epoch`` gives (its iterator
+    draws a base seed from the generator before the sampler's permutation), the order of trainings before
+    batches could be resumed, so that they continue unchanged.
+    """
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    torch.empty((), dtype=torch.int64).random_(generator=generator)
+    return torch.randperm(size, generator=generator).tolist()
 
 
 def epochs_done(last: Path) -> int:
@@ -62,7 +81,8 @@ def _save(obj, path: Path) -> None:
 
 
 class Training:
-    """The state of one training: model, optimiser, schedule, RNGs, history, best weights, compute."""
+    """The state of one training: model, optimiser, schedule, RNGs, history, best weights, the position (epoch,
+    batch) with the epoch's running sums when mid-epoch, and the compute spent."""
 
     def __init__(self, model_config: GraphResConfig, train_config: TrainConfig, seed: int, device):
         torch.manual_seed(seed)
@@ -71,11 +91,11 @@ class Training:
                                           weight_decay=train_config.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda e: lr_factor(e, train_config.warmup_epochs, train_config.lr_decay))
-        self.history, self.best, self.next_epoch, compute = [], None, 0, None
-        self.meter = ComputeMeter(compute)
+        self.history, self.best, self.position, self.partial = [], None, {"epoch": 0, "batch": 0}, None
+        self.meter = ComputeMeter()
 
     def restore(self, last: Path, device) -> None:
-        """Continue from a checkpoint: every state as it was after its last epoch."""
+        """Continue from a checkpoint: every state as it was at its position."""
         state = torch.load(last, map_location=device, weights_only=False)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -83,15 +103,19 @@ class Training:
         torch.set_rng_state(state["rng"]["torch"])
         np.random.set_state(state["rng"]["numpy"])
         random.setstate(state["rng"]["python"])
-        self.history, self.best, self.next_epoch = state["history"], state["best"], state["epoch"] + 1
+        self.history, self.best = state["history"], state["best"]
+        # checkpoints written before mid-epoch ones were possible hold the last completed epoch only
+        self.position = state.get("position") or {"epoch": state["epoch"] + 1, "batch": 0}
+        self.partial = state.get("partial")
         self.meter = ComputeMeter(state.get("compute"))
-        log.info("resuming from %s after epoch %d", last, state["epoch"])
+        log.info("resuming from %s at epoch %d, batch %d", last, self.position["epoch"], self.position["batch"])
 
-    def save(self, last: Path) -> None:
+    def save(self, last: Path, epoch: int, batch: int, partial: dict | None) -> None:
+        """last.pt at (epoch, batch), with the epoch's running sums when mid-epoch."""
         rng = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
         _save({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-               "scheduler": self.scheduler.state_dict(), "rng": rng, "epoch": self.next_epoch - 1,
-               "history": self.history, "best": self.best, "compute": self.meter.update()}, last)
+               "scheduler": self.scheduler.state_dict(), "rng": rng, "position": {"epoch": epoch, "batch": batch},
+               "partial": partial, "history": self.history, "best": self.best, "compute": self.meter.update()}, last)
 
     def record_epoch(self, row: dict) -> None:
         """Append an epoch's row; keep the weights if its validation accuracy is the best so far."""
@@ -99,46 +123,118 @@ class Training:
         if self.best is None or row["val_accuracy"] > self.best["val_accuracy"]:
             self.best = {"model": copy.deepcopy(self.model.state_dict()), "epoch": row["epoch"],
                          "val_accuracy": row["val_accuracy"]}
-        self.next_epoch = row["epoch"] + 1
 
 
 def train_run(cache_path, best_path, model_config: GraphResConfig, train_config: TrainConfig, seed: int, *,
-              threads: int | None = None, progress: bool = True, on_epoch=None) -> Trained:
+              execution: Execution, threads: int | None = None, progress: bool = True, on_epoch=None) -> Trained:
     """Train (or resume) one run × seed; checkpoints beside ``best_path``, the best weights at ``best_path``.
 
-    ``threads``: torch's CPU threads (the job's; None leaves torch's default). ``on_epoch(history)`` is
-    called after every epoch.
+    ``execution``: device, replicas and checkpoint cadence. ``threads``: torch's CPU threads (the job's, shared
+    by the replicas; None leaves torch's default). ``on_epoch(history)`` is called after every epoch (it must
+    pickle when there are several replicas).
     """
     best_path = Path(best_path)
     best_path.parent.mkdir(parents=True, exist_ok=True)
     last = best_path.with_name(LAST)
+    device = pick_device(execution.device)
+    args = (cache_path, best_path, model_config, train_config, seed, execution, threads, progress, on_epoch)
+    if execution.workers == 1:
+        _train(Replica(0, 1, device), *args)
+    elif launch(_train, execution.workers, device.type == "cuda", *args) == STOPPED_EXIT:
+        state = torch.load(last, map_location="cpu", weights_only=False)["position"]
+        raise Stopped(f"training stopped by a signal at epoch {state['epoch']}, batch {state['batch']}: its "
+                      f"checkpoint {last} is written and the next run resumes from it")
+    state = torch.load(last, map_location="cpu", weights_only=False)
+    return Trained(history=state["history"], device=device_name(device),
+                   threads=max(1, (threads or torch.get_num_threads()) // execution.workers),
+                   parameters=parameter_counts(model_config), compute=state["compute"])
+
+
+def _train(replica: Replica, cache_path, best_path: Path, model_config: GraphResConfig, train_config: TrainConfig,
+           seed: int, execution: Execution, threads: int | None, progress: bool, on_epoch) -> None:
+    """One replica's training loop (the only one without data parallelism); the leader writes every file."""
     if threads:
-        torch.set_num_threads(threads)
-    device = pick_device(train_config.device)
-    training = Training(model_config, train_config, seed, device)
+        torch.set_num_threads(max(1, threads // replica.world))
+    last = best_path.with_name(LAST)
+    training = Training(model_config, train_config, seed, replica.device)
     if last.exists():
-        training.restore(last, device)
-    if training.next_epoch >= train_config.epochs:
+        training.restore(last, replica.device)
+    if training.position["epoch"] >= train_config.epochs and replica.leader:
         log.info("%s already holds all %d epochs: rewriting the outputs from it", last, len(training.history))
+    model = replica.wrap(training.model)
     train_set = GraphStoreDataset(cache_path, "train", train_config.max_train_samples)
     val_loader = DataLoader(GraphStoreDataset(cache_path, "val"), batch_size=max(train_config.batch_size, 32))
-    for epoch in range(training.next_epoch, train_config.epochs):
-        began = time.perf_counter()
-        order = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-        loader = DataLoader(train_set, batch_size=train_config.batch_size, shuffle=True, generator=order)
-        lr = training.optimizer.param_groups[0]["lr"]
-        train_loss, train_acc, *_ = run_batches(training.model, loader, device, training.optimizer, progress,
-                                                f"epoch {epoch}")
-        val_loss, val_acc, *_ = run_batches(training.model, val_loader, device)
-        training.scheduler.step()
-        training.record_epoch({"epoch": epoch, "lr": lr, "train_loss": train_loss, "train_accuracy": train_acc,
-                               "val_loss": val_loss, "val_accuracy": val_acc,
-                               "seconds": time.perf_counter() - began})
-        log.info("epoch %d: train loss %.4f acc %.4f | val loss %.4f acc %.4f", epoch, train_loss, train_acc,
-                 val_loss, val_acc)
-        training.save(last)
-        if on_epoch:
-            on_epoch(training.history)
-    _save(training.best, best_path)
-    return Trained(history=training.history, device=device_name(device), threads=torch.get_num_threads(),
-                   parameters=parameter_counts(model_config), compute=training.meter.update())
+    with CheckpointCadence(execution.checkpoint_minutes, execution.checkpoint_every_batches) as cadence:
+        for epoch in range(training.position["epoch"], train_config.epochs):
+            began = time.perf_counter()
+            lr = training.optimizer.param_groups[0]["lr"]
+            sums = _train_epoch(replica, training, model, train_set, train_config, seed, epoch, cadence, last,
+                                progress)
+            row = {"epoch": epoch, "lr": lr, "train_loss": sums["loss_sum"] / sums["seen"],
+                   "train_accuracy": sums["correct"] / sums["seen"], "val_loss": 0.0, "val_accuracy": 0.0,
+                   "seconds": sums["seconds"] + time.perf_counter() - began}
+            if replica.leader:
+                row["val_loss"], row["val_accuracy"], *_ = run_batches(training.model, val_loader, replica.device)
+                training.record_epoch(row)
+                log.info("epoch %d: train loss %.4f acc %.4f | val loss %.4f acc %.4f", epoch, row["train_loss"],
+                         row["train_accuracy"], row["val_loss"], row["val_accuracy"])
+            training.scheduler.step()
+            _checkpoint(replica, training, cadence, last, epoch + 1, 0, None)
+            if on_epoch and replica.leader:
+                on_epoch(training.history)
+    if replica.leader:
+        _save(training.best, best_path)
+
+
+def _train_epoch(replica: Replica, training: Training, model, train_set, train_config: TrainConfig, seed: int,
+                 epoch: int, cadence: CheckpointCadence, last: Path, progress: bool) -> dict:
+    """One epoch's batches (from where a resumed job stopped); the epoch's sums over every replica."""
+    began = time.perf_counter()
+    order, size = epoch_order(len(train_set), seed, epoch), train_config.batch_size
+    batches = [order[k : k + size] for k in range(0, len(order), size)]
+    resumed = training.partial or {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "seconds": 0.0}
+    first = training.position["batch"] if epoch == training.position["epoch"] else 0
+    training.partial = None
+    local = [0.0, 0.0, 0.0]  # this replica's loss sum, correct and seen samples (weighted)
+    shards = [replica.shard(batch) for batch in batches[first:]]
+    # a generator of its own, so that the loader's base seed leaves torch's global one as it was
+    loader = DataLoader(train_set, batch_sampler=[indices for indices, _ in shards], generator=torch.Generator())
+    model.train()
+    progress_bar = tqdm(loader, desc=f"epoch {epoch}", disable=not (progress and replica.leader), mininterval=5,
+                        leave=False)
+    for done, (batch, (_, weight), size_now) in enumerate(
+            zip(progress_bar, shards, (len(b) for b in batches[first:])), start=first + 1):
+        batch = batch.to(replica.device)
+        set_shard_weight(model, weight)
+        logits = model(batch.x, batch.pos, batch.edge_index, batch.batch, batch.num_graphs)
+        loss = torch.nn.functional.cross_entropy(logits, batch.y)
+        # this replica's share of the global batch's mean; DDP averages the replicas' gradients
+        share = weight * replica.world * batch.num_graphs / size_now
+        training.optimizer.zero_grad()
+        (loss * share).backward()
+        training.optimizer.step()
+        local[0] += loss.item() * batch.num_graphs * weight
+        local[1] += float((logits.argmax(1) == batch.y).sum()) * weight
+        local[2] += batch.num_graphs * weight
+        if done < len(batches) and replica.any([cadence.due(done)])[0]:
+            _checkpoint(replica, training, cadence, last, epoch, done, _epoch_sums(replica, resumed, local, began))
+    return _epoch_sums(replica, resumed, local, began)
+
+
+def _checkpoint(replica: Replica, training: Training, cadence: CheckpointCadence, last: Path, epoch: int, batch: int,
+                partial: dict | None) -> None:
+    """The leader writes last.pt at (epoch, batch); every replica then stops if any was signalled."""
+    stop = replica.any([cadence.stopping])[0]
+    if replica.leader:
+        training.save(last, epoch, batch, partial)
+    replica.barrier()  # no replica leaves before the checkpoint is whole
+    if stop and not cadence.stopping:
+        cadence.request_stop(signal.SIGTERM)
+    cadence.written(last, epoch, batch)
+
+
+def _epoch_sums(replica: Replica, resumed: dict, local: list[float], began: float) -> dict:
+    """The epoch's running sums: what a resumed job inherited plus every replica's batches since."""
+    loss_sum, correct, seen = replica.total(local)
+    return {"loss_sum": resumed["loss_sum"] + loss_sum, "correct": resumed["correct"] + correct,
+            "seen": resumed["seen"] + seen, "seconds": resumed["seconds"] + time.perf_counter() - began}

@@ -1,7 +1,8 @@
 """ECN's network with its loss and compiled train and predict steps on one stream cache, and the TensorFlow
-settings a job runs under (device, threads, op determinism)."""
+settings a job runs under (device, threads, replicas, op determinism)."""
 
 import logging
+from contextlib import nullcontext
 
 import keras
 import numpy as np
@@ -10,6 +11,7 @@ import tensorflow as tf
 from evrepro.ecn.data import Passes, input_signature, split_order
 from evrepro.ecn.network import VoxPoolNetwork
 from evrepro.ecn.presets import ECNConfig
+from evrepro.ecn.replicas import distribute, split_cpu
 from evrepro.streams.store import StreamStore
 
 log = logging.getLogger(__name__)
@@ -17,8 +19,11 @@ EVAL_BATCH = 64
 DEVICES = ("auto", "cpu", "gpu")
 
 
-def configure_tensorflow(device: str, threads: int | None) -> str:
-    """Pin the device ("auto", "cpu", "gpu") and CPU threads and turn op determinism on; returns the device used."""
+def configure_tensorflow(device: str, threads: int | None, replicas: int = 1) -> str:
+    """Pin the device ("auto", "cpu", "gpu") and CPU threads and turn op determinism on; returns the device used.
+
+    ``replicas`` > 1 on the CPU splits it into that many logical devices for data-parallel training.
+    """
     if device not in DEVICES:
         raise ValueError(f"device {device!r} is none of {DEVICES}")
     if threads and tf.config.threading.get_intra_op_parallelism_threads() != threads:
@@ -33,25 +38,37 @@ def configure_tensorflow(device: str, threads: int | None) -> str:
     if device == "cpu" and gpus:
         tf.config.set_visible_devices([], "GPU")
         gpus = []
+    if replicas > 1 and not gpus:
+        split_cpu(replicas)
     tf.config.experimental.enable_op_determinism()
     return "gpu" if gpus else "cpu"
 
 
 class Classifier:
-    """A VoxPoolNetwork with its loss, compiled train and predict steps for one stream cache."""
+    """A VoxPoolNetwork with its loss, compiled train and predict steps for one stream cache; its variables are
+    mirrored over the replicas of ``strategy`` when one is given (``evrepro.ecn.replicas``)."""
 
-    def __init__(self, cache_path, config: ECNConfig, seed: int):
-        self.cache_path, self.config = cache_path, config
+    def __init__(self, cache_path, config: ECNConfig, seed: int, strategy: tf.distribute.Strategy | None = None):
+        self.cache_path, self.config, self.strategy = cache_path, config, strategy
         with StreamStore(cache_path) as store:
             self.params = store.params
         keras.utils.set_random_seed(seed)
-        self.model = VoxPoolNetwork(config, seed)
+        with self.scope():
+            self.model = VoxPoolNetwork(config, seed, synchronized=strategy is not None)
         self.binary = config.binary_logit
         self.loss = (keras.losses.BinaryCrossentropy(from_logits=True) if self.binary
                      else keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         spec = input_signature(self.params, config.voxel_levels)
         self.predict_step = tf.function(self._predict_step, input_signature=spec)
         self.spec = spec
+
+    @property
+    def replicas(self) -> int:
+        return self.strategy.num_replicas_in_sync if self.strategy else 1
+
+    def scope(self):
+        """Where variables are created: mirrored over the replicas, or plain."""
+        return self.strategy.scope() if self.strategy else nullcontext()
 
     def data_loss(self, labels, logits):
         if self.binary:
@@ -67,37 +84,62 @@ class Classifier:
         return self.data_loss(labels, logits) * tf.cast(tf.size(labels), tf.float32), logits
 
     def train_step_for(self, optimizer):
-        """A compiled step that trains the model on one batch: (mean data loss, logits)."""
+        """A compiled step that trains the model on one batch as ``Passes`` yields it (one replica:
+        (inputs, labels); several: (shards, weights)); returns, per replica, (mean data loss, logits, labels,
+        weight of its samples)."""
         model = self.model
 
-        def step(inputs, labels):
+        def step(inputs, labels, data_share, l2_share):  # a replica's share of the global batch's loss
             with tf.GradientTape() as tape:
                 logits = model(inputs, training=True)
                 loss = self.data_loss(labels, logits)
-                total = loss + tf.add_n(model.losses) if model.losses else loss
+                if self.strategy is not None:  # Keras divides a loss by the replicas; the shares weigh them here
+                    loss = loss * self.replicas
+                total = loss * data_share
+                if model.losses:
+                    total += tf.add_n(model.losses) * l2_share
             gradients = tape.gradient(total, model.trainable_variables)
             optimizer.apply_gradients(zip(gradients, model.trainable_variables))
             return loss, logits
 
-        return tf.function(step, input_signature=self.spec)
+        if self.strategy is None:
+            single = tf.function(lambda inputs, labels: step(inputs, labels, 1.0, 1.0), input_signature=self.spec)
+
+            def run_single(batch):
+                inputs, labels = batch
+                return [(*single(inputs, labels), labels, 1.0)]
+
+            return run_single
+        replicated = tf.function(lambda values: self.strategy.run(step, args=values), reduce_retracing=True)
+
+        def run_replicated(batch):
+            shards, weights = batch
+            losses, logits = replicated(distribute(self.strategy, shards, weights))
+            local = self.strategy.experimental_local_results
+            return list(zip(local(losses), local(logits), [labels for _, labels in shards], np.asarray(weights)))
+
+        return run_replicated
 
     def passes(self, split: str, batch_size: int = EVAL_BATCH, *, shuffle: bool = False, seed: int = 0,
-               shuffle_buffer: int = 1024, first_epoch: int = 0, first_batch: int = 0) -> Passes:
-        """A pipeline for successive passes over a split, shuffled per (seed, epoch) or in stored order."""
+               shuffle_buffer: int = 1024, first_epoch: int = 0, first_batch: int = 0, replicas: int = 1) -> Passes:
+        """A pipeline for successive passes over a split, shuffled per (seed, epoch) or in stored order; each
+        batch cut into ``replicas`` shards when more than one."""
 
         def order_of(epoch):
             with StreamStore(self.cache_path) as store:
                 return split_order(store, split, batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
                                    shuffle_buffer=shuffle_buffer)
 
-        return Passes(self.cache_path, split, self.config.voxel_levels, order_of, first_epoch, first_batch)
+        return Passes(self.cache_path, split, self.config.voxel_levels, order_of, first_epoch, first_batch,
+                      replicas=replicas)
 
     def build(self) -> None:
         """Create the model's variables by running it once on a batch of the validation split."""
         passes = self.passes("val", batch_size=2)
         inputs, labels = next(passes.next_pass())
         passes.close()
-        self.predict_step(inputs, labels)
+        with self.scope():
+            self.predict_step(inputs, labels)
 
     def evaluate(self, passes: Passes):
         """(mean loss, accuracy, scores, labels) of the model in inference mode over the next pass of ``passes``."""

@@ -4,7 +4,8 @@ A Python generator reads the stream cache buffer by buffer in each epoch's order
 (``evrepro.streams.batches``), collates each batch in numpy and hands it to ``tf.data``, which
 prefetches the next batch while the model works on the current one. One pipeline serves every pass
 over a split (``Passes``): building a new ``from_generator`` dataset per epoch grows the process by
-about 100 MB an epoch, a long-lived one keeps memory flat however long training runs.
+about 100 MB an epoch, a long-lived one keeps memory flat however long training runs. For data-parallel
+training each batch is cut into one shard per replica (``evrepro.execution.shard``), collated on its own.
 """
 
 import itertools
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import tensorflow as tf
 
+from evrepro.execution import shard
 from evrepro.streams.batches import EpochOrder, collate, epoch_order, read_batches
 from evrepro.streams.params import StreamParams, convolutions
 from evrepro.streams.store import StreamStore
@@ -46,26 +48,37 @@ class Passes:
     """Successive passes (epochs) over a split through one ``tf.data`` pipeline.
 
     ``order_of(epoch)`` gives each epoch's order; passes start at batch ``first_batch`` of
-    ``first_epoch`` (a resumed run). ``next_pass()`` yields the (inputs, labels) batches of the next epoch.
+    ``first_epoch`` (a resumed run). ``next_pass()`` yields the (inputs, labels) batches of the next epoch, or
+    with several ``replicas`` ((inputs, labels) of each shard, the weights of their samples).
     """
 
     def __init__(self, cache_path, split: str, voxel_levels: list[int], order_of: Callable[[int], EpochOrder],
-                 first_epoch: int = 0, first_batch: int = 0, prefetch: int = 2):
+                 first_epoch: int = 0, first_batch: int = 0, prefetch: int = 2, replicas: int = 1):
         self.order_of, self.epoch = order_of, first_epoch
         self.first_epoch, self.first_batch = first_epoch, first_batch
         with StreamStore(cache_path) as store:
             params = store.params
+
+        def collated(samples):
+            batch = collate(samples, params, voxel_levels)
+            labels = batch.pop("labels")
+            return batch, labels
 
         def generate():
             with StreamStore(cache_path) as store:
                 for epoch in itertools.count(first_epoch):
                     start = first_batch if epoch == first_epoch else 0
                     for samples in read_batches(store, split, order_of(epoch), start):
-                        batch = collate(samples, params, voxel_levels)
-                        labels = batch.pop("labels")
-                        yield batch, labels
+                        if replicas == 1:
+                            yield collated(samples)
+                            continue
+                        shards = [shard(samples, rank, replicas) for rank in range(replicas)]
+                        yield tuple(collated(part) for part, _ in shards), np.array([w for _, w in shards])
 
-        dataset = tf.data.Dataset.from_generator(generate, output_signature=input_signature(params, voxel_levels))
+        signature = input_signature(params, voxel_levels)
+        if replicas > 1:
+            signature = (tuple(signature for _ in range(replicas)), tf.TensorSpec((replicas,), tf.float64))
+        dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
         self._iterator = iter(dataset.prefetch(prefetch))
 
     def batches_in(self, epoch: int) -> int:

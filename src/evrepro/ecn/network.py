@@ -23,10 +23,11 @@ from evrepro.streams.params import LINK_PARTITIONS
 class InPlaceBlock(keras.layers.Layer):
     """``x + BN(ReLU(ft + fp + fc))`` on one level's stream (ECN's ``do_in_place``)."""
 
-    def __init__(self, filters: int, temporal_kernel_size: int, l2: float, batchnorm_momentum: float, **kwargs):
+    def __init__(self, filters: int, temporal_kernel_size: int, l2: float, batchnorm_momentum: float,
+                 synchronized: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.options = {"filters": filters, "temporal_kernel_size": temporal_kernel_size, "l2": l2,
-                        "batchnorm_momentum": batchnorm_momentum}
+                        "batchnorm_momentum": batchnorm_momentum, "synchronized": synchronized}
         regularizer = keras.regularizers.L2(l2)
         self.cross = EventConv(filters, LINK_PARTITIONS["cross"], temporal_kernel_size, kernel_regularizer=regularizer,
                                name="cross")
@@ -35,7 +36,7 @@ class InPlaceBlock(keras.layers.Layer):
         self.hidden = keras.layers.Dense(4 * filters, activation="relu", kernel_regularizer=regularizer,
                                          name="mlp_hidden")
         self.out = keras.layers.Dense(filters, kernel_regularizer=regularizer, name="mlp_out")
-        self.norm = keras.layers.BatchNormalization(momentum=batchnorm_momentum, name="bn")
+        self.norm = keras.layers.BatchNormalization(momentum=batchnorm_momentum, synchronized=synchronized, name="bn")
 
     def get_config(self) -> dict:
         return {**super().get_config(), **self.options}
@@ -51,17 +52,19 @@ class VoxPoolNetwork(keras.Model):
     """The vox-pool network of one ECNConfig; ``call`` maps a collated batch to logits.
 
     Its dropouts are named (``stem``, ``level{i}_down``, ``pool``, ``hidden{k}``) and seeded ``seed``,
-    ``seed + 1``, ... in that order.
+    ``seed + 1``, ... in that order. ``synchronized``: BatchNorm takes its statistics over every replica of a
+    data-parallel training (``evrepro.ecn.replicas``), not over its own shard.
     """
 
-    def __init__(self, config: ECNConfig, seed: int = 0, **kwargs):
+    def __init__(self, config: ECNConfig, seed: int = 0, synchronized: bool = False, **kwargs):
         super().__init__(name=kwargs.pop("name", "ecn_vox_pool"), **kwargs)
-        self.config, self.seed = config, seed
+        self.config, self.seed, self.synchronized = config, seed, synchronized
         regularizer = keras.regularizers.L2(config.l2)
         kt = config.temporal_kernel_size
 
         def batch_norm(name):
-            return keras.layers.BatchNormalization(momentum=config.batchnorm_momentum, name=name)
+            return keras.layers.BatchNormalization(momentum=config.batchnorm_momentum, synchronized=synchronized,
+                                                   name=name)
 
         self.dropouts = {}
 
@@ -77,7 +80,7 @@ class VoxPoolNetwork(keras.Model):
         self.voxel_norms, self.voxel_convs, self.voxel_conv_norms = {}, {}, {}
         for i in range(config.num_levels):
             filters = config.filters(i)
-            self.blocks.append(InPlaceBlock(filters, kt, config.l2, config.batchnorm_momentum,
+            self.blocks.append(InPlaceBlock(filters, kt, config.l2, config.batchnorm_momentum, synchronized,
                                             name=f"level{i}_in_place"))
             if i >= config.vox_start:
                 self.voxel_norms[i] = batch_norm(name=f"level{i}_voxel_bn")
@@ -106,11 +109,12 @@ class VoxPoolNetwork(keras.Model):
         self.logits = keras.layers.Dense(outputs, kernel_regularizer=regularizer, name="logits")
 
     def get_config(self) -> dict:
-        return {"name": self.name, "config": self.config.as_dict(), "seed": self.seed}
+        return {"name": self.name, "config": self.config.as_dict(), "seed": self.seed,
+                "synchronized": self.synchronized}
 
     @classmethod
     def from_config(cls, config: dict) -> "VoxPoolNetwork":
-        return cls(ECNConfig.from_dict(config["config"]), config["seed"], name=config["name"])
+        return cls(ECNConfig.from_dict(config["config"]), config["seed"], config["synchronized"], name=config["name"])
 
     def voxelize(self, x, voxel, level: int, batch_size):
         """Mean of the level's event features per voxel: [B, frames, H, W, F] (empty voxels 0)."""

@@ -8,10 +8,13 @@ An optional per-epoch decay (``lr_decay``, 1 in ECN) lets a short laptop run set
 statistics and the dropout layers' seed states), every optimiser variable and a JSON state: the input
 pipeline's position (epoch and batch, the augmented copy it reads and its shuffle seed), the epoch's running
 sums when taken mid-epoch, the plateau schedule, the history and the best weights so far. It is
-rewritten atomically after every epoch, and every ``checkpoint_every_batches`` batches when set; a
-restarted run continues from it and ends as the uninterrupted run would (op determinism is on, and
-an epoch's batch order depends only on (seed, epoch)). When training ends, the weights with the best
-validation accuracy are written to the best checkpoint, the one that is evaluated.
+rewritten atomically after every epoch, every ``execution.checkpoint_minutes`` of training (and
+``execution.checkpoint_every_batches`` batches when set) and at once on SIGTERM or SIGUSR1
+(``evrepro.preemption``); a restarted run continues from it and ends as the uninterrupted run would (op
+determinism is on, and an epoch's batch order depends only on (seed, epoch)). When training ends, the weights
+with the best validation accuracy are written to the best checkpoint, the one that is evaluated. With several
+replicas (``execution.replicas`` or GPUs) the training is data-parallel (``evrepro.ecn.replicas``) with the same
+global batch.
 """
 
 import json
@@ -29,6 +32,9 @@ from evrepro.ecn.checkpoint import assign_arrays, load_arrays, save_arrays, vari
 from evrepro.ecn.classifier import Classifier, configure_tensorflow
 from evrepro.ecn.network import parameter_counts
 from evrepro.ecn.presets import ECNConfig
+from evrepro.ecn.replicas import mirrored
+from evrepro.execution import Execution
+from evrepro.preemption import CheckpointCadence
 from evrepro.run_folder import ComputeMeter
 from evrepro.run_stages import Trained
 from evrepro.streams.store import StreamStore
@@ -49,8 +55,6 @@ class TrainConfig:
     plateau_patience: int = 10
     plateau_factor: float = 0.2
     shuffle_buffer: int = 1024
-    checkpoint_every_batches: int | None = None  # also checkpoint within an epoch (long epochs, preemption)
-    device: str = "auto"
 
 
 class Plateau:
@@ -123,20 +127,22 @@ class Training:
 
 
 def train_run(cache_path, best_path, model_config: ECNConfig, train_config: TrainConfig, seed: int, *,
-              threads: int | None = None, progress: bool = True, on_epoch=None) -> Trained:
+              execution: Execution, threads: int | None = None, progress: bool = True, on_epoch=None) -> Trained:
     """Train (or resume) one run × seed; checkpoints beside ``best_path``, the best weights at ``best_path``.
 
-    ``threads``: TensorFlow's CPU threads (the job's; None leaves TensorFlow's default). ``on_epoch(history)``
-    is called after every epoch.
+    ``execution``: device, replicas and checkpoint cadence. ``threads``: TensorFlow's CPU threads (the job's;
+    None leaves TensorFlow's default). ``on_epoch(history)`` is called after every epoch.
     """
     best_path = Path(best_path)
     best_path.parent.mkdir(parents=True, exist_ok=True)
     last = best_path.with_name(LAST)
-    device = configure_tensorflow(train_config.device, threads)
-    classifier = Classifier(cache_path, model_config, seed)
+    device = configure_tensorflow(execution.device, threads, execution.workers)
+    strategy = mirrored(device, execution.workers) if execution.workers > 1 else None
+    classifier = Classifier(cache_path, model_config, seed, strategy)
     classifier.build()
-    optimizer = keras.optimizers.Adam(train_config.lr)
-    optimizer.build(classifier.model.trainable_variables)
+    with classifier.scope():
+        optimizer = keras.optimizers.Adam(train_config.lr)
+        optimizer.build(classifier.model.trainable_variables)
     with StreamStore(cache_path) as store:
         copies = store.copies("train")
     plateau = Plateau(train_config.lr, train_config.plateau_patience, train_config.plateau_factor)
@@ -148,16 +154,19 @@ def train_run(cache_path, best_path, model_config: ECNConfig, train_config: Trai
         log.info("%s already holds all %d epochs: rewriting the outputs from it", last, len(training.history))
     train_passes = classifier.passes("train", train_config.batch_size, shuffle=True, seed=seed,
                                      shuffle_buffer=train_config.shuffle_buffer, first_epoch=start["epoch"],
-                                     first_batch=start["batch"])
+                                     first_batch=start["batch"], replicas=classifier.replicas)
     val_passes = classifier.passes("val")
     train_step = classifier.train_step_for(optimizer)
-    for epoch in range(start["epoch"], train_config.epochs):
-        row = _train_epoch(training, train_step, train_passes, val_passes, train_config, epoch, last, progress)
-        training.record_epoch(row)
-        plateau.update(row[train_config.plateau_monitor])
-        training.save(last, epoch + 1, 0, None)
-        if on_epoch:
-            on_epoch(training.history)
+    with CheckpointCadence(execution.checkpoint_minutes, execution.checkpoint_every_batches) as cadence:
+        for epoch in range(start["epoch"], train_config.epochs):
+            row = _train_epoch(training, train_step, train_passes, val_passes, train_config, epoch, last, progress,
+                               cadence)
+            training.record_epoch(row)
+            plateau.update(row[train_config.plateau_monitor])
+            training.save(last, epoch + 1, 0, None)
+            if on_epoch:
+                on_epoch(training.history)
+            cadence.written(last, epoch + 1, 0)
     train_passes.close()
     val_passes.close()
     save_arrays(best_path, {"weights": training.best["weights"]},
@@ -168,24 +177,25 @@ def train_run(cache_path, best_path, model_config: ECNConfig, train_config: Trai
 
 
 def _train_epoch(training: Training, train_step, train_passes, val_passes, train_config: TrainConfig, epoch: int,
-                 last: Path, progress: bool) -> dict:
-    """One epoch (from where a resumed job stopped), checkpointed every ``checkpoint_every_batches``; its row."""
+                 last: Path, progress: bool, cadence: CheckpointCadence) -> dict:
+    """One epoch (from where a resumed job stopped), checkpointed within it when ``cadence`` says; its row."""
     began = time.perf_counter()
     lr = training.plateau.lr * train_config.lr_decay**epoch
     training.optimizer.learning_rate.assign(lr)
     sums = training.partial or {"loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}  # a resumed epoch's
     training.partial = None
     first_batch = training.position["batch"] if epoch == training.position["epoch"] else 0
-    total, every = train_passes.batches_in(epoch), train_config.checkpoint_every_batches
+    total = train_passes.batches_in(epoch)
     batches = tqdm(train_passes.next_pass(), desc=f"epoch {epoch}", disable=not progress, mininterval=5, leave=False)
-    for batch, (inputs, labels) in enumerate(batches, start=first_batch + 1):  # batch: how many are done
-        loss, logits = train_step(inputs, labels)
-        labels = labels.numpy()
-        sums["loss_sum"] += float(loss) * labels.size
-        sums["correct"] += int(np.sum(training.classifier.scores(logits.numpy()).argmax(1) == labels))
-        sums["seen"] += labels.size
-        if every and batch % every == 0 and batch < total:
+    for batch, data in enumerate(batches, start=first_batch + 1):  # batch: how many are done
+        for loss, logits, labels, weight in train_step(data):  # per replica
+            labels = labels.numpy()
+            sums["loss_sum"] += float(loss) * labels.size * weight
+            sums["correct"] += int(np.sum(training.classifier.scores(logits.numpy()).argmax(1) == labels)) * weight
+            sums["seen"] += labels.size * weight
+        if batch < total and cadence.due(batch):
             training.save(last, epoch, batch, {**sums, "seconds": sums["seconds"] + time.perf_counter() - began})
+            cadence.written(last, epoch, batch)
     val_loss, val_acc, _, _ = training.classifier.evaluate(val_passes)
     row = {"epoch": epoch, "lr": lr, "train_loss": sums["loss_sum"] / sums["seen"],
            "train_accuracy": sums["correct"] / sums["seen"], "val_loss": val_loss, "val_accuracy": val_acc,
