@@ -81,6 +81,7 @@ class MemorySampler:
 def bench_training(epochs=24) -> dict:
     from evrepro.ecn.presets import ECNConfig
     from evrepro.ecn.train import TrainConfig, train_run
+    from evrepro.execution import Execution
 
     config = {"generator": {"max_images": 300, "recordings_per_image": 2}, "val_fraction": 0.1, "split_seed": 0}
     with tempfile.TemporaryDirectory() as folder:
@@ -95,7 +96,7 @@ def bench_training(epochs=24) -> dict:
         began = time.perf_counter()
         with MemorySampler() as memory:
             trained = train_run(root / "streams.h5", root / "run" / "best.npz", model, training, seed=0,
-                                progress=False)
+                                execution=Execution.of(None, "ecn"), progress=False)
         history = pd.DataFrame(trained.history)
         from evrepro.streams.store import StreamStore
 

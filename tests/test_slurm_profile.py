@@ -120,4 +120,6 @@ def test_the_default_pipeline_runs_through_slurm_with_gpus_and_survives_a_requeu
     submitted = {folder.name.removeprefix("rule_") for folder in (root / "logs/slurm").iterdir()}
     assert submitted == SLURM_RULES
     assert {f"localrule {rule}:" in output for rule in LOCAL_RULES} == {True}
-    assert (root / "results/tables/runs.csv").exists() and (root / "results/README.md").exists()
+    report = snakemake(root, "--report", "results/report.html")
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert "runs.csv" in (root / "results/report.html").read_text()

@@ -34,6 +34,11 @@ class _Tee:
         return False
 
 
+def current_log() -> str | None:
+    """The log file ``logged`` is writing to in this process, if any (for the processes a job starts)."""
+    return getattr(getattr(sys.stderr, "log_file", None), "name", None)
+
+
 @contextmanager
 def logged(log_path: str | Path | None, label: str = "error", debug: bool = False) -> Iterator[None]:
     """Send logging and stderr to ``log_path`` (and still to stderr); report errors as the module says.

@@ -26,6 +26,7 @@ import torch.multiprocessing as multiprocessing
 from torch.distributed._functional_collectives import all_reduce as functional_all_reduce
 
 from evrepro.execution import shard
+from evrepro.logs import current_log, logged
 
 log = logging.getLogger(__name__)
 STOPPED_EXIT = 75  # a replica that stopped on a signal after its checkpoint (EX_TEMPFAIL)
@@ -132,8 +133,8 @@ def launch(train, world: int, use_cuda: bool, *args) -> None:
         port = probe.getsockname()[1]
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     with _main_script_hidden():
-        context = multiprocessing.start_processes(_replica_main, args=(world, use_cuda, train, args), nprocs=world,
-                                                  join=False, start_method="spawn")
+        context = multiprocessing.start_processes(_replica_main, args=(world, use_cuda, current_log(), train, args),
+                                                  nprocs=world, join=False, start_method="spawn")
 
     def forward(number, frame):
         for process in context.processes:
@@ -168,19 +169,20 @@ def _main_script_hidden():
         main.__dict__.update(saved)
 
 
-def _replica_main(rank: int, world: int, use_cuda: bool, train, args) -> None:
-    """One replica's process: join the group, train, leave (``STOPPED_EXIT`` when a signal stopped it)."""
+def _replica_main(rank: int, world: int, use_cuda: bool, log_path: str | None, train, args) -> None:
+    """One replica's process: join the group, train, leave (``STOPPED_EXIT`` when a signal stopped it). It logs
+    to the job's log, as the process that started it."""
     from evrepro.preemption import Stopped
 
-    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s rank {rank} %(name)s: %(message)s")
-    if use_cuda:
-        torch.cuda.set_device(rank)
-    dist.init_process_group("nccl" if use_cuda else "gloo", rank=rank, world_size=world)
-    device = torch.device("cuda", rank) if use_cuda else torch.device("cpu")
-    try:
-        train(Replica(rank, world, device), *args)
-    except Stopped as stopped:
-        log.warning("%s", stopped)
-        raise SystemExit(STOPPED_EXIT) from None
-    finally:
-        dist.destroy_process_group()
+    with logged(log_path, label=f"replica {rank}"):
+        if use_cuda:
+            torch.cuda.set_device(rank)
+        dist.init_process_group("nccl" if use_cuda else "gloo", rank=rank, world_size=world)
+        device = torch.device("cuda", rank) if use_cuda else torch.device("cpu")
+        try:
+            train(Replica(rank, world, device), *args)
+        except Stopped as stopped:
+            log.warning("replica %d: %s", rank, stopped)
+            raise SystemExit(STOPPED_EXIT) from None
+        finally:
+            dist.destroy_process_group()
