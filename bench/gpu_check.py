@@ -8,7 +8,8 @@ the GPU's work is inside it), peak GPU memory (torch.cuda.max_memory_allocated; 
 and the metrics; then whether the GPU's train loss is within ``LOSS_TOLERANCE`` (relative) and its test accuracy
 within ``ACCURACY_TOLERANCE`` of the CPU's (GPU kernels sum in another order; one epoch keeps the drift small).
 AEGNN's asynchronous evaluation then runs on the GPU (its clock synchronises CUDA before every reading): latency
-per event, dense and asynchronous, and the largest difference to the dense model.
+per event, dense and asynchronous, and the largest difference to the dense model. Per family the JSON holds
+``cpu`` and ``checked`` (the device asked for), whether they agree, and the speed-up.
 
 Run on a GPU node with the `.[gpu]` install:   python bench/gpu_check.py          ->  results/bench/gpu.json
 Without a GPU, `--device cpu` runs every step on the CPU twice: a check of this script, not of a GPU.
@@ -124,7 +125,7 @@ def main(device: str) -> dict:
             other = in_fresh_process(family_name, caches[family_name], folder / family_name / device, device)
             agree = (abs(other["train_loss"] - cpu["train_loss"]) <= LOSS_TOLERANCE * abs(cpu["train_loss"])
                      and abs(other["test_accuracy"] - cpu["test_accuracy"]) <= ACCURACY_TOLERANCE)
-            result[family_name] = {"cpu": cpu, device: other, "agrees_with_cpu": agree,
+            result[family_name] = {"cpu": cpu, "checked": other, "agrees_with_cpu": agree,
                                    "speedup": other["samples_per_s"] / cpu["samples_per_s"]}
         result["aegnn"]["async"] = in_fresh_process("async", caches["aegnn"], folder / "aegnn" / device, device)
     result["seconds"] = time.perf_counter() - began
