@@ -16,7 +16,6 @@ Without a GPU, `--device cpu` runs every step on the CPU twice: a check of this 
 """
 
 import argparse
-import importlib
 import json
 import platform
 import subprocess
@@ -26,7 +25,6 @@ import time
 from pathlib import Path
 
 OUT = Path("results/bench/gpu.json")
-FAMILIES = {"aegnn": "evrepro.aegnn.family", "ecn": "evrepro.ecn.family"}  # imported in the family's own process
 SIZE = {"max_images": 300, "recordings_per_image": 1}
 NETWORKS = {"aegnn": {"preset": "ncars", "pool_voxel": [8, 8]},
             "ecn": {"preset": "digits", "dropout_rate": 0.2, "batchnorm_momentum": 0.9}}
@@ -55,11 +53,12 @@ def prepare(folder: Path) -> dict:
 
 def train_once(family_name: str, cache: Path, folder: Path, device: str) -> dict:
     """One epoch of ``family_name`` on ``device`` in this process, its test metrics and the GPU's peak memory."""
-    from evrepro import layout
+    from evrepro.families import family as family_named
+    from evrepro.families import trainer
     from evrepro.run_stages import TrainOutputs, evaluate_stage, train_stage
 
-    family = importlib.import_module(FAMILIES[family_name]).FAMILY
-    best = folder / "checkpoints" / Path(layout.BEST[family_name]).name
+    family = trainer(family_name)
+    best = folder / "checkpoints" / f"best{family_named(family_name).checkpoint_suffix}"
     outputs = TrainOutputs.of(best, folder / "history.csv", folder / "model.json", folder / "config.yaml")
     run = {"dataset": "digits", "network": NETWORKS[family_name], "training": TRAINING[family_name],
            "execution": {"device": device}}

@@ -14,7 +14,7 @@ import torch.distributed as dist
 from torch_geometric.data import Batch
 
 from evrepro.aegnn.data import GraphStoreDataset
-from evrepro.aegnn.family import FAMILY, model_config
+from evrepro.aegnn.family import TRAINER, model_config
 from evrepro.aegnn.graph_res import GraphRes
 from evrepro.aegnn.replicas import Replica, set_shard_weight
 from evrepro.execution import shard
@@ -71,19 +71,19 @@ def test_two_replicas_compute_the_global_batchs_gradient(graphs, tmp_path):  # n
 
 def test_two_data_parallel_replicas_train_as_one_with_the_same_global_batch(graphs, tmp_path):  # noqa: F811
     training = {**TRAINING, "epochs": 2}
-    train(FAMILY, graphs, tmp_path / "one", NETWORK, training, threads=2)
-    train(FAMILY, graphs, tmp_path / "two", NETWORK, training, execution={"replicas": 2}, threads=2)
+    train(TRAINER, graphs, tmp_path / "one", NETWORK, training, threads=2)
+    train(TRAINER, graphs, tmp_path / "two", NETWORK, training, execution={"replicas": 2}, threads=2)
     # in float32 the order of the sums differs: observed 2e-6 in the weights after 2 epochs
     assert_same_training(tmp_path / "one", tmp_path / "two", atol=1e-4)
 
 
 def test_a_signal_to_the_job_stops_every_replica_at_one_checkpoint_and_the_rerun_resumes(graphs, tmp_path):  # noqa: F811
     training, execution = {**TRAINING, "epochs": 2}, {"replicas": 2, "checkpoint_every_batches": 2}
-    train(FAMILY, graphs, tmp_path / "whole", NETWORK, training, execution=execution, threads=2)
-    script = (f"from training import train; from evrepro.aegnn.family import FAMILY; from evrepro.logs import logged; "
+    train(TRAINER, graphs, tmp_path / "whole", NETWORK, training, execution=execution, threads=2)
+    script = (f"from training import train; from evrepro.aegnn.family import TRAINER; from evrepro.logs import logged; "
               f"from test_aegnn_training import NETWORK\n"
               f"with logged(None):\n"
-              f"    train(FAMILY, {str(graphs)!r}, {str(tmp_path / 'stopped')!r}, NETWORK, {training!r}, "
+              f"    train(TRAINER, {str(graphs)!r}, {str(tmp_path / 'stopped')!r}, NETWORK, {training!r}, "
               f"execution={execution!r}, threads=2)")
     process = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parent, stderr=subprocess.PIPE,
                                text=True)
@@ -101,5 +101,5 @@ def test_a_signal_to_the_job_stops_every_replica_at_one_checkpoint_and_the_rerun
         f"checkpoint {last} is written and the next run resumes from it")
     assert position["epoch"] < training["epochs"], "the signal came too late to test anything"
 
-    train(FAMILY, graphs, tmp_path / "stopped", NETWORK, training, execution=execution, threads=2)
+    train(TRAINER, graphs, tmp_path / "stopped", NETWORK, training, execution=execution, threads=2)
     assert_same_training(tmp_path / "whole", tmp_path / "stopped")

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from conftest import kill_when_written
-from evrepro.aegnn.family import FAMILY
+from evrepro.aegnn.family import TRAINER
 from evrepro.aegnn.presets import PRESET_LAYERS
 from evrepro.aegnn.train import epoch_order, lr_factor
 from evrepro.graphs.params import GraphParams
@@ -37,11 +37,11 @@ def test_learning_rate_warms_up_then_decays():
 
 
 def test_a_killed_training_resumes_to_the_uninterrupted_result(graphs, tmp_path):
-    train(FAMILY, graphs, tmp_path / "whole", NETWORK, TRAINING)
+    train(TRAINER, graphs, tmp_path / "whole", NETWORK, TRAINING)
 
-    script = (f"from training import train; from evrepro.aegnn.family import FAMILY; "
+    script = (f"from training import train; from evrepro.aegnn.family import TRAINER; "
               f"from test_aegnn_training import NETWORK, TRAINING; "
-              f"train(FAMILY, {str(graphs)!r}, {str(tmp_path / 'killed')!r}, NETWORK, TRAINING)")
+              f"train(TRAINER, {str(graphs)!r}, {str(tmp_path / 'killed')!r}, NETWORK, TRAINING)")
     last = tmp_path / "killed" / "checkpoints" / "last.pt"
     kill_when_written(script, last, cwd=Path(__file__).parent)
     checkpoint = torch.load(last, weights_only=False)
@@ -50,7 +50,7 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(graphs, tmp_path)
     assert interrupted_at < TRAINING["epochs"] - 1, "the kill came too late to test anything"
     assert not (tmp_path / "killed" / "model.json").exists()
 
-    train(FAMILY, graphs, tmp_path / "killed", NETWORK, TRAINING)
+    train(TRAINER, graphs, tmp_path / "killed", NETWORK, TRAINING)
     whole = pd.read_csv(tmp_path / "whole" / "history.csv").drop(columns="seconds")
     resumed = pd.read_csv(tmp_path / "killed" / "history.csv")
     # the epochs before the kill were not trained again: their timings are the killed run's own
@@ -63,8 +63,8 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(graphs, tmp_path)
     for name, tensor in a["model"].items():
         torch.testing.assert_close(b["model"][name], tensor, rtol=0, atol=0)
     assert json.loads((tmp_path / "killed" / "model.json").read_text())["compute"]["jobs"] == 2
-    assert evaluate(FAMILY, graphs, tmp_path / "whole") | {"train_wall_time_s": 0} == \
-        evaluate(FAMILY, graphs, tmp_path / "killed") | {"train_wall_time_s": 0}
+    assert evaluate(TRAINER, graphs, tmp_path / "whole") | {"train_wall_time_s": 0} == \
+        evaluate(TRAINER, graphs, tmp_path / "killed") | {"train_wall_time_s": 0}
 
 
 def test_the_epoch_order_is_the_shuffling_data_loaders():
@@ -76,7 +76,7 @@ def test_the_epoch_order_is_the_shuffling_data_loaders():
 
 def signalled_training(graphs, folder, signal_name: str, at_step: int, execution=None) -> subprocess.CompletedProcess:
     """Train in a fresh interpreter that sends itself ``signal_name`` during optimiser step ``at_step``."""
-    script = (f"import os, signal, torch; from training import train; from evrepro.aegnn.family import FAMILY; "
+    script = (f"import os, signal, torch; from training import train; from evrepro.aegnn.family import TRAINER; "
               f"from evrepro.logs import logged; from test_aegnn_training import NETWORK, TRAINING\n"
               f"step, steps = torch.optim.Adam.step, [0]\n"
               f"def signalling(self, *args, **kwargs):\n"
@@ -85,7 +85,7 @@ def signalled_training(graphs, folder, signal_name: str, at_step: int, execution
               f"    return step(self, *args, **kwargs)\n"
               f"torch.optim.Adam.step = signalling\n"
               f"with logged(None):\n"
-              f"    train(FAMILY, {str(graphs)!r}, {str(folder)!r}, NETWORK, TRAINING, execution={execution!r})")
+              f"    train(TRAINER, {str(graphs)!r}, {str(folder)!r}, NETWORK, TRAINING, execution={execution!r})")
     return subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parent, capture_output=True, text=True)
 
 
@@ -100,7 +100,7 @@ def assert_same_training(whole: Path, resumed: Path, atol: float = 0.0) -> None:
 
 
 def test_a_signal_mid_epoch_checkpoints_that_batch_and_the_rerun_ends_as_the_uninterrupted_one(graphs, tmp_path):
-    train(FAMILY, graphs, tmp_path / "whole", NETWORK, TRAINING)
+    train(TRAINER, graphs, tmp_path / "whole", NETWORK, TRAINING)
     stopped = signalled_training(graphs, tmp_path / "stopped", "SIGUSR1", at_step=11)
     assert stopped.returncode == 1
     last = tmp_path / "stopped" / "checkpoints" / "last.pt"
@@ -114,28 +114,28 @@ def test_a_signal_mid_epoch_checkpoints_that_batch_and_the_rerun_ends_as_the_uni
     assert checkpoint["position"] == {"epoch": 1, "batch": 11 - per_epoch} and len(checkpoint["history"]) == 1
     assert checkpoint["partial"]["seen"] == (11 - per_epoch) * TRAINING["batch_size"]
 
-    train(FAMILY, graphs, tmp_path / "stopped", NETWORK, TRAINING)
+    train(TRAINER, graphs, tmp_path / "stopped", NETWORK, TRAINING)
     assert_same_training(tmp_path / "whole", tmp_path / "stopped")
 
 
 def test_a_checkpoint_every_few_minutes_resumes_mid_epoch(graphs, tmp_path):
     # a cadence shorter than a batch: a checkpoint after every batch, so a SIGKILL finds one mid-epoch
-    script = (f"from training import train; from evrepro.aegnn.family import FAMILY; "
+    script = (f"from training import train; from evrepro.aegnn.family import TRAINER; "
               f"from test_aegnn_training import NETWORK, TRAINING; "
-              f"train(FAMILY, {str(graphs)!r}, {str(tmp_path / 'killed')!r}, NETWORK, TRAINING, "
+              f"train(TRAINER, {str(graphs)!r}, {str(tmp_path / 'killed')!r}, NETWORK, TRAINING, "
               f"execution={{'checkpoint_minutes': 1e-9}})")
     last = tmp_path / "killed" / "checkpoints" / "last.pt"
     kill_when_written(script, last, cwd=Path(__file__).parent)
     position = torch.load(last, weights_only=False)["position"]
     assert position == {"epoch": 0, "batch": 1}
-    train(FAMILY, graphs, tmp_path / "killed", NETWORK, TRAINING)
-    train(FAMILY, graphs, tmp_path / "whole", NETWORK, TRAINING)
+    train(TRAINER, graphs, tmp_path / "killed", NETWORK, TRAINING)
+    train(TRAINER, graphs, tmp_path / "whole", NETWORK, TRAINING)
     assert_same_training(tmp_path / "whole", tmp_path / "killed")
 
 
 def test_evaluation_writes_metrics_and_a_confusion_matrix(graphs, tmp_path):
-    train(FAMILY, graphs, tmp_path, NETWORK, {**TRAINING, "epochs": 1}, seed=3)
-    metrics = evaluate(FAMILY, graphs, tmp_path)
+    train(TRAINER, graphs, tmp_path, NETWORK, {**TRAINING, "epochs": 1}, seed=3)
+    metrics = evaluate(TRAINER, graphs, tmp_path)
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     channels = PRESET_LAYERS["ncars"]["channels"]
     assert on_disk == metrics and metrics["parameters"] == sum(

@@ -11,7 +11,7 @@ from evrepro.aegnn import flops
 from evrepro.aegnn.async_eval import evaluate_async, event_counts
 from evrepro.aegnn.data import GraphStoreDataset
 from evrepro.aegnn.evaluate import load_best
-from evrepro.aegnn.family import FAMILY
+from evrepro.aegnn.family import TRAINER
 from evrepro.aegnn.loop import run_batches
 from evrepro.aegnn.presets import LAYERS
 from evrepro.graphs.params import GraphParams
@@ -24,7 +24,7 @@ def trained(tiny_digits, tmp_path_factory):
     root = tmp_path_factory.mktemp("async_eval")
     graphs = root / "graphs.h5"
     build_graph_store(tiny_digits["store"], graphs, GraphParams(200, 3.0, 8, 3e-5), progress=False)
-    train(FAMILY, graphs, root / "run", {"preset": "ncars", "pool_voxel": [8, 8]}, {"epochs": 1, "batch_size": 8})
+    train(TRAINER, graphs, root / "run", {"preset": "ncars", "pool_voxel": [8, 8]}, {"epochs": 1, "batch_size": 8})
     return graphs, root / "run"
 
 
@@ -38,7 +38,7 @@ def test_async_json_is_complete_and_consistent(trained):
     graphs, run_dir = trained
     threads = torch.get_num_threads()
     try:
-        outputs = outputs_in(run_dir, FAMILY)
+        outputs = outputs_in(run_dir, TRAINER)
         result = evaluate_async(graphs, outputs.best, outputs.model, run_dir / "async.json",
                                 run_dir / "accuracy_vs_events.csv", max_streams=3, device="cpu", check_every=40,
                                 threads=1)

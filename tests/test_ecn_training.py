@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import kill_when_written
-from evrepro.ecn.family import FAMILY
+from evrepro.ecn.family import TRAINER
 from training import evaluate, train
 from evrepro.ecn.checkpoint import load_arrays
 from evrepro.ecn.train import Plateau
@@ -43,8 +43,8 @@ def test_the_plateau_schedule_cuts_the_rate_after_patience_epochs_without_gain()
 def training_script(streams, run_dir, checkpoint_every=None) -> str:
     """Train NETWORK with TRAINING in a fresh interpreter, where TensorFlow's thread pools can still be set to one."""
     return (f"import logging; logging.basicConfig(level=logging.INFO); from training import train; "
-            f"from evrepro.ecn.family import FAMILY; from test_ecn_training import NETWORK, TRAINING; "
-            f"train(FAMILY, {str(streams)!r}, {str(run_dir)!r}, NETWORK, TRAINING, "
+            f"from evrepro.ecn.family import TRAINER; from test_ecn_training import NETWORK, TRAINING; "
+            f"train(TRAINER, {str(streams)!r}, {str(run_dir)!r}, NETWORK, TRAINING, "
             f"execution={{'checkpoint_every_batches': {checkpoint_every}}})")
 
 
@@ -93,13 +93,13 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(streams, uninterr
     for key, array in a["weights"].items():
         np.testing.assert_array_equal(b["weights"][key], array)
     assert json.loads((tmp_path / "killed" / "model.json").read_text())["compute"]["jobs"] == 2
-    assert evaluate(FAMILY, streams, uninterrupted) | {"train_wall_time_s": 0} == \
-        evaluate(FAMILY, streams, tmp_path / "killed") | {"train_wall_time_s": 0}
+    assert evaluate(TRAINER, streams, uninterrupted) | {"train_wall_time_s": 0} == \
+        evaluate(TRAINER, streams, tmp_path / "killed") | {"train_wall_time_s": 0}
 
 
 def test_evaluation_writes_metrics_and_a_confusion_matrix(streams, tmp_path):
-    train(FAMILY, streams, tmp_path, NETWORK, {**TRAINING, "epochs": 1}, seed=3)
-    metrics = evaluate(FAMILY, streams, tmp_path)
+    train(TRAINER, streams, tmp_path, NETWORK, {**TRAINING, "epochs": 1}, seed=3)
+    metrics = evaluate(TRAINER, streams, tmp_path)
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     description = json.loads((tmp_path / "model.json").read_text())
     assert metrics["family"] == "ecn" and metrics["parameters"] == description["parameters"] > 0
@@ -160,8 +160,8 @@ def test_two_mirrored_replicas_train_as_one_with_the_same_global_batch(streams, 
     network, training = {**NETWORK, "dropout_rate": 0.0}, {**TRAINING, "epochs": 2}
     histories = {}
     for name, execution in (("one", {}), ("two", {"replicas": 2})):
-        script = (f"from training import train; from evrepro.ecn.family import FAMILY; "
-                  f"train(FAMILY, {str(streams)!r}, {str(tmp_path / name)!r}, {network!r}, {training!r}, "
+        script = (f"from training import train; from evrepro.ecn.family import TRAINER; "
+                  f"train(TRAINER, {str(streams)!r}, {str(tmp_path / name)!r}, {network!r}, {training!r}, "
                   f"execution={execution!r})")
         result = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parent, capture_output=True,
                                 text=True)

@@ -169,9 +169,9 @@ def test_graph_caches_are_keyed_by_the_algorithm_version():
     """A cache's id hashes the graph algorithm's version with the parameters: caches built by the inclusive rule
     (version 1, d² <= r²) are rebuilt, not reused."""
     from evrepro.graphs.params import PRESETS
-    from evrepro.runs import aegnn_graph_params, cache_id
+    from evrepro.runs import cache_id, cache_params
 
-    params = aegnn_graph_params({"preprocessing": {"preset": "digits"}})
+    params = cache_params({"model": "aegnn", "preprocessing": {"preset": "digits"}})
     assert params.algorithm == GRAPH_ALGORITHM == 2 and params.as_dict()["algorithm"] == GRAPH_ALGORITHM
     for other in (GRAPH_ALGORITHM - 1, GRAPH_ALGORITHM + 1):
         assert cache_id(replace(params, algorithm=other)) != cache_id(params)

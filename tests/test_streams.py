@@ -196,12 +196,12 @@ def test_stream_caches_are_keyed_by_the_algorithm_version():
     arithmetic (version 1: float64 potentials, another order of simultaneous outputs) are rebuilt, not reused."""
     from dataclasses import replace
 
-    from evrepro.runs import cache_id, ecn_stream_params
+    from evrepro.runs import cache_id, cache_params
     from evrepro.streams.params import PRESETS
     from evrepro.streams.preprocess import preprocess_stream
     from evrepro.streams.store import build_stream_store, stored_params
 
-    params = ecn_stream_params({"preprocessing": {"preset": "digits"}})
+    params = cache_params({"model": "ecn", "preprocessing": {"preset": "digits"}})
     assert params.algorithm == STREAM_ALGORITHM == 2 and params.as_dict()["algorithm"] == STREAM_ALGORITHM
     for other in (STREAM_ALGORITHM - 1, STREAM_ALGORITHM + 1):
         assert cache_id(replace(params, algorithm=other)) != cache_id(params)

@@ -2,16 +2,15 @@
 
 from pathlib import Path
 
+from evrepro.families import family as family_named
 from evrepro.run_stages import TrainOutputs, evaluate_stage, train_stage
-
-BEST = {"aegnn": "best.pt", "ecn": "best.npz"}
 
 
 def outputs_in(folder, family) -> TrainOutputs:
     """A training's outputs laid out in ``folder`` as in a run × seed folder."""
     folder = Path(folder)
-    return TrainOutputs.of(folder / "checkpoints" / BEST[family.name], folder / "history.csv", folder / "model.json",
-                           folder / "config.yaml")
+    best = folder / "checkpoints" / f"best{family_named(family.name).checkpoint_suffix}"
+    return TrainOutputs.of(best, folder / "history.csv", folder / "model.json", folder / "config.yaml")
 
 
 def train(family, cache, folder, network: dict, training: dict, seed: int = 0, execution: dict | None = None,

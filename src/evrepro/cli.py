@@ -82,27 +82,20 @@ def _run(args) -> tuple[dict, dict]:
 
 
 def cmd_cache(args) -> None:
+    from evrepro.families import cache_builder, family
     from evrepro.runs import cache_params, cache_path
 
     _, run = _run(args)
     events = _require(layout.fill(layout.EVENTS, dataset=run["dataset"]), f"events {run['dataset']}")
-    if run["model"] == "aegnn":
-        from evrepro.graphs.store import build_graph_store
-
-        build_graph_store(events, cache_path(run), cache_params(run), threads=args.threads)
-    else:
-        from evrepro.streams.store import build_stream_store
-
-        build_stream_store(events, cache_path(run), cache_params(run))
+    threads = {"threads": args.threads} if family(run["model"]).cache_threads else {}
+    cache_builder(run["model"])(events, cache_path(run), cache_params(run), **threads)
 
 
-def _family(run: dict):
-    """The run's model family (importing only that family's framework)."""
-    if run["model"] == "aegnn":
-        from evrepro.aegnn.family import FAMILY
-    else:
-        from evrepro.ecn.family import FAMILY
-    return FAMILY
+def _best(run: dict, run_name: str, seed: int) -> str:
+    """A run × seed's best checkpoint."""
+    from evrepro.families import family
+
+    return layout.fill(layout.best_checkpoint(family(run["model"]).checkpoint_suffix), run=run_name, seed=seed)
 
 
 def _trained(args, run: dict) -> tuple[str, str, str]:
@@ -111,29 +104,31 @@ def _trained(args, run: dict) -> tuple[str, str, str]:
 
     cache = _require(cache_path(run), f"cache {args.run}")
     model = _require(layout.fill(layout.MODEL, run=args.run, seed=args.seed), f"train {args.run} --seed {args.seed}")
-    return cache, layout.fill(layout.BEST[run["model"]], run=args.run, seed=args.seed), model
+    return cache, _best(run, args.run, args.seed), model
 
 
 def cmd_train(args) -> None:
+    from evrepro.families import trainer
     from evrepro.run_stages import TrainOutputs, train_stage
     from evrepro.runs import cache_path
 
     _, run = _run(args)
     cache = _require(cache_path(run), f"cache {args.run}")
     wildcards = {"run": args.run, "seed": args.seed}
-    outputs = TrainOutputs.of(*(layout.fill(template, **wildcards) for template in
-                                (layout.BEST[run["model"]], layout.HISTORY, layout.MODEL, layout.RUN_CONFIG)))
-    train_stage(_family(run), cache, outputs, args.run, run, args.seed, threads=args.threads)
+    outputs = TrainOutputs.of(_best(run, args.run, args.seed), *(layout.fill(template, **wildcards) for template in
+                                                                   (layout.HISTORY, layout.MODEL, layout.RUN_CONFIG)))
+    train_stage(trainer(run["model"]), cache, outputs, args.run, run, args.seed, threads=args.threads)
 
 
 def cmd_evaluate(args) -> None:
     from evrepro.execution import Execution
+    from evrepro.families import trainer
     from evrepro.run_stages import evaluate_stage
 
     _, run = _run(args)
     cache, best, model = _trained(args, run)
     wildcards = {"run": args.run, "seed": args.seed}
-    family = _family(run)
+    family = trainer(run["model"])
     metrics = evaluate_stage(family, cache, best, model, layout.fill(layout.METRICS, **wildcards),
                              layout.fill(layout.CONFUSION, **wildcards), threads=args.threads,
                              device=Execution.of(run.get("execution"), family.name).device)
@@ -141,9 +136,12 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_async(args) -> None:
+    from evrepro.families import FAMILIES, family
+
     config, run = _run(args)
-    if run["model"] != "aegnn":
-        raise ConfigError(f"run {args.run!r} is an {run['model']} run: asynchronous inference is AEGNN's")
+    if not family(run["model"]).asynchronous:
+        asynchronous = ", ".join(known.title for known in FAMILIES.values() if known.asynchronous)
+        raise ConfigError(f"run {args.run!r} is an {run['model']} run: asynchronous inference is {asynchronous}'s")
     from evrepro.aegnn.async_eval import evaluate_async
 
     cache, best, model = _trained(args, run)

@@ -22,8 +22,10 @@ STREAMS = CACHE.replace("{kind}", "streams")
 # one run × seed
 RUN = "results/runs/{run}/seed-{seed}"
 RUN_CONFIG = RUN + "/config.yaml"
-CHECKPOINTS = RUN + "/checkpoints"
-BEST = {"aegnn": CHECKPOINTS + "/best.pt", "ecn": CHECKPOINTS + "/best.npz"}
+CHECKPOINTS = RUN + "/checkpoints"  # best{suffix} (evaluated), last{suffix} (the whole state), TRAINING_RECORD
+TRAINING_RECORD = "training.json"  # beside the checkpoints: what they were trained with (evrepro.run_folder)
+SUPERSEDED = "superseded"  # in a run × seed folder: trainings an edit replaced, each with SUPERSEDED_NOTE
+SUPERSEDED_NOTE = "superseded.json"
 HISTORY = RUN + "/history.csv"
 MODEL = RUN + "/model.json"
 METRICS = RUN + "/metrics.json"
@@ -45,7 +47,27 @@ RESULTS_INDEX = "results/README.md"  # what is where (rule results_index)
 LOG = "logs/{rule}/{job}.log"
 BENCHMARK = "benchmarks/{rule}/{job}.tsv"
 RUN_JOB = "{run}_seed-{seed}"  # the {job} part of a run × seed's log and benchmark
-CACHE_JOB = "{dataset}_{prep}"
+CACHE_JOB = "{dataset}_{prep}"  # of a cache's
+DATASET_JOB = "{dataset}"  # of a dataset's data stages
+
+
+def best_checkpoint(suffix: str) -> str:
+    """The template of a run × seed's best checkpoint, for a family whose checkpoints end in ``suffix``."""
+    return f"{CHECKPOINTS}/best{suffix}"
+
+
+def last_checkpoint(best) -> Path:
+    """The whole training state beside a best checkpoint (never a declared output: Snakemake never deletes it)."""
+    best = Path(best)
+    return best.with_name("last" + best.suffix)
+
+
+def run_folder(best) -> Path:
+    """The run × seed folder of a best checkpoint."""
+    best = Path(best)
+    if best.parent.name != Path(CHECKPOINTS).name:
+        raise ValueError(f"{best} is not inside a run's {Path(CHECKPOINTS).name}/ folder")
+    return best.parent.parent
 
 
 def fill(template: str, **wildcards) -> str:

@@ -26,12 +26,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from evrepro.fileio import atomic_output, params_hash
+from evrepro.layout import CHECKPOINTS, SUPERSEDED, SUPERSEDED_NOTE, TRAINING_RECORD
 
 log = logging.getLogger(__name__)
 
-RECORD = "training.json"
-SUPERSEDED = "superseded"
-NOTE = "superseded.json"
 
 
 def training_params(run: dict) -> dict:
@@ -102,12 +100,12 @@ class RunFolder:
 
     def __init__(self, path):
         self.path = Path(path)
-        self.checkpoints = self.path / "checkpoints"
-        self.record = self.checkpoints / RECORD
+        self.checkpoints = self.path / Path(CHECKPOINTS).name
+        self.record = self.checkpoints / TRAINING_RECORD
 
     def last_checkpoint(self, folder: Path | None = None) -> Path | None:
         """``checkpoints/last.*`` of this folder (or of a superseded one), if there is one."""
-        found = sorted((folder or self.path).joinpath("checkpoints").glob("last.*"))
+        found = sorted((folder or self.path).joinpath(self.checkpoints.name).glob("last.*"))
         return found[0] if found else None
 
     def claim(self, identity: dict, epochs_done) -> str:
@@ -151,7 +149,8 @@ class RunFolder:
         for item in sorted(self.path.iterdir()):
             if item.name != SUPERSEDED:
                 os.replace(item, target / item.name)
-        (target / NOTE).write_text(json.dumps({"epochs_done": done, "set_aside": stamp, "because": because}, indent=2))
+        note = {"epochs_done": done, "set_aside": stamp, "because": because}
+        (target / SUPERSEDED_NOTE).write_text(json.dumps(note, indent=2))
         log.warning("%s: the checkpoint belongs to another training (%s); moved to %s",
                     self.path, "; ".join(because), target.relative_to(self.path))
 
@@ -160,7 +159,7 @@ class RunFolder:
         candidates = []
         root = self.path / SUPERSEDED
         for folder in sorted(root.iterdir() if root.is_dir() else []):
-            record, note = folder / "checkpoints" / RECORD, folder / NOTE
+            record, note = folder / self.checkpoints.name / TRAINING_RECORD, folder / SUPERSEDED_NOTE
             if not (record.exists() and note.exists() and self.last_checkpoint(folder)):
                 continue
             done = json.loads(note.read_text())["epochs_done"]
@@ -170,7 +169,7 @@ class RunFolder:
         if not candidates:
             return False
         folder = root / max(candidates)[1]
-        (folder / NOTE).unlink()
+        (folder / SUPERSEDED_NOTE).unlink()
         _move_into(folder, self.path)  # over what an unstarted training left (its record, its config)
         log.warning("%s: restored the training set aside in %s/%s", self.path, SUPERSEDED, folder.name)
         return True

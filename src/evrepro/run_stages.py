@@ -1,6 +1,7 @@
 """The train and evaluate stages of both model families: one skeleton, a small interface per family.
 
-A family (``evrepro.aegnn.family.FAMILY``, ``evrepro.ecn.family.FAMILY``) says how to build its model
+A family's trainer (``evrepro.aegnn.family.TRAINER``, ``evrepro.ecn.family.TRAINER``; ``evrepro.families.trainer``
+finds it by name) says how to build its model
 configuration from a cache, train (resumably, writing its best checkpoint), count how far a checkpoint
 got, load the best checkpoint and predict a split. Everything else is shared and done here, once: the
 run folder's claim (``evrepro.run_folder``) and the run record (``evrepro.run_record``): the resolved
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from evrepro.execution import Execution
+from evrepro.layout import run_folder
 from evrepro.run_folder import RunFolder, training_identity
 from evrepro.run_record import write_config, write_history, write_model_record, write_test_results
 
@@ -34,10 +36,10 @@ class Trained:
 
 
 @dataclass(frozen=True)
-class Family:
-    """A model family, as the shared stages use it."""
+class Trainer:
+    """A model family's framework side, as the shared stages use it (its plain facts: ``evrepro.families``)."""
 
-    name: str  # "aegnn" or "ecn": the config's ``model``
+    name: str  # the config's ``model``
     architecture: str
     checkpoint_format: str  # a checkpoint of another format is set aside, not resumed
     store: type  # its cache reader (a SampleCacheReader)
@@ -52,8 +54,8 @@ class Family:
 
 @dataclass(frozen=True)
 class TrainOutputs:
-    """A training job's declared outputs. The checkpoints' folder is the best checkpoint's; the run folder its
-    parent (``evrepro.run_folder``)."""
+    """A training job's declared outputs. The checkpoints' folder is the best checkpoint's, in the run × seed folder
+    (``evrepro.layout.run_folder``)."""
 
     best: Path
     history: Path
@@ -65,7 +67,7 @@ class TrainOutputs:
         return cls(Path(best), Path(history), Path(model), Path(config))
 
 
-def train_stage(family: Family, cache_path, outputs: TrainOutputs, name: str, run: dict, seed: int, *,
+def train_stage(family: Trainer, cache_path, outputs: TrainOutputs, name: str, run: dict, seed: int, *,
                 threads: int | None = None, progress: bool = True) -> Trained:
     """Train one run × seed: resumed, restored or anew (``RunFolder.claim``), then its run record written.
 
@@ -76,7 +78,7 @@ def train_stage(family: Family, cache_path, outputs: TrainOutputs, name: str, ru
     training = family.train_config(**run["training"])
     identity = training_identity(family.name, run["dataset"], seed, cache_path, config.as_dict(), asdict(training),
                                  family.checkpoint_format)
-    RunFolder(outputs.best.parent.parent).claim(identity, family.epochs_done)
+    RunFolder(run_folder(outputs.best)).claim(identity, family.epochs_done)
     with family.store(cache_path) as store:
         preprocessing = store.params.as_dict()
     write_config(outputs.config, run=name, model=family.name, dataset=run["dataset"], seed=seed,
@@ -93,7 +95,7 @@ def train_stage(family: Family, cache_path, outputs: TrainOutputs, name: str, ru
     return trained
 
 
-def evaluate_stage(family: Family, cache_path, best, model_json, metrics, confusion, *,
+def evaluate_stage(family: Trainer, cache_path, best, model_json, metrics, confusion, *,
                    threads: int | None = None, device: str = "auto", split: str = "test") -> dict:
     """Test metrics of a run × seed's best checkpoint: ``metrics`` (JSON) and ``confusion`` (CSV)."""
     record = json.loads(Path(model_json).read_text())

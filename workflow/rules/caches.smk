@@ -1,7 +1,7 @@
 # Model preprocessing caches, keyed by a hash of their parameters: graphs (AEGNN), streams (ECN).
 
-GRAPH_PARAMS = cache_params_by_id("aegnn")
-STREAM_PARAMS = cache_params_by_id("ecn")
+GRAPH_PARAMS = cache_params_by_id("graphs")
+STREAM_PARAMS = cache_params_by_id("streams")
 
 
 rule graphs:
@@ -16,9 +16,9 @@ rule graphs:
         mem_mb=4000,
         runtime=240,  # minutes
     benchmark:
-        layout.job_file(layout.BENCHMARK, "graphs", "{dataset}_{prep}")
+        layout.job_file(layout.BENCHMARK, "graphs", layout.CACHE_JOB)
     log:
-        layout.job_file(layout.LOG, "graphs", "{dataset}_{prep}"),
+        layout.job_file(layout.LOG, "graphs", layout.CACHE_JOB),
     conda:
         "../../envs/data.yaml"
     script:
@@ -37,9 +37,9 @@ rule streams:
         mem_mb=4000,
         runtime=720,  # minutes; N-Caltech101 with 8 augmented copies of 300k-event samples takes hours
     benchmark:
-        layout.job_file(layout.BENCHMARK, "streams", "{dataset}_{prep}")
+        layout.job_file(layout.BENCHMARK, "streams", layout.CACHE_JOB)
     log:
-        layout.job_file(layout.LOG, "streams", "{dataset}_{prep}"),
+        layout.job_file(layout.LOG, "streams", layout.CACHE_JOB),
     conda:
         "../../envs/data.yaml"
     script:

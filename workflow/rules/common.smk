@@ -7,6 +7,7 @@ import yaml
 from evrepro import layout
 from evrepro.datasets.registry import get_dataset
 from evrepro.execution import Execution
+from evrepro.families import FAMILIES, family
 from evrepro.report.summary import reproduction_summary
 from evrepro.run_folder import training_params
 from evrepro.runs import cache_id, cache_params, cache_path
@@ -20,6 +21,10 @@ config["_reproduction_summary"] = reproduction_summary(".", PAPERS)
 # the samples figure and both families' runs need samples with labels; Gen1 has recordings with boxes
 CLASSIFICATION_DATASETS = [name for name in DATASETS if get_dataset(name).task == "classification"]
 RUNS = config["runs"]
+# the runs also evaluated event by event (their family's asynchronous evaluation: AEGNN's)
+ASYNCHRONOUS_RUNS = [name for name, run in RUNS.items() if family(run["model"]).asynchronous]
+# the async captions (workflow/report/*.rst) list these runs; like the summary, under a key no config can set
+config["_asynchronous_runs"] = {name: RUNS[name] for name in ASYNCHRONOUS_RUNS}
 
 
 def canonical(value):
@@ -52,9 +57,19 @@ def runs_of(model):
     return [name for name, run in RUNS.items() if run["model"] == model]
 
 
+def runs_pattern(names):
+    """A wildcard constraint matching exactly these runs."""
+    return "|".join(re.escape(name) for name in names) or "no-such-run"
+
+
 def run_pattern(model):
     """A wildcard constraint matching exactly the runs of one model family."""
-    return "|".join(re.escape(name) for name in runs_of(model)) or "no-such-run"
+    return runs_pattern(runs_of(model))
+
+
+def runs_with_cache(kind):
+    """Names of the runs that train on a cache of ``kind`` (graphs, streams)."""
+    return [name for name, run in RUNS.items() if family(run["model"]).cache_kind == kind]
 
 
 def fetch_params(wildcards):
@@ -73,9 +88,9 @@ def events_params(wildcards):
     return {key: block[key] for key in EVENTS_KEYS if key in block}
 
 
-def cache_params_by_id(model):
-    """Every cache the runs of one family need: {prep id: preprocessing parameters}."""
-    return {cache_id(cache_params(RUNS[name])): cache_params(RUNS[name]).as_dict() for name in runs_of(model)}
+def cache_params_by_id(kind):
+    """Every cache of one kind the runs need: {prep id: preprocessing parameters}."""
+    return {cache_id(cache_params(RUNS[name])): cache_params(RUNS[name]).as_dict() for name in runs_with_cache(kind)}
 
 
 def run_cache(wildcards):
@@ -83,9 +98,15 @@ def run_cache(wildcards):
     return cache_path(RUNS[wildcards.run])
 
 
-def family_caches(model):
-    """(dataset, prep id) of every cache of one family (ECN's streams, AEGNN's graphs), once each."""
-    return sorted({(RUNS[name]["dataset"], cache_id(cache_params(RUNS[name]))) for name in runs_of(model)})
+def run_best_checkpoint(wildcards):
+    """The best checkpoint of a run × seed, named by its family's checkpoint format."""
+    return layout.fill(layout.best_checkpoint(family(RUNS[wildcards.run]["model"]).checkpoint_suffix),
+                       run=wildcards.run, seed=wildcards.seed)
+
+
+def caches_of_kind(kind):
+    """(dataset, prep id) of every cache of one kind (AEGNN's graphs, ECN's streams), once each."""
+    return sorted({(RUNS[name]["dataset"], cache_id(cache_params(RUNS[name]))) for name in runs_with_cache(kind)})
 
 
 def train_params(wildcards):
@@ -114,9 +135,10 @@ def run_resource(job, name, default=None):
     return resource
 
 
-def run_conda_env(family):
-    """The conda environment of a run's jobs under ``--sdm conda``: the family's GPU variant when the run has GPUs."""
-    return lambda wildcards: f"../../envs/{family}{'-gpu' if run_execution(wildcards).gpus else ''}.yaml"
+def run_conda_env(wildcards):
+    """The conda environment of a run's jobs under ``--sdm conda``: its family's, the GPU variant when it has GPUs."""
+    name = family(RUNS[wildcards.run]["model"]).name
+    return f"../../envs/{name}{'-gpu' if run_execution(wildcards).gpus else ''}.yaml"
 
 
 def async_eval_resource(name):
@@ -131,12 +153,12 @@ def runs_table_params():
     return canonical({name: {"model": run["model"], "dataset": run["dataset"]} for name, run in RUNS.items()})
 
 
-def run_files(template, model=None):
-    """``template`` (a layout.RUN path) for every run × seed, or those of one model family."""
+def run_files(template, runs=None):
+    """``template`` (a layout.RUN path) for every run × seed, or those of the named runs."""
     return [
         layout.fill(template, run=name, seed=seed)
         for name, run in RUNS.items()
-        if model is None or run["model"] == model
+        if runs is None or name in runs
         for seed in run["seeds"]
     ]
 
@@ -145,15 +167,14 @@ def cache_benchmarks():
     """{benchmark file of each cache job: the runs that train on that cache}."""
     users = {}
     for name, run in RUNS.items():
-        kind = "graphs" if run["model"] == "aegnn" else "streams"
         job = layout.fill(layout.CACHE_JOB, dataset=run["dataset"], prep=cache_id(cache_params(run)))
-        users.setdefault(layout.job_file(layout.BENCHMARK, kind, job), []).append(name)
+        users.setdefault(layout.job_file(layout.BENCHMARK, family(run["model"]).cache_kind, job), []).append(name)
     return users
 
 
-def run_benchmarks(rule, model=None):
-    """The benchmark file of ``rule``'s job for every run × seed (of one model family)."""
-    return run_files(layout.job_file(layout.BENCHMARK, rule, layout.RUN_JOB), model)
+def run_benchmarks(rule, runs=None):
+    """The benchmark file of ``rule``'s job for every run × seed (of the named runs)."""
+    return run_files(layout.job_file(layout.BENCHMARK, rule, layout.RUN_JOB), runs)
 
 
 def all_targets():
@@ -166,14 +187,14 @@ def all_targets():
         targets += run_files(layout.METRICS)
         targets += [layout.fill(layout.TABLE, name=name) for name in ("runs", "compute", *PAPER_TABLES)]
         targets += [layout.fill(layout.FIGURE, name=name) for name in ("training_curves", "accuracy_vs_mflops")]
-    if runs_of("aegnn"):
-        targets += run_files(layout.ASYNC, "aegnn")
+    if ASYNCHRONOUS_RUNS:
+        targets += run_files(layout.ASYNC, ASYNCHRONOUS_RUNS)
         targets += [layout.fill(layout.TABLE, name="async"), layout.fill(layout.FIGURE, name="async_flops_per_layer"),
                     layout.fill(layout.FIGURE, name="accuracy_vs_events")]
-    for dataset, prep in family_caches("ecn"):
+    for dataset, prep in caches_of_kind("streams"):
         targets += [layout.fill(layout.STREAM_FIGURE, dataset=dataset, prep=prep, figure=figure)
                     for figure in ("levels", "neighbourhood")]
-    for dataset, prep in family_caches("aegnn"):
+    for dataset, prep in caches_of_kind("graphs"):
         targets.append(layout.fill(layout.GRAPH_FIGURE, dataset=dataset, prep=prep))
     return targets
 

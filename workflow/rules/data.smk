@@ -11,7 +11,7 @@ rule fetch:
         mem_mb=2000,
         runtime=240,  # minutes; the large downloads (N-Caltech101, Gen1) take hours on slow links
     log:
-        layout.job_file(layout.LOG, "fetch", "{dataset}"),
+        layout.job_file(layout.LOG, "fetch", layout.DATASET_JOB),
     conda:
         "../../envs/data.yaml"
     script:
@@ -28,7 +28,7 @@ rule extract:
         mem_mb=1000,
         runtime=120,  # minutes
     log:
-        layout.job_file(layout.LOG, "extract", "{dataset}"),
+        layout.job_file(layout.LOG, "extract", layout.DATASET_JOB),
     conda:
         "../../envs/data.yaml"
     script:
@@ -49,7 +49,7 @@ rule events:
         mem_mb=8000,
         runtime=240,  # minutes
     log:
-        layout.job_file(layout.LOG, "events", "{dataset}"),
+        layout.job_file(layout.LOG, "events", layout.DATASET_JOB),
     conda:
         "../../envs/data.yaml"
     script:

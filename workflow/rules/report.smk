@@ -170,7 +170,7 @@ rule graph_figure:
 
 rule async_table:
     input:
-        run_files(layout.ASYNC, "aegnn"),
+        run_files(layout.ASYNC, ASYNCHRONOUS_RUNS),
     output:
         report(
             layout.fill(layout.TABLE, name="async"),
@@ -195,8 +195,8 @@ rule async_table:
 rule async_figures:
     input:
         paper_results=layout.PAPER_RESULTS,
-        results=run_files(layout.ASYNC, "aegnn"),
-        accuracy=run_files(layout.ACCURACY_VS_EVENTS, "aegnn"),
+        results=run_files(layout.ASYNC, ASYNCHRONOUS_RUNS),
+        accuracy=run_files(layout.ACCURACY_VS_EVENTS, ASYNCHRONOUS_RUNS),
     output:
         flops=report(
             layout.fill(layout.FIGURE, name="async_flops_per_layer"),
@@ -230,7 +230,7 @@ rule compute_table:
         caches=list(cache_benchmarks()),
         models=run_files(layout.MODEL),
         evaluations=run_benchmarks("evaluate"),
-        asyncs=run_benchmarks("async_eval", "aegnn"),
+        asyncs=run_benchmarks("async_eval", ASYNCHRONOUS_RUNS),
     output:
         report(
             layout.fill(layout.TABLE, name="compute"),
@@ -258,7 +258,7 @@ rule paper_tables:
         paper_results=layout.PAPER_RESULTS,
         metrics=run_files(layout.METRICS),
         models=run_files(layout.MODEL),
-        asyncs=run_files(layout.ASYNC, "aegnn"),
+        asyncs=run_files(layout.ASYNC, ASYNCHRONOUS_RUNS),
     output:
         **{
             name: report(
@@ -290,7 +290,7 @@ rule paper_figure:
         paper_results=layout.PAPER_RESULTS,
         metrics=run_files(layout.METRICS),
         models=run_files(layout.MODEL),
-        asyncs=run_files(layout.ASYNC, "aegnn"),
+        asyncs=run_files(layout.ASYNC, ASYNCHRONOUS_RUNS),
     output:
         png=report(
             layout.fill(layout.FIGURE, name="accuracy_vs_mflops"),

@@ -1,10 +1,10 @@
-"""AEGNN as the shared stages see it (``evrepro.run_stages.Family``): GraphRes on a graph cache."""
+"""AEGNN as the shared stages see it (``evrepro.run_stages.Trainer``): GraphRes on a graph cache."""
 
 from evrepro.aegnn.evaluate import load_best, predict
 from evrepro.aegnn.presets import GraphResConfig, network_options
 from evrepro.aegnn.train import TrainConfig, epochs_done, train_run
 from evrepro.graphs.store import GraphStore
-from evrepro.run_stages import Family
+from evrepro.run_stages import Trainer
 
 
 def model_config(cache_path, network_block: dict) -> GraphResConfig:
@@ -14,6 +14,6 @@ def model_config(cache_path, network_block: dict) -> GraphResConfig:
                               edge_scale=store.params.radius, **network_options(network_block))
 
 
-FAMILY = Family(name="aegnn", architecture="GraphRes", checkpoint_format="torch/1", store=GraphStore,
-                train_config=TrainConfig, model_config=model_config, epochs_done=epochs_done, train=train_run,
-                load_best=load_best, predict=predict)
+TRAINER = Trainer(name="aegnn", architecture="GraphRes", checkpoint_format="torch/1", store=GraphStore,
+                 train_config=TrainConfig, model_config=model_config, epochs_done=epochs_done, train=train_run,
+                 load_best=load_best, predict=predict)

@@ -30,12 +30,12 @@ from evrepro.aegnn.presets import GraphResConfig, parameter_counts
 from evrepro.aegnn.replicas import STOPPED_EXIT, Replica, launch, set_shard_weight
 from evrepro.execution import Execution
 from evrepro.fileio import atomic_output
+from evrepro.layout import last_checkpoint
 from evrepro.preemption import CheckpointCadence, Stopped
 from evrepro.run_folder import ComputeMeter
 from evrepro.run_stages import Trained
 
 log = logging.getLogger(__name__)
-LAST = "last.pt"
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def train_run(cache_path, best_path, model_config: GraphResConfig, train_config:
     """
     best_path = Path(best_path)
     best_path.parent.mkdir(parents=True, exist_ok=True)
-    last = best_path.with_name(LAST)
+    last = last_checkpoint(best_path)
     device = pick_device(execution.device)
     args = (cache_path, best_path, model_config, train_config, seed, execution, threads, progress, on_epoch)
     if execution.workers == 1:
@@ -155,7 +155,7 @@ def _train(replica: Replica, cache_path, best_path: Path, model_config: GraphRes
     """One replica's training loop (the only one without data parallelism); the leader writes every file."""
     if threads:
         torch.set_num_threads(max(1, threads // replica.world))
-    last = best_path.with_name(LAST)
+    last = last_checkpoint(best_path)
     training = Training(model_config, train_config, seed, replica.device)
     if last.exists():
         training.restore(last, replica.device)

@@ -1,9 +1,9 @@
-"""ECN as the shared stages see it (``evrepro.run_stages.Family``): the vox-pool network on a stream cache."""
+"""ECN as the shared stages see it (``evrepro.run_stages.Trainer``): the vox-pool network on a stream cache."""
 
 from evrepro.ecn.evaluate import load_best, predict
 from evrepro.ecn.presets import ECNConfig, network_options
 from evrepro.ecn.train import TrainConfig, epochs_done, train_run
-from evrepro.run_stages import Family
+from evrepro.run_stages import Trainer
 from evrepro.streams.store import StreamStore
 
 
@@ -14,6 +14,6 @@ def model_config(cache_path, network_block: dict) -> ECNConfig:
                          **network_options(network_block))
 
 
-FAMILY = Family(name="ecn", architecture="VoxPoolNetwork", checkpoint_format="npz-by-variable-path/1",
-                store=StreamStore, train_config=TrainConfig, model_config=model_config, epochs_done=epochs_done,
-                train=train_run, load_best=load_best, predict=predict)
+TRAINER = Trainer(name="ecn", architecture="VoxPoolNetwork", checkpoint_format="npz-by-variable-path/1",
+                 store=StreamStore, train_config=TrainConfig, model_config=model_config, epochs_done=epochs_done,
+                 train=train_run, load_best=load_best, predict=predict)

@@ -34,13 +34,13 @@ from evrepro.ecn.network import parameter_counts
 from evrepro.ecn.presets import ECNConfig
 from evrepro.ecn.replicas import mirrored
 from evrepro.execution import Execution
+from evrepro.layout import last_checkpoint
 from evrepro.preemption import CheckpointCadence
 from evrepro.run_folder import ComputeMeter
 from evrepro.run_stages import Trained
 from evrepro.streams.store import StreamStore
 
 log = logging.getLogger(__name__)
-LAST = "last.npz"
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def train_run(cache_path, best_path, model_config: ECNConfig, train_config: Trai
     """
     best_path = Path(best_path)
     best_path.parent.mkdir(parents=True, exist_ok=True)
-    last = best_path.with_name(LAST)
+    last = last_checkpoint(best_path)
     device = configure_tensorflow(execution.device, threads, execution.workers)
     strategy = mirrored(device, execution.workers) if execution.workers > 1 else None
     classifier = Classifier(cache_path, model_config, seed, strategy)

@@ -2,10 +2,9 @@
 
 from matplotlib.ticker import NullFormatter
 
+from evrepro.families import family
 from evrepro.report.claims import load_paper_results, measured
 from evrepro.report.style import FULL_WIDTH_IN, colour, plt, save
-
-FAMILY_COLOURS = {"aegnn": 0, "ecn": 3}  # palette indices; published methods are grey
 
 
 def plot_accuracy_vs_mflops(paper_results_path, runs: dict, metrics_paths, model_paths, async_paths, out_png) -> None:
@@ -29,7 +28,7 @@ def plot_accuracy_vs_mflops(paper_results_path, runs: dict, metrics_paths, model
                         xytext=(3, -8) if own else (3, 2), textcoords="offset points", fontsize=5.5,
                         color="black" if own else "0.35")
         for run, seeds in ours[ours["dataset"] == dataset].groupby("run", sort=True):
-            tint = colour(FAMILY_COLOURS.get(seeds["family"].iloc[0], 1))
+            tint = colour(family(seeds["family"].iloc[0]).colour)  # published methods are grey
             accuracy, spread = seeds["accuracy"].mean(), seeds["accuracy"].std(ddof=1) if len(seeds) > 1 else 0
             sparse, dense = seeds["mflops_per_event"].mean(), seeds["dense_mflops_per_event"].mean()
             ax.errorbar(sparse, accuracy, yerr=spread, fmt="*", markersize=8, color=tint, zorder=3,

@@ -1,6 +1,6 @@
-"""Rule train_aegnn: train (or resume) one AEGNN run × seed."""
+"""Rules train_<family>: train (or resume) one run × seed with its family's trainer (evrepro.families)."""
 
-from evrepro.aegnn.family import FAMILY
+from evrepro.families import trainer
 from evrepro.logs import logged
 from evrepro.run_stages import TrainOutputs, train_stage
 
@@ -9,5 +9,5 @@ with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake's script di
     run = snakemake.config["runs"][snakemake.wildcards.run]
     outputs = TrainOutputs.of(snakemake.output.best, snakemake.output.history, snakemake.output.model,
                               snakemake.output.config)
-    train_stage(FAMILY, snakemake.input.graphs, outputs, snakemake.wildcards.run, run, int(snakemake.wildcards.seed),
-                threads=snakemake.threads)
+    train_stage(trainer(run["model"]), snakemake.input.cache, outputs, snakemake.wildcards.run, run,
+                int(snakemake.wildcards.seed), threads=snakemake.threads)

@@ -1,13 +1,12 @@
-"""Rule evaluate_aegnn: test metrics of an AEGNN run × seed's best checkpoint."""
+"""Rules evaluate_<family>: test metrics of a run × seed's best checkpoint, with its family's trainer."""
 
-from evrepro.aegnn.family import FAMILY
 from evrepro.execution import Execution
+from evrepro.families import trainer
 from evrepro.logs import logged
 from evrepro.run_stages import evaluate_stage
 
 with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake's script directive
     run = snakemake.config["runs"][snakemake.wildcards.run]
-    run_execution = Execution.of(run.get("execution"), FAMILY.name)
-    evaluate_stage(FAMILY, snakemake.input.graphs, snakemake.input.best, snakemake.input.model,
+    evaluate_stage(trainer(run["model"]), snakemake.input.cache, snakemake.input.best, snakemake.input.model,
                    snakemake.output.metrics, snakemake.output.confusion, threads=snakemake.threads,
-                   device=run_execution.device)
+                   device=Execution.of(run.get("execution"), run["model"]).device)
