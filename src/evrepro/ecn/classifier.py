@@ -59,7 +59,7 @@ class Classifier:
         self.loss = (keras.losses.BinaryCrossentropy(from_logits=True) if self.binary
                      else keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         spec = input_signature(self.params, config.voxel_levels)
-        self.predict_step = tf.function(self._predict_step, input_signature=spec)
+        self.predict_step = tf.function(self._predict_step, input_signature=spec, autograph=False)
         self.spec = spec
 
     @property
@@ -103,14 +103,16 @@ class Classifier:
             return loss, logits
 
         if self.strategy is None:
-            single = tf.function(lambda inputs, labels: step(inputs, labels, 1.0, 1.0), input_signature=self.spec)
+            single = tf.function(lambda inputs, labels: step(inputs, labels, 1.0, 1.0), input_signature=self.spec,
+                                 autograph=False)
 
             def run_single(batch):
                 inputs, labels = batch
                 return [(*single(inputs, labels), labels, 1.0)]
 
             return run_single
-        replicated = tf.function(lambda values: self.strategy.run(step, args=values), reduce_retracing=True)
+        replicated = tf.function(lambda values: self.strategy.run(step, args=values), reduce_retracing=True,
+                                 autograph=False)
 
         def run_replicated(batch):
             shards, weights = batch
