@@ -81,7 +81,7 @@ class MemorySampler:
 def bench_training(epochs=24) -> dict:
     from evrepro.ecn.presets import ECNConfig
     from evrepro.ecn.train import TrainConfig, train_run
-    from evrepro.execution import Execution
+    from evrepro.training.execution import Execution
 
     config = {"generator": {"max_images": 300, "recordings_per_image": 2}, "val_fraction": 0.1, "split_seed": 0}
     with tempfile.TemporaryDirectory() as folder:

@@ -55,7 +55,7 @@ def train_once(family_name: str, cache: Path, folder: Path, device: str) -> dict
     """One epoch of ``family_name`` on ``device`` in this process, its test metrics and the GPU's peak memory."""
     from evrepro.families import family as family_named
     from evrepro.families import trainer
-    from evrepro.run_stages import TrainOutputs, evaluate_stage, train_stage
+    from evrepro.training.stages import TrainOutputs, evaluate_stage, train_stage
 
     family = trainer(family_name)
     best = folder / "checkpoints" / f"best{family_named(family_name).checkpoint_suffix}"

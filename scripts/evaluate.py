@@ -1,9 +1,9 @@
 """Rules evaluate_<family>: test metrics of a run × seed's best checkpoint, with its family's trainer."""
 
-from evrepro.execution import Execution
 from evrepro.families import trainer
 from evrepro.logs import logged
-from evrepro.run_stages import evaluate_stage
+from evrepro.training.execution import Execution
+from evrepro.training.stages import evaluate_stage
 
 with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake's script directive
     run = snakemake.config["runs"][snakemake.wildcards.run]

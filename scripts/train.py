@@ -2,7 +2,7 @@
 
 from evrepro.families import trainer
 from evrepro.logs import logged
-from evrepro.run_stages import TrainOutputs, train_stage
+from evrepro.training.stages import TrainOutputs, train_stage
 
 with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake's script directive
     # the whole run block (params tracks only what decides training); the job's threads reach the framework

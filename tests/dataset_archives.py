@@ -1,4 +1,4 @@
-"""Small archives in each dataset's real release layout (DATASETS.md §3), written with evrepro's writers.
+"""Small archives in each dataset's real release layout (as each release's archives hold them), written with evrepro's writers.
 
 ``build(name, folder)`` returns ``{archive filename: bytes}`` for every archive of the registry entry
 and the recordings inside as ``{sample id: (class name, events in the file's own coordinates)}``.

@@ -14,7 +14,6 @@ import h5py
 import numpy as np
 import pandas as pd
 import yaml
-
 from conftest import REPO
 
 WORKFLOW_FILES = ["Snakefile", "workflow", "scripts", "profiles", "slurm", "envs", "config"]

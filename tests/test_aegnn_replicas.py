@@ -11,15 +11,15 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
+from test_aegnn_training import NETWORK, TRAINING, assert_same_training, graphs  # noqa: F401 (a fixture)
 from torch_geometric.data import Batch
+from training import train
 
 from evrepro.aegnn.data import GraphStoreDataset
 from evrepro.aegnn.family import TRAINER, model_config
 from evrepro.aegnn.graph_res import GraphRes
 from evrepro.aegnn.replicas import Replica, set_shard_weight
-from evrepro.execution import shard
-from test_aegnn_training import NETWORK, TRAINING, assert_same_training, graphs  # noqa: F401 (a fixture)
-from training import train
+from evrepro.training.execution import shard
 
 
 def test_shards_cover_the_global_batch_once_with_weights():

@@ -10,15 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from conftest import kill_when_written
+from torch_geometric.loader import DataLoader
+from training import evaluate, train
+
 from evrepro.aegnn.family import TRAINER
 from evrepro.aegnn.presets import PRESET_LAYERS
 from evrepro.aegnn.train import epoch_order, lr_factor
 from evrepro.graphs.params import GraphParams
 from evrepro.graphs.store import GraphStore, build_graph_store
-from torch_geometric.loader import DataLoader
-from training import evaluate, train
 
 NETWORK = {"preset": "ncars", "pool_voxel": [8, 8]}
 TRAINING = {"epochs": 4, "batch_size": 8, "warmup_epochs": 1}

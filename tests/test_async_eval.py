@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import torch
 from torch_geometric.loader import DataLoader
+from training import outputs_in, train
 
 from evrepro.aegnn import flops
 from evrepro.aegnn.async_eval import evaluate_async, event_counts
@@ -16,7 +17,6 @@ from evrepro.aegnn.loop import run_batches
 from evrepro.aegnn.presets import LAYERS
 from evrepro.graphs.params import GraphParams
 from evrepro.graphs.store import GraphStore, build_graph_store
-from training import outputs_in, train
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +87,8 @@ def check_flop_conventions(result, graphs, outputs):
     """The three FLOP conventions of async.json, each recomputed from its description."""
     import numpy as np
 
-    from evrepro.aegnn.asynchronous import AsyncGraphRes
     from evrepro.aegnn.async_eval import paper_protocol_costs
+    from evrepro.aegnn.asynchronous import AsyncGraphRes
     from evrepro.graphs.radius import radius_graph
 
     conventions = result["conventions"]

@@ -1,14 +1,15 @@
-"""ECN's augmentation and voxel indices against direct transcriptions of ECN.md's formulas, on the real recordings.
+"""ECN's augmentation and voxel indices against direct transcriptions of ECN's formulas (jackd/ecn@3e76535), on the
+real recordings.
 
-Augmentation (ECN.md §2.4, in ECN's order): flip_lr x -> W - 1 - x; flip_ud y -> H - 1 - y; flip_time
+Augmentation (``ecn/ops/augment.py``, in ECN's order): flip_lr x -> W - 1 - x; flip_ud y -> H - 1 - y; flip_time
 t -> t_last - t with the order reversed and polarity inverted; rotation of the coordinates about (W/2, H/2) —
 in float32, as ECN's TensorFlow op: (x, y) - centre times [[cos, sin], [-sin, cos]] from the right, plus the
 centre — rounded half to even, with the events that leave the grid dropped.
 
-Voxels (ECN.md §1.2, §1.9): level i of L has 2**(L - 1 - i) frames; an event's frame is
-floor(frames · t / t_end), t_end = the sample's last input time + 1, computed as ECN does ((t / t_end) · frames
-in float64, truncated); ECN scatters into [B, frames, W, H] at ravel(b, frame, x·H + y), evrepro into
-[B, frames, H, W] at ravel(b, frame, y·W + x): the same voxel, with the spatial axes transposed.
+Voxels (``SpatialStream.voxelize`` in ``ecn/components.py``): level i of L has 2**(L - 1 - i) frames; an event's
+frame is floor(frames · t / t_end), t_end = the sample's last input time + 1, computed as ECN does ((t / t_end) ·
+frames in float64, truncated); ECN scatters into [B, frames, W, H] at ravel(b, frame, x·H + y), evrepro into [B,
+frames, H, W] at ravel(b, frame, y·W + x): the same voxel, with the spatial axes transposed.
 """
 
 import itertools
@@ -37,7 +38,7 @@ def recordings(real_fixtures):
 
 
 def ecn_augment(events, sensor, flip_lr, flip_ud, flip_time, angle):
-    """ECN.md §2.4, event by event: a list of (t, x, y, p)."""
+    """ECN's augmentation, event by event: a list of (t, x, y, p)."""
     width, height = sensor
     rows = [(int(e["t"]), int(e["x"]), int(e["y"]), int(e["p"])) for e in events]
     if flip_lr:

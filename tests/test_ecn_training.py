@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import kill_when_written
-from evrepro.ecn.family import TRAINER
 from training import evaluate, train
+
 from evrepro.ecn.checkpoint import load_arrays
+from evrepro.ecn.family import TRAINER
 from evrepro.ecn.train import Plateau
 from evrepro.streams.params import PRESETS
 from evrepro.streams.store import StreamStore, build_stream_store

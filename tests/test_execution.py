@@ -6,11 +6,11 @@ import re
 
 import pytest
 import yaml
+from project import dry_run_resources, make_project, tiny_config
 
 from evrepro.config import SCHEMA, validate_config
 from evrepro.errors import ConfigError
-from evrepro.execution import Execution, schema_defaults
-from project import dry_run_resources, make_project, tiny_config
+from evrepro.training.execution import Execution, schema_defaults
 
 
 def test_an_empty_block_resolves_to_the_schemas_defaults_through_validation_too():

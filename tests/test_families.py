@@ -6,12 +6,12 @@ import re
 
 import pytest
 import yaml
-
 from conftest import REPO
+
+from evrepro.caches import cache_path
 from evrepro.config import SCHEMA
 from evrepro.errors import ConfigError
 from evrepro.families import FAMILIES, family
-from evrepro.runs import cache_path
 
 # a comparison with a family's name, in Python, Snakemake or a Jinja caption
 DISPATCH = re.compile(r"""(==|!=)\s*["'](aegnn|ecn)["']|["'](aegnn|ecn)["']\s*(==|!=)""")

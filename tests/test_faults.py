@@ -20,14 +20,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from project import (
+    TINY_AEGNN,
+    TINY_ECN,
+    check_every_output_opens,
+    dry_run_jobs,
+    kill_at_first,
+    make_project,
+    snakemake,
+    tiny_config,
+    write_config,
+)
 
 from evrepro import layout
 from evrepro.datasets.store import EventsStore
 from evrepro.events import make_events, write
-from project import (
-    TINY_AEGNN, TINY_ECN, check_every_output_opens, dry_run_jobs, kill_at_first, make_project, snakemake, tiny_config,
-    write_config,
-)
 
 pytestmark = pytest.mark.workflow
 ECN_TABLES = {"runs_table", "compute_table", "paper_tables", "paper_figure", "training_curves",

@@ -168,8 +168,8 @@ def test_graph_store_round_trip(tiny_digits, tmp_path):
 def test_graph_caches_are_keyed_by_the_algorithm_version():
     """A cache's id hashes the graph algorithm's version with the parameters: caches built by the inclusive rule
     (version 1, d² <= r²) are rebuilt, not reused."""
+    from evrepro.caches import cache_id, cache_params
     from evrepro.graphs.params import PRESETS
-    from evrepro.runs import cache_id, cache_params
 
     params = cache_params({"model": "aegnn", "preprocessing": {"preset": "digits"}})
     assert params.algorithm == GRAPH_ALGORITHM == 2 and params.as_dict()["algorithm"] == GRAPH_ALGORITHM

@@ -116,7 +116,8 @@ def test_asl_mat_writer_refuses_values_the_dtype_cannot_hold(tmp_path):
 
 # ---------------------------------------------------------------- Gen1 bbox .npy
 
-# The real dtypes, spelled out independently of the module (DATASETS.md §4.6)
+# The real dtypes, spelled out independently of the module (Gen1's _bbox.npy, as the Prophesee automotive
+# dataset toolbox documents it)
 REAL_LEGACY = np.dtype([("ts", "<u8"), ("x", "<f4"), ("y", "<f4"), ("w", "<f4"), ("h", "<f4"), ("class_id", "u1"),
                         ("confidence", "<f4"), ("track_id", "<u4")])
 REAL_CURRENT = np.dtype({"names": ["t", "x", "y", "w", "h", "class_id", "track_id", "class_confidence"],

@@ -5,7 +5,7 @@ import json
 import h5py
 import pytest
 
-from evrepro.run_folder import RunFolder, fingerprint, training_identity, training_params
+from evrepro.training.folder import RunFolder, fingerprint, training_identity, training_params
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from project import TINY_AEGNN, TINY_ECN, make_project, snakemake, tiny_config
 
 

@@ -9,7 +9,7 @@ from evrepro.datasets.layouts import list_samples
 from evrepro.datasets.registry import get_dataset
 from evrepro.datasets.splits import assign_splits, holdout, manifest_hash, source_group
 from evrepro.datasets.store import EventsStore
-from evrepro.fileio import sha256_file
+from evrepro.storage.fileio import sha256_file
 
 
 def test_validation_keeps_recordings_of_one_source_together():

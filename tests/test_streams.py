@@ -14,7 +14,7 @@ from evrepro.streams.params import STREAM_ALGORITHM
 
 
 def reference_lif(times, pixels, in_shape, tau, threshold, reset):
-    """Spatial LIF straight from the description (ECN.md §1.4), with windows computed from coordinates:
+    """Spatial LIF straight from the description (the ECN paper's spatial LIF, jackd/numba-stream@79a1261 ``lif.py``), with windows computed from coordinates:
     potentials stored in float32, the update in float64, an input's output pixels visited in ECN's pixel order
     (x-major: ``x * H + y``)."""
     in_h, in_w = in_shape
@@ -196,7 +196,7 @@ def test_stream_caches_are_keyed_by_the_algorithm_version():
     arithmetic (version 1: float64 potentials, another order of simultaneous outputs) are rebuilt, not reused."""
     from dataclasses import replace
 
-    from evrepro.runs import cache_id, cache_params
+    from evrepro.caches import cache_id, cache_params
     from evrepro.streams.params import PRESETS
     from evrepro.streams.preprocess import preprocess_stream
     from evrepro.streams.store import build_stream_store, stored_params

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REPO
 
 import evrepro
-from conftest import REPO
 
 MODULES = sorted(name for _, name, _ in pkgutil.walk_packages(evrepro.__path__, "evrepro.")
                  if name != "evrepro.__main__")
@@ -69,5 +69,5 @@ def test_planning_the_workflow_loads_no_numba_scipy_or_framework(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     loaded = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
-    assert "evrepro.runs" in loaded and "snakemake" in loaded  # the check sees the workflow's imports
+    assert "evrepro.caches" in loaded and "snakemake" in loaded  # the check sees the workflow's imports
     assert not loaded & {"numba", "scipy", "torch", "tensorflow", "keras", "h5py"}

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from evrepro.families import family as family_named
-from evrepro.run_stages import TrainOutputs, evaluate_stage, train_stage
+from evrepro.training.stages import TrainOutputs, evaluate_stage, train_stage
 
 
 def outputs_in(folder, family) -> TrainOutputs:

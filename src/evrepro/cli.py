@@ -82,8 +82,8 @@ def _run(args) -> tuple[dict, dict]:
 
 
 def cmd_cache(args) -> None:
+    from evrepro.caches import cache_params, cache_path
     from evrepro.families import cache_builder, family
-    from evrepro.runs import cache_params, cache_path
 
     _, run = _run(args)
     events = _require(layout.fill(layout.EVENTS, dataset=run["dataset"]), f"events {run['dataset']}")
@@ -100,7 +100,7 @@ def _best(run: dict, run_name: str, seed: int) -> str:
 
 def _trained(args, run: dict) -> tuple[str, str, str]:
     """(cache, best checkpoint, model.json) of a trained run × seed; an error says what to run first."""
-    from evrepro.runs import cache_path
+    from evrepro.caches import cache_path
 
     cache = _require(cache_path(run), f"cache {args.run}")
     model = _require(layout.fill(layout.MODEL, run=args.run, seed=args.seed), f"train {args.run} --seed {args.seed}")
@@ -108,9 +108,9 @@ def _trained(args, run: dict) -> tuple[str, str, str]:
 
 
 def cmd_train(args) -> None:
+    from evrepro.caches import cache_path
     from evrepro.families import trainer
-    from evrepro.run_stages import TrainOutputs, train_stage
-    from evrepro.runs import cache_path
+    from evrepro.training.stages import TrainOutputs, train_stage
 
     _, run = _run(args)
     cache = _require(cache_path(run), f"cache {args.run}")
@@ -121,9 +121,9 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from evrepro.execution import Execution
     from evrepro.families import trainer
-    from evrepro.run_stages import evaluate_stage
+    from evrepro.training.execution import Execution
+    from evrepro.training.stages import evaluate_stage
 
     _, run = _run(args)
     cache, best, model = _trained(args, run)

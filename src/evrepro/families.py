@@ -2,7 +2,7 @@
 
 A run's ``model`` names its family. The registry says which cache it trains on (kind, parameters, presets and the
 function that builds it), the names of its rules and checkpoints, whether it is also evaluated event by event, and
-where its trainer lives: the ``evrepro.run_stages.Trainer`` with its framework, imported only by the jobs that
+where its trainer lives: the ``evrepro.training.stages.Trainer`` with its framework, imported only by the jobs that
 train or score it (``trainer``), so that reading this loads neither torch nor TensorFlow. Adding a family is one
 entry here plus its package, its scripts' rules come from the loops in ``workflow/rules/train.smk`` and
 ``evaluate.smk`` (docs/architecture.md, "Add a model family").
@@ -29,7 +29,7 @@ class Family:
     presets: dict  # preset name -> params_type
     cache_builder: str  # "module:function" building a cache: (events, out, params, progress=, [threads=])
     cache_threads: bool  # whether that builder takes the job's threads
-    trainer_module: str  # the module whose TRAINER is its run_stages.Trainer (imports the framework)
+    trainer_module: str  # the module whose TRAINER is its training.stages.Trainer (imports the framework)
     checkpoint_suffix: str  # of checkpoints/best* and last*
     asynchronous: bool  # also evaluated event by event (rule async_eval)
     colour: int  # its runs' colour in the figures (evrepro.report.style's palette)
@@ -69,7 +69,7 @@ def family(name: str) -> Family:
 
 
 def trainer(name: str):
-    """The family's ``run_stages.Trainer``, importing its framework (and only its)."""
+    """The family's ``training.stages.Trainer``, importing its framework (and only its)."""
     return importlib.import_module(family(name).trainer_module).TRAINER
 
 

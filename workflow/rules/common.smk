@@ -6,11 +6,11 @@ import yaml
 
 from evrepro import layout
 from evrepro.datasets.registry import get_dataset
-from evrepro.execution import Execution
+from evrepro.training.execution import Execution
 from evrepro.families import FAMILIES, family
 from evrepro.report.summary import reproduction_summary
-from evrepro.run_folder import training_params
-from evrepro.runs import cache_id, cache_params, cache_path
+from evrepro.training.folder import training_params
+from evrepro.caches import cache_id, cache_params, cache_path
 
 DATASETS = list(config["datasets"])
 PAPERS = list(yaml.safe_load(open(layout.PAPER_RESULTS))["papers"])  # each gets a claims table
@@ -110,7 +110,7 @@ def caches_of_kind(kind):
 
 
 def train_params(wildcards):
-    """What decides a run × seed's training besides its cache (evrepro.run_folder.training_params)."""
+    """What decides a run × seed's training besides its cache (evrepro.training.folder.training_params)."""
     return canonical(training_params(RUNS[wildcards.run]))
 
 

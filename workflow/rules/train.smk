@@ -2,7 +2,7 @@
 # jobs resume from checkpoints/last.* when run again. A job's params are what decides its training (not the seed
 # list, not the description, not the run's execution block: GPUs, threads, memory, time), so adding a seed or
 # editing those reruns nothing that exists. A rerun job that finds its training complete rewrites its outputs from
-# checkpoints/last.*; one whose training changed sets the old one aside under superseded/ (evrepro.run_folder).
+# checkpoints/last.*; one whose training changed sets the old one aside under superseded/ (evrepro.training.folder).
 
 for model_family in FAMILIES.values():
 

@@ -32,9 +32,9 @@ from evrepro.aegnn.evaluate import load_best
 from evrepro.aegnn.graph_res import GraphRes
 from evrepro.aegnn.loop import device_name
 from evrepro.aegnn.presets import LAYERS, GraphResConfig
-from evrepro.fileio import atomic_output
 from evrepro.graphs.radius import radius_graph
 from evrepro.graphs.store import GraphStore
+from evrepro.storage.fileio import atomic_output
 
 WARMUP_EVENTS = 20
 PAPER_PROTOCOL_POOL = (10.0, 10.0)  # AEGNN's evaluation/flops.py builds its GraphRes with pooling (10, 10)

@@ -1,10 +1,10 @@
-"""AEGNN as the shared stages see it (``evrepro.run_stages.Trainer``): GraphRes on a graph cache."""
+"""AEGNN as the shared stages see it (``evrepro.training.stages.Trainer``): GraphRes on a graph cache."""
 
 from evrepro.aegnn.evaluate import load_best, predict
 from evrepro.aegnn.presets import GraphResConfig, network_options
 from evrepro.aegnn.train import TrainConfig, epochs_done, train_run
 from evrepro.graphs.store import GraphStore
-from evrepro.run_stages import Trainer
+from evrepro.training.stages import Trainer
 
 
 def model_config(cache_path, network_block: dict) -> GraphResConfig:

@@ -6,7 +6,8 @@ exactly the plain loop. With several, ``launch`` starts one process per replica 
 NCCL on GPUs, gloo on the CPU) inside the one job, and each trains through ``DistributedDataParallel``:
 
 - each global batch (the config's ``batch_size``) is cut into one contiguous shard per replica
-  (``evrepro.execution.shard``: a batch smaller than the number of replicas goes whole to each, weighted 1/world);
+  (``evrepro.training.execution.shard``: a batch smaller than the number of replicas goes whole to each, weighted
+  1/world);
 - each replica's loss is its share of the global batch's mean, so DDP's averaged gradients are the global
   batch's; the learning rate is the config's;
 - BatchNorm normalises with the statistics of the whole global batch (``SyncedBatchNorm``), so the training
@@ -25,8 +26,8 @@ import torch.distributed as dist
 import torch.multiprocessing as multiprocessing
 from torch.distributed._functional_collectives import all_reduce as functional_all_reduce
 
-from evrepro.execution import shard
 from evrepro.logs import current_log, logged
+from evrepro.training.execution import shard
 
 log = logging.getLogger(__name__)
 STOPPED_EXIT = 75  # a replica that stopped on a signal after its checkpoint (EX_TEMPFAIL)
@@ -44,7 +45,7 @@ class Replica:
         return self.rank == 0
 
     def shard(self, batch: list[int]) -> tuple[list[int], float]:
-        """This replica's samples of a global batch and the weight of each (``evrepro.execution.shard``)."""
+        """This replica's samples of a global batch and the weight of each (``evrepro.training.execution.shard``)."""
         return shard(batch, self.rank, self.world)
 
     def total(self, values: list[float]) -> list[float]:
@@ -172,7 +173,7 @@ def _main_script_hidden():
 def _replica_main(rank: int, world: int, use_cuda: bool, log_path: str | None, train, args) -> None:
     """One replica's process: join the group, train, leave (``STOPPED_EXIT`` when a signal stopped it). It logs
     to the job's log, as the process that started it."""
-    from evrepro.preemption import Stopped
+    from evrepro.training.preemption import Stopped
 
     with logged(log_path, label=f"replica {rank}"):
         if use_cuda:

@@ -3,7 +3,7 @@
 ``checkpoints/last.pt`` (beside the best checkpoint) holds the model, optimiser, scheduler, RNG states, the
 position in the training (epoch, batch) with the epoch's running sums when taken mid-epoch, the history, the best
 weights so far and the compute spent. It is rewritten atomically after every epoch, every
-``execution.checkpoint_minutes`` of training and at once on SIGTERM or SIGUSR1 (``evrepro.preemption``); a
+``execution.checkpoint_minutes`` of training and at once on SIGTERM or SIGUSR1 (``evrepro.training.preemption``); a
 restarted job continues from it. The batch order of epoch e depends only on (seed, e), so a resumed run repeats
 the uninterrupted one. When training ends, the best weights are written to the best checkpoint, the one that is
 evaluated. With several replicas (``execution.replicas`` or GPUs) the training is data-parallel
@@ -28,12 +28,12 @@ from evrepro.aegnn.graph_res import GraphRes
 from evrepro.aegnn.loop import device_name, pick_device, run_batches
 from evrepro.aegnn.presets import GraphResConfig, parameter_counts
 from evrepro.aegnn.replicas import STOPPED_EXIT, Replica, launch, set_shard_weight
-from evrepro.execution import Execution
-from evrepro.fileio import atomic_output
 from evrepro.layout import last_checkpoint
-from evrepro.preemption import CheckpointCadence, Stopped
-from evrepro.run_folder import ComputeMeter
-from evrepro.run_stages import Trained
+from evrepro.storage.fileio import atomic_output
+from evrepro.training.execution import Execution
+from evrepro.training.folder import ComputeMeter
+from evrepro.training.preemption import CheckpointCadence, Stopped
+from evrepro.training.stages import Trained
 
 log = logging.getLogger(__name__)
 

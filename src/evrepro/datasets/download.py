@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from evrepro.datasets.registry import Archive
 from evrepro.errors import EvreproError, is_expected
-from evrepro.fileio import file_digests
+from evrepro.storage.fileio import file_digests
 
 log = logging.getLogger(__name__)
 CHUNK_BYTES = 1 << 20

@@ -13,7 +13,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from evrepro.errors import EvreproError
-from evrepro.fileio import atomic_output, sha256_file
+from evrepro.storage.fileio import atomic_output, sha256_file
 
 log = logging.getLogger(__name__)
 DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, tarfile.TarError)

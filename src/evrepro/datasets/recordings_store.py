@@ -20,7 +20,7 @@ from evrepro.datasets.store import EventColumnsStore, write_split_store
 from evrepro.events import EVENT_DTYPE, make_events
 from evrepro.events.array import EventFormatError
 from evrepro.events.boxes import BOX_DTYPE
-from evrepro.ragged import RaggedWriter
+from evrepro.storage.ragged import RaggedWriter
 
 FORMAT = "evrepro.recordings/1"
 EVENT_FIELDS = ("t", "x", "y", "p")

@@ -1,8 +1,8 @@
 """Every dataset evrepro knows: sensor, classes, archives (mirrors, size, checksum, date), layout, splits.
 
 Adding a dataset is an entry here plus, when its bytes are new, a reader in ``evrepro.events`` and
-a layout in ``evrepro.datasets.layouts``. Values come from ``DATASETS.md`` (the project's dataset
-reference): every checksum names where it was recorded and when.
+a layout in ``evrepro.datasets.layouts``. Values come from each release's own pages and files: every checksum
+names where it was recorded and when.
 """
 
 from dataclasses import dataclass, field

@@ -23,7 +23,7 @@ from evrepro.events.annotations import read_annotation
 from evrepro.events.array import check_field_range
 from evrepro.events.boxes import read_boxes
 from evrepro.events.prophesee import read_prophesee_dat_blocks
-from evrepro.fileio import atomic_output, sha256_file
+from evrepro.storage.fileio import atomic_output, sha256_file
 
 log = logging.getLogger(__name__)
 SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}

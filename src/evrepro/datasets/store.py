@@ -18,9 +18,9 @@ import h5py
 import numpy as np
 
 from evrepro.events import EVENT_DTYPE, make_events
-from evrepro.fileio import atomic_output
-from evrepro.h5meta import H5Store, root_attributes
-from evrepro.ragged import RaggedWriter
+from evrepro.storage.fileio import atomic_output
+from evrepro.storage.h5meta import H5Store, root_attributes
+from evrepro.storage.ragged import RaggedWriter
 
 FORMAT = "evrepro.events/1"
 EVENT_FIELDS = ("t", "x", "y", "p")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evrepro.fileio import atomic_output
+from evrepro.storage.fileio import atomic_output
 
 
 def variable_arrays(variables) -> dict[str, np.ndarray]:

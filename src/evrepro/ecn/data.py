@@ -5,7 +5,7 @@ A Python generator reads the stream cache buffer by buffer in each epoch's order
 prefetches the next batch while the model works on the current one. One pipeline serves every pass
 over a split (``Passes``): building a new ``from_generator`` dataset per epoch grows the process by
 about 100 MB an epoch, a long-lived one keeps memory flat however long training runs. For data-parallel
-training each batch is cut into one shard per replica (``evrepro.execution.shard``), collated on its own.
+training each batch is cut into one shard per replica (``evrepro.training.execution.shard``), collated on its own.
 """
 
 import itertools
@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import tensorflow as tf
 
-from evrepro.execution import shard
 from evrepro.streams.batches import EpochOrder, collate, epoch_order, read_batches
 from evrepro.streams.params import StreamParams, convolutions
 from evrepro.streams.store import StreamStore
+from evrepro.training.execution import shard
 
 
 def input_signature(params: StreamParams, voxel_levels: list[int]) -> tuple[dict, tf.TensorSpec]:

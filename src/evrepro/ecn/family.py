@@ -1,10 +1,10 @@
-"""ECN as the shared stages see it (``evrepro.run_stages.Trainer``): the vox-pool network on a stream cache."""
+"""ECN as the shared stages see it (``evrepro.training.stages.Trainer``): the vox-pool network on a stream cache."""
 
 from evrepro.ecn.evaluate import load_best, predict
 from evrepro.ecn.presets import ECNConfig, network_options
 from evrepro.ecn.train import TrainConfig, epochs_done, train_run
-from evrepro.run_stages import Trainer
 from evrepro.streams.store import StreamStore
+from evrepro.training.stages import Trainer
 
 
 def model_config(cache_path, network_block: dict) -> ECNConfig:

@@ -1,7 +1,7 @@
 """Data-parallel training of ECN: ``tf.distribute.MirroredStrategy`` over the job's GPUs, or over logical CPUs.
 
 With R replicas every global batch (the config's ``batch_size``) is cut into R shards
-(``evrepro.execution.shard``), each collated on its own; replica r's loss is its shard's share of the global
+(``evrepro.training.execution.shard``), each collated on its own; replica r's loss is its shard's share of the global
 batch's mean and the L2 penalty's 1/R, so that the gradients Keras sums over the replicas are the global batch's;
 BatchNorm layers synchronise their statistics (``synchronized=True``). The learning rate is the config's. On a
 CPU the one physical device is split into R logical ones (``split_cpu``, before TensorFlow starts), which is how the

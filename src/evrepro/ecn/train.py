@@ -10,7 +10,7 @@ pipeline's position (epoch and batch, the augmented copy it reads and its shuffl
 sums when taken mid-epoch, the plateau schedule, the history and the best weights so far. It is
 rewritten atomically after every epoch, every ``execution.checkpoint_minutes`` of training (and
 ``execution.checkpoint_every_batches`` batches when set) and at once on SIGTERM or SIGUSR1
-(``evrepro.preemption``); a restarted run continues from it and ends as the uninterrupted run would (op
+(``evrepro.training.preemption``); a restarted run continues from it and ends as the uninterrupted run would (op
 determinism is on, and an epoch's batch order depends only on (seed, epoch)). When training ends, the weights
 with the best validation accuracy are written to the best checkpoint, the one that is evaluated. With several
 replicas (``execution.replicas`` or GPUs) the training is data-parallel (``evrepro.ecn.replicas``) with the same
@@ -33,12 +33,12 @@ from evrepro.ecn.classifier import Classifier, configure_tensorflow
 from evrepro.ecn.network import parameter_counts
 from evrepro.ecn.presets import ECNConfig
 from evrepro.ecn.replicas import mirrored
-from evrepro.execution import Execution
 from evrepro.layout import last_checkpoint
-from evrepro.preemption import CheckpointCadence
-from evrepro.run_folder import ComputeMeter
-from evrepro.run_stages import Trained
 from evrepro.streams.store import StreamStore
+from evrepro.training.execution import Execution
+from evrepro.training.folder import ComputeMeter
+from evrepro.training.preemption import CheckpointCadence
+from evrepro.training.stages import Trained
 
 log = logging.getLogger(__name__)
 

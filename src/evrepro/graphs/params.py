@@ -4,7 +4,7 @@
 from dataclasses import asdict, dataclass
 
 # Version of the graph computation (subsampling, time normalisation, the radius graph's rule). It is a field of
-# GraphParams, so it is part of every graph cache's id (``evrepro.runs.cache_id`` hashes ``as_dict()``) and of the
+# GraphParams, so it is part of every graph cache's id (``evrepro.caches.cache_id`` hashes ``as_dict()``) and of the
 # params the cache stores: a cache computed by another rule is rebuilt, never reused. Bump it whenever the same
 # parameters would give different graphs. History:
 #   1  neighbours within r inclusively (d² <= r²). (Caches written then do not record a version; ``GraphStore``

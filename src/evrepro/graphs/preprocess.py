@@ -12,7 +12,7 @@ import numpy as np
 from evrepro.events.array import first_decrease
 from evrepro.graphs.params import GRAPH_ALGORITHM, GraphParams
 from evrepro.graphs.radius import radius_graph
-from evrepro.sample_cache import require_algorithm
+from evrepro.storage.sample_cache import require_algorithm
 
 
 def subsample(n_events: int, n_samples: int, rng: np.random.Generator) -> np.ndarray:

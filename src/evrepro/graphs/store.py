@@ -12,8 +12,8 @@ import numpy as np
 
 from evrepro.graphs.params import GRAPH_ALGORITHM, GraphParams
 from evrepro.graphs.preprocess import event_graph, sample_rng
-from evrepro.ragged import RaggedWriter
-from evrepro.sample_cache import SampleCacheReader, build_sample_cache, require_algorithm, versioned_params
+from evrepro.storage.ragged import RaggedWriter
+from evrepro.storage.sample_cache import SampleCacheReader, build_sample_cache, require_algorithm, versioned_params
 
 FORMAT = "evrepro.graphs/1"
 

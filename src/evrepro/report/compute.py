@@ -2,7 +2,7 @@
 
 Cache, evaluation and asynchronous-evaluation jobs are read from their Snakemake benchmark records
 (the job's last execution). A training is read from its ``model.json``, whose ``compute`` the
-checkpoints carried across every job that ran it (``evrepro.run_folder.ComputeMeter``): a benchmark
+checkpoints carried across every job that ran it (``evrepro.training.folder.ComputeMeter``): a benchmark
 would see only the last job, which after a kill resumes, and after a rerun of a complete training
 merely rewrites its outputs.
 """

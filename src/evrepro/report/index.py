@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from evrepro import layout
-from evrepro.fileio import atomic_output
+from evrepro.storage.fileio import atomic_output
 
 TABLES = {
     "summary": "per paper: claims reproduced, not reproduced, not run, without a published value",

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from cycler import cycler  # noqa: E402
 
 from evrepro import layout  # noqa: E402
-from evrepro.fileio import atomic_output  # noqa: E402
+from evrepro.storage.fileio import atomic_output  # noqa: E402
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 COLUMN_WIDTH_IN = 3.4  # one column of a two-column paper

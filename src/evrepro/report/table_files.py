@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 from evrepro import layout
-from evrepro.fileio import atomic_output
+from evrepro.storage.fileio import atomic_output
 
 MISSING = "--"  # how a missing value reads in Markdown and LaTeX: never a zero
 

@@ -1,4 +1,4 @@
-"""ECN's training augmentation of one event sample (ECN.md §2.4, jackd/ecn ``ecn/ops/augment.py``), in numpy.
+"""ECN's training augmentation of one event sample (jackd/ecn@3e76535 ``ecn/ops/augment.py``), in numpy.
 
 A sample's random choices (``draw``): each flip with its probability and one angle ~ U(-rotate_max, rotate_max).
 Applied (``apply``) in ECN's order: ``flip_lr`` (x -> W - 1 - x), ``flip_ud`` (y -> H - 1 - y), ``flip_time``

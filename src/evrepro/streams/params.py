@@ -9,9 +9,8 @@ from dataclasses import asdict, dataclass
 
 from evrepro.streams.augment import Augmentation
 
-
 # Version of the stream computation (LIF, neighbourhoods, augmentation). It is a field of StreamParams, so it is
-# part of every stream cache's id (``evrepro.runs.cache_id`` hashes ``as_dict()``) and of the params the cache
+# part of every stream cache's id (``evrepro.caches.cache_id`` hashes ``as_dict()``) and of the params the cache
 # stores: a cache computed by other arithmetic is never reused. Bump it whenever the same parameters would give
 # different streams. History:
 #   1  LIF potentials in float64, simultaneous LIF outputs in evrepro's y·W + x order, rotation in float64.

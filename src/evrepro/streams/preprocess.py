@@ -21,7 +21,7 @@ augmentation, jackd/ecn ``ecn/ops/augment.py``); validation and test samples are
 
 import numpy as np
 
-from evrepro.sample_cache import require_algorithm
+from evrepro.storage.sample_cache import require_algorithm
 from evrepro.streams.grid import cross_link, pointwise_link, strided_link
 from evrepro.streams.lif import spatial_lif
 from evrepro.streams.neighbors import neighbors

@@ -14,8 +14,8 @@ import json
 import numpy as np
 
 from evrepro.datasets.store import EventsStore
-from evrepro.ragged import RaggedWriter
-from evrepro.sample_cache import SampleCacheReader, build_sample_cache, require_algorithm, versioned_params
+from evrepro.storage.ragged import RaggedWriter
+from evrepro.storage.sample_cache import SampleCacheReader, build_sample_cache, require_algorithm, versioned_params
 from evrepro.streams.augment import augment
 from evrepro.streams.params import STREAM_ALGORITHM, StreamParams, convolutions, level_shapes
 from evrepro.streams.preprocess import preprocess_stream

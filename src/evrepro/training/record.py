@@ -9,7 +9,7 @@ import numpy as np
 import yaml
 
 from evrepro.evaluation.metrics import classification_metrics
-from evrepro.fileio import atomic_output
+from evrepro.storage.fileio import atomic_output
 
 # copied from a run's model.json (and its best checkpoint) into metrics.json
 RECORD_KEYS = ("best_epoch", "best_val_accuracy", "parameters", "train_wall_time_s", "device", "seed")

@@ -15,8 +15,8 @@ from tqdm import tqdm
 
 from evrepro.datasets.store import EventsStore
 from evrepro.errors import EvreproError
-from evrepro.fileio import atomic_output, sha256_file
-from evrepro.h5meta import H5Store, root_attributes
+from evrepro.storage.fileio import atomic_output, sha256_file
+from evrepro.storage.h5meta import H5Store, root_attributes
 
 
 class SampleError(EvreproError):

@@ -2,7 +2,7 @@
 
 from evrepro import layout
 from evrepro.families import family
-from evrepro.fileio import params_hash
+from evrepro.storage.fileio import params_hash
 
 
 def cache_params(run: dict):

@@ -1,7 +1,7 @@
 """How a run's jobs execute — GPUs, threads, memory, time, checkpoint cadence — apart from what they compute.
 
 A run's ``execution:`` block in the config (config/README.md). No value here enters a job's tracked params or a
-training's identity (``evrepro.run_folder``), so editing one reruns nothing that exists. The workflow turns it
+training's identity (``evrepro.training.folder``), so editing one reruns nothing that exists. The workflow turns it
 into each job's threads and the resources the SLURM executor plugin reads (``resources``); the trainers read the
 device, the data-parallel replicas and the checkpoint cadence. Defaults live in the config schema only.
 """

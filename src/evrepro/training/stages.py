@@ -4,7 +4,7 @@ A family's trainer (``evrepro.aegnn.family.TRAINER``, ``evrepro.ecn.family.TRAIN
 finds it by name) says how to build its model
 configuration from a cache, train (resumably, writing its best checkpoint), count how far a checkpoint
 got, load the best checkpoint and predict a split. Everything else is shared and done here, once: the
-run folder's claim (``evrepro.run_folder``) and the run record (``evrepro.run_record``): the resolved
+run folder's claim (``evrepro.training.folder``) and the run record (``evrepro.training.record``): the resolved
 ``config.yaml``, ``history.csv``, ``model.json`` and ``metrics.json`` / ``confusion.csv``. Every path is the caller's
 (the rule's declared outputs); nothing is written under a name of this module's choosing except the
 checkpoint folder's own state (``last.*``, ``training.json``) beside the best checkpoint.
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from evrepro.execution import Execution
 from evrepro.layout import run_folder
-from evrepro.run_folder import RunFolder, training_identity
-from evrepro.run_record import write_config, write_history, write_model_record, write_test_results
+from evrepro.training.execution import Execution
+from evrepro.training.folder import RunFolder, training_identity
+from evrepro.training.record import write_config, write_history, write_model_record, write_test_results
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Trained:
     device: str
     threads: int | None  # the framework's CPU threads; None: its default
     parameters: dict[str, int]  # {"trainable": ..., "non_trainable": ...}
-    compute: dict  # evrepro.run_folder.ComputeMeter totals over every job of the training
+    compute: dict  # evrepro.training.folder.ComputeMeter totals over every job of the training
 
 
 @dataclass(frozen=True)

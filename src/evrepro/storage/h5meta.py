@@ -6,7 +6,7 @@ from pathlib import Path
 import h5py
 
 from evrepro import __version__
-from evrepro.fileio import params_hash
+from evrepro.storage.fileio import params_hash
 
 
 def root_attributes(format_name: str, params: dict, inputs: dict, **extra) -> dict:

@@ -25,8 +25,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from evrepro.fileio import atomic_output, params_hash
 from evrepro.layout import CHECKPOINTS, SUPERSEDED, SUPERSEDED_NOTE, TRAINING_RECORD
+from evrepro.storage.fileio import atomic_output, params_hash
 
 log = logging.getLogger(__name__)
 
