@@ -20,7 +20,8 @@ import torch
 from paper_streams import PAPER_STREAMS, synthetic_stream
 
 from evrepro.aegnn import flops
-from evrepro.aegnn.async_eval import Clock, dense_pass, largest_difference
+from evrepro.aegnn.async_eval.dense import dense_pass, largest_difference
+from evrepro.aegnn.async_eval.timing import Clock
 from evrepro.aegnn.asynchronous import AsyncGraphRes
 from evrepro.aegnn.graph_res import GraphRes
 from evrepro.aegnn.loop import pick_device

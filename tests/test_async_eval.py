@@ -9,7 +9,8 @@ from torch_geometric.loader import DataLoader
 from training import outputs_in, train
 
 from evrepro.aegnn import flops
-from evrepro.aegnn.async_eval import evaluate_async, event_counts
+from evrepro.aegnn.async_eval import evaluate_async
+from evrepro.aegnn.async_eval.dense import event_counts
 from evrepro.aegnn.data import GraphStoreDataset
 from evrepro.aegnn.evaluate import load_best
 from evrepro.aegnn.family import TRAINER
@@ -87,7 +88,7 @@ def check_flop_conventions(result, graphs, outputs):
     """The three FLOP conventions of async.json, each recomputed from its description."""
     import numpy as np
 
-    from evrepro.aegnn.async_eval import paper_protocol_costs
+    from evrepro.aegnn.async_eval.paper_protocol import paper_protocol_costs
     from evrepro.aegnn.asynchronous import AsyncGraphRes
     from evrepro.graphs.radius import radius_graph
 
