@@ -14,8 +14,9 @@ run: $(INSTALLED)
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --report results/report.html
 
+# two workers, each test file on one of them (a file's tests share its fixtures); the suite shares one trained project
 test: $(INSTALLED)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(CORES) --dist loadfile
 
 install: $(INSTALLED)
 

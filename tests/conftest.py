@@ -1,6 +1,7 @@
 """Shared fixtures: the real recordings in tests/data/real (SOURCES.md there) and a tiny generated digits store."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,25 @@ TINY_DIGITS = {"generator": {"max_images": 40, "recordings_per_image": 2, "seed"
 def real_fixtures() -> Path:
     assert REAL.is_dir(), f"real fixtures missing: {REAL}"
     return REAL
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory) -> Path:
+    """The shared tiny project (project.shared_config), trained once per test session, also across pytest-xdist's
+    workers (the first builds it under a lock, the others wait and reuse it). Copy it before changing it."""
+    from filelock import FileLock
+
+    from project import build_shared_project
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    shared = tmp_path_factory.getbasetemp().parent if worker else tmp_path_factory.getbasetemp()
+    template = shared / "trained-project"
+    with FileLock(str(shared / "trained-project.lock")):
+        if not (template / "results" / "README.md").exists():
+            shutil.rmtree(template, ignore_errors=True)  # what a failed build left
+            template.mkdir()
+            build_shared_project(template)
+    return template
 
 
 @pytest.fixture(scope="session")

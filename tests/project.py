@@ -1,6 +1,7 @@
 """Real Snakemake projects for the tests: a temporary copy of the workflow with a tiny config, its planned
 jobs, and a check that every declared output exists and opens."""
 
+import copy
 import json
 import os
 import re
@@ -28,6 +29,28 @@ TINY_ECN = {"model": "ecn", "dataset": "digits", "seeds": [0],
             "preprocessing": {"preset": "digits", "cache_repeats": 2, "flip_time": 0.5},
             "network": {"preset": "digits", "filters0": 4, "hidden_units": [16]},
             "training": {"epochs": 2, "batch_size": 8}}
+
+
+def shared_config() -> dict:
+    """The one trained tiny project the workflow and fault tests share: AEGNN run ``a`` (seeds 0 and 1, with the
+    asynchronous evaluation of 2 streams) and ECN run ``e`` (seed 0) on 40 digit images."""
+    config = tiny_config(max_images=40, runs={"a": copy.deepcopy(TINY_AEGNN), "e": copy.deepcopy(TINY_ECN)})
+    config["async_eval"] = {"max_streams": 2, "check_every": 100}
+    return config
+
+
+def build_shared_project(root) -> Path:
+    """Make and run the shared project in ``root``; its jobs are granted one thread (torch and TensorFlow use it)."""
+    make_project(root, shared_config())
+    result = snakemake(root, "--cores", "2", "--set-threads", "train_aegnn=1", "train_ecn=1")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return Path(root)
+
+
+def copy_project(template, root) -> Path:
+    """A copy of a run project (results, Snakemake's records and all), ready to run or edit."""
+    shutil.copytree(template, root, symlinks=True, dirs_exist_ok=True)
+    return Path(root)
 
 
 def make_project(root, config: dict):

@@ -10,7 +10,7 @@ from PIL import Image
 
 from browser import rendered_dom, screenshot
 from evrepro.datasets.store import EventsStore
-from project import TINY_AEGNN, TINY_ECN, dry_run_jobs, make_project, snakemake, tiny_config
+from project import copy_project, dry_run_jobs, make_project, snakemake, tiny_config
 
 pytestmark = pytest.mark.workflow
 
@@ -39,18 +39,15 @@ def test_pipeline_runs_end_to_end_and_builds_the_report(tmp_path):
     assert "datasets.csv" in html and "digits_samples.png" in html
 
 
-def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_report(tmp_path):
-    config = tiny_config(max_images=40, runs={"tiny": TINY_AEGNN, "tiny_ecn": TINY_ECN})
-    config["async_eval"] = {"max_streams": 2, "check_every": 100}
-    root = make_project(tmp_path, config)
-    result = snakemake(root, "--cores", "2", "--set-threads", "train_aegnn=1", "train_ecn=1")
-    assert result.returncode == 0, result.stderr[-3000:]
-    for run in ("tiny/seed-0", "tiny/seed-1", "tiny_ecn/seed-0"):  # the thread the job was granted reached torch / TF
+def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_report(trained_project, tmp_path):
+    # the shared project (project.shared_config): AEGNN run a (seeds 0, 1), ECN run e, run with one thread per job
+    root = copy_project(trained_project, tmp_path)
+    for run in ("a/seed-0", "a/seed-1", "e/seed-0"):  # the thread the job was granted reached torch / TF
         assert json.loads((root / f"results/runs/{run}/model.json").read_text())["threads"] == 1
     caches = list((root / "results/graphs/digits").glob("*.h5")) + list((root / "results/streams/digits").glob("*.h5"))
     assert len(caches) == 2 and all(len(cache.stem) == 10 for cache in caches)
     for seed in (0, 1):
-        folder = root / f"results/runs/tiny/seed-{seed}"
+        folder = root / f"results/runs/a/seed-{seed}"
         metrics = json.loads((folder / "metrics.json").read_text())
         assert metrics["parameters"] == 34_458 and metrics["device"] == "cpu"
         assert len(pd.read_csv(folder / "history.csv")) == 2
@@ -59,7 +56,7 @@ def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_repo
         assert result["streams"] == 2 and result["events"] == 400
         assert result["max_abs_difference"]["any_layer"] <= 1e-4
         assert result["mflops_per_event"]["async"] < result["mflops_per_event"]["dense"]
-    ecn = root / "results/runs/tiny_ecn/seed-0"
+    ecn = root / "results/runs/e/seed-0"
     metrics = json.loads((ecn / "metrics.json").read_text())
     assert metrics["family"] == "ecn" and metrics["parameters"] > 0 and metrics["device"] == "cpu"
     assert len(pd.read_csv(ecn / "history.csv")) == 2 and (ecn / "checkpoints/best.npz").exists()
@@ -76,7 +73,7 @@ def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_repo
         # every value is rounded to 0.1 s on its own, the total from the unrounded ones
         assert total["wall_s"] == pytest.approx(own["wall_s"].sum(), abs=0.05 * (len(own) + 1) + 1e-9)
     runs = pd.read_csv(root / "results/tables/runs.csv")
-    assert runs["run"].tolist() == ["tiny", "tiny", "tiny_ecn", "tiny"]
+    assert runs["run"].tolist() == ["a", "a", "e", "a"]
     assert runs["model"].tolist() == ["aegnn", "aegnn", "ecn", "aegnn"]
     assert runs["seed"].astype(str).tolist() == ["0", "1", "0", "mean"]
     assert runs["test_accuracy"].iloc[3] == pytest.approx(runs["test_accuracy"].iloc[:2].mean(), abs=1e-4)
@@ -109,12 +106,12 @@ def check_paper_tables(root, runs: pd.DataFrame) -> None:
         assert cross.loc[run, "accuracy_mean"] == pytest.approx(seeds["test_accuracy"].mean(), abs=1e-4)
         assert cross.loc[run, "parameters"] == seeds["parameters"].iloc[0]
     for seed in (0, 1):
-        result = json.loads((root / f"results/runs/tiny/seed-{seed}/async.json").read_text())
+        result = json.loads((root / f"results/runs/a/seed-{seed}/async.json").read_text())
         assert result["mflops_per_event"]["async"] > 0
-    flops = [json.loads((root / f"results/runs/tiny/seed-{s}/async.json").read_text())["mflops_per_event"]["async"]
+    flops = [json.loads((root / f"results/runs/a/seed-{s}/async.json").read_text())["mflops_per_event"]["async"]
              for s in (0, 1)]
-    assert cross.loc["tiny", "mflops_per_event"] == pytest.approx(np.mean(flops))
-    assert np.isnan(cross.loc["tiny_ecn", "mflops_per_event"])  # missing, not zero
+    assert cross.loc["a", "mflops_per_event"] == pytest.approx(np.mean(flops))
+    assert np.isnan(cross.loc["e", "mflops_per_event"])  # missing, not zero
     conventions = pd.read_csv(root / "results/tables/flop_conventions.csv").set_index("convention")
     assert set(conventions.index) == {"evrepro", "dagr_last_event", "aegnn_paper_protocol"}
     assert conventions.loc["evrepro", "async_mflops_per_event"] == pytest.approx(np.mean(flops))
