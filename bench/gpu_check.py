@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 OUT = Path("results/bench/gpu.json")
@@ -69,7 +70,7 @@ def train_once(family_name: str, cache: Path, folder: Path, device: str) -> dict
     with family.store(cache) as store:  # ECN's stream cache holds augmented copies of train; an epoch reads one
         samples = store.num_samples("train") // getattr(store, "copies", lambda split: 1)("train")
     return {"device": trained.device, "samples_per_s": samples / row["seconds"], "epoch_s": row["seconds"],
-            "train_loss": row["train_loss"], "test_accuracy": metrics["test_accuracy"],
+            "train_loss": row["train_loss"], "test_accuracy": metrics.test_accuracy,
             "peak_gpu_memory_mb": _peak_gpu_memory_mb()}
 
 
@@ -93,7 +94,8 @@ def async_on(cache: Path, folder: Path, device: str) -> dict:
     result = evaluate_async(cache, folder / "checkpoints" / "best.pt", folder / "model.json", folder / "async.json",
                             folder / "accuracy_vs_events.csv", max_streams=2, check_every=100, device=device,
                             threads=1)
-    return {key: result[key] for key in ("latency_ms_per_event", "mflops_per_event", "max_abs_difference")}
+    return {"latency_ms_per_event": asdict(result.latency_ms_per_event), "mflops_per_event": asdict(result.flops),
+            "max_abs_difference": asdict(result.max_abs_difference)}
 
 
 def child(arguments) -> dict:

@@ -4,4 +4,5 @@ from evrepro.logs import logged
 from evrepro.report.tables import write_runs_table
 
 with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake's script directive
-    write_runs_table(snakemake.input, snakemake.params.runs, snakemake.output[0])
+    write_runs_table(snakemake.input.metrics, snakemake.input.models, snakemake.params.datasets,
+                     snakemake.output[0])

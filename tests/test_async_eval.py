@@ -1,7 +1,5 @@
 """Asynchronous evaluation of a trained run: async.json and accuracy_vs_events.csv, consistent with themselves."""
 
-import json
-
 import pandas as pd
 import pytest
 import torch
@@ -18,6 +16,7 @@ from evrepro.aegnn.loop import run_batches
 from evrepro.aegnn.presets import LAYERS
 from evrepro.graphs.params import GraphParams
 from evrepro.graphs.store import GraphStore, build_graph_store
+from evrepro.training.record import ASYNC_FORMAT, AsyncResult, ModelRecord, read_record
 
 
 @pytest.fixture(scope="module")
@@ -46,41 +45,41 @@ def test_async_json_is_complete_and_consistent(trained):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(threads)
-    assert json.loads((run_dir / "async.json").read_text()) == result
-    assert result["flop_definition"] == flops.DEFINITION
-    assert result["streams"] == 3 and result["events"] == 3 * 200
-    assert result["graph"] == {"radius": 3.0, "max_neighbors": 8, "n_samples": 200}
+    assert read_record(AsyncResult, run_dir / "async.json") == result
+    assert result.format == ASYNC_FORMAT and result.flop_definition == flops.DEFINITION
+    assert result.streams == 3 and result.events == 3 * 200
+    assert result.graph == {"radius": 3.0, "max_neighbors": 8, "n_samples": 200}
 
-    total = result["mflops_per_event"]
-    assert 0 < total["async"] < total["dense"]
-    layers = result["layers"]
+    total = result.flops
+    assert 0 < total.async_mflops_per_event < total.dense_mflops_per_event
+    layers = result.layers
     assert list(layers) == list(LAYERS)
-    for key in ("dense", "async"):
-        assert sum(layer[f"{key}_mflops_per_event"] for layer in layers.values()) == pytest.approx(total[key])
-    assert layers["conv1"]["log10_dense_over_async"] > 1  # one event among up to 200 at the first layer
-    assert result["speedup"]["flops"] == pytest.approx(total["dense"] / total["async"])
+    for key in ("dense_mflops_per_event", "async_mflops_per_event"):
+        assert sum(getattr(layer, key) for layer in layers.values()) == pytest.approx(getattr(total, key))
+    assert layers["conv1"].log10_dense_over_async > 1  # one event among up to 200 at the first layer
+    assert result.speedup.flops == pytest.approx(total.dense_mflops_per_event / total.async_mflops_per_event)
 
-    latency = result["latency_ms_per_event"]
-    assert latency["device"] == "cpu" and latency["threads"] == 1 and latency["async"]["samples"] == 600
-    assert latency["dense"]["samples"] == result["max_abs_difference"]["checks"] == 3 * 5  # 40, 80, ..., 200
-    for key in ("async", "dense"):
-        assert latency[key]["mean"] > 0 and latency[key]["median"] > 0
-    assert result["speedup"]["latency_mean"] == pytest.approx(latency["dense"]["mean"] / latency["async"]["mean"])
+    latency = result.latency_ms_per_event
+    assert latency.device == "cpu" and latency.threads == 1 and latency.asynchronous.samples == 600
+    assert latency.dense.samples == result.max_abs_difference.checks == 3 * 5  # 40, 80, ..., 200
+    for timing in (latency.asynchronous, latency.dense):
+        assert timing.mean > 0 and timing.median > 0
+    assert result.speedup.latency_mean == pytest.approx(latency.dense.mean / latency.asynchronous.mean)
 
-    difference = result["max_abs_difference"]
-    assert 0 <= difference["logits"] <= difference["any_layer"] <= 1e-4
+    difference = result.max_abs_difference
+    assert 0 <= difference.logits <= difference.any_layer <= 1e-4
 
-    curve = result["accuracy_vs_events"]
+    curve = result.accuracy_vs_events
     with GraphStore(graphs) as store:
-        assert curve["samples"] == store.num_samples("test")
-    assert curve["events"] == [25, 50, 100, 200]
-    assert all(0 <= a <= 1 for a in curve["accuracy"])
-    model, _ = load_best(graphs, outputs.best, json.loads(outputs.model.read_text()))
+        assert curve.samples == store.num_samples("test")
+    assert curve.events == [25, 50, 100, 200]
+    assert all(0 <= a <= 1 for a in curve.accuracy)
+    model, _ = load_best(graphs, outputs.best, read_record(ModelRecord, outputs.model))
     _, accuracy, _, _ = run_batches(model, DataLoader(GraphStoreDataset(graphs, "test"), batch_size=64), "cpu")
-    assert curve["accuracy"][-1] == pytest.approx(accuracy)  # all events: the ordinary test accuracy
+    assert curve.accuracy[-1] == pytest.approx(accuracy)  # all events: the ordinary test accuracy
     table = pd.read_csv(run_dir / "accuracy_vs_events.csv")
-    assert table["events"].tolist() == curve["events"]
-    assert table["accuracy"].tolist() == pytest.approx(curve["accuracy"])
+    assert table["events"].tolist() == curve.events
+    assert table["accuracy"].tolist() == pytest.approx(curve.accuracy)
     check_flop_conventions(result, graphs, outputs)
 
 
@@ -92,19 +91,18 @@ def check_flop_conventions(result, graphs, outputs):
     from evrepro.aegnn.asynchronous import AsyncGraphRes
     from evrepro.graphs.radius import radius_graph
 
-    conventions = result["conventions"]
+    conventions = result.conventions
     assert set(conventions) == {"evrepro", "dagr_last_event", "aegnn_paper_protocol"}
-    assert conventions["evrepro"]["mflops_per_event"] == result["mflops_per_event"]
-    model, _ = load_best(graphs, outputs.best, json.loads(outputs.model.read_text()))
+    model, _ = load_best(graphs, outputs.best, read_record(ModelRecord, outputs.model))
     with GraphStore(graphs) as store:
-        streams = [store.sample("test", int(i)) for i in result["stream_indices"]]
+        streams = [store.sample("test", int(i)) for i in result.stream_indices]
     last = []
     for stream in streams:  # the cost of the last event, its graph complete
         engine = AsyncGraphRes(model, 3.0, 8)
         for k in range(len(stream["pos"])):
             engine.step(stream["pos"][k], stream["x"][k])
         last.append(sum(engine.last_flops.values()))
-    assert conventions["dagr_last_event"]["mflops_per_event"]["async"] == pytest.approx(np.mean(last) / 1e6)
+    assert conventions["dagr_last_event"].async_mflops_per_event == pytest.approx(np.mean(last) / 1e6)
 
     totals = {"async": [], "dense": []}
     c = model.config.channels
@@ -119,7 +117,7 @@ def check_flop_conventions(result, graphs, outputs):
         assert costs["dense"]["conv1"] > 10 * costs["async"]["conv1"]  # dense: every node of the 2-D graph
         for kind in totals:
             totals[kind].append(sum(costs[kind].values()))
-    protocol = conventions["aegnn_paper_protocol"]["mflops_per_event"]
+    protocol = conventions["aegnn_paper_protocol"]
     for kind in totals:
-        assert protocol[kind] == pytest.approx(np.mean(totals[kind]) / 1e6)
-    assert 0 < protocol["async"] < protocol["dense"]
+        assert getattr(protocol, f"{kind}_mflops_per_event") == pytest.approx(np.mean(totals[kind]) / 1e6)
+    assert 0 < protocol.async_mflops_per_event < protocol.dense_mflops_per_event

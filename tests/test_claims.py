@@ -1,7 +1,6 @@
 """The papers' claims beside the run records: every number traced to the file it came from, seeds aggregated,
 a missing run shown as missing (never zero), the three file formats, and bad entries named."""
 
-import json
 import math
 
 import numpy as np
@@ -10,13 +9,14 @@ import pytest
 import yaml
 
 from conftest import REPO
+from records import async_result
 from evrepro import layout
 from evrepro.errors import ConfigError
 from evrepro.report.claims import load_paper_results, write_paper_tables
+from evrepro.training.record import Compute, ModelRecord, MetricsRecord, write_record
 
-RUNS = {"aegnn_ncars": {"model": "aegnn", "dataset": "ncars"},
-        "ecn_nmnist": {"model": "ecn", "dataset": "nmnist"},
-        "ecn_ncars": {"model": "ecn", "dataset": "ncars"}}
+FAMILY = {"aegnn_ncars": "aegnn", "ecn_nmnist": "ecn", "ecn_ncars": "ecn"}
+DATASETS = {"aegnn_ncars": "ncars", "ecn_nmnist": "nmnist", "ecn_ncars": "ncars"}
 ACCURACY = {("aegnn_ncars", 0): 0.95, ("aegnn_ncars", 1): 0.93, ("aegnn_ncars", 2): 0.97,
             ("ecn_nmnist", 0): 0.99, ("ecn_ncars", 0): 0.91}
 MFLOPS = {("aegnn_ncars", 0): 0.40, ("aegnn_ncars", 1): 0.44, ("aegnn_ncars", 2): 0.45}
@@ -31,21 +31,18 @@ def write_run_records(root) -> tuple[list, list, list]:
             target.parent.mkdir(parents=True, exist_ok=True)
             return target
 
+        parameters = 1000 + len(run)
         metrics.append(path(layout.METRICS))
-        metrics[-1].write_text(json.dumps({
-            "family": RUNS[run]["model"], "test_accuracy": accuracy, "test_top3_accuracy": 1.0, "test_loss": 0.1,
-            "test_samples": 100, "best_epoch": 10 + seed, "best_val_accuracy": 0.9, "parameters": 1000 + len(run),
-            "train_wall_time_s": 3600.0, "device": "cpu", "seed": seed}))
+        write_record(metrics[-1], MetricsRecord(
+            family=FAMILY[run], seed=seed, test_accuracy=accuracy, test_top3_accuracy=1.0, test_loss=0.1,
+            test_samples=100, best_epoch=10 + seed, best_val_accuracy=0.9, parameters=parameters, device="cpu"))
         models.append(path(layout.MODEL))
-        models[-1].write_text(json.dumps({"training": {"epochs": 20}, "compute": {"wall_s": 7200.0 * (seed + 1)}}))
+        write_record(models[-1], ModelRecord(
+            family=FAMILY[run], architecture="", config={}, training={"epochs": 20}, seed=seed, device="cpu", threads=1,
+            parameters=parameters, non_trainable_parameters=0, compute=Compute(7200.0 * (seed + 1), 0.0, 0.0, 1)))
         if (run, seed) in MFLOPS:
             asyncs.append(path(layout.ASYNC))
-            asyncs[-1].write_text(json.dumps({
-                "mflops_per_event": {"async": MFLOPS[run, seed], "dense": 100.0},
-                "latency_ms_per_event": {"async": {"mean": 2.0 + seed}, "dense": {"mean": 9.0}},
-                "conventions": {name: {"description": f"{name} in words", "mflops_per_event": {
-                    "async": MFLOPS[run, seed] * factor, "dense": 100.0 * factor}}
-                    for name, factor in (("evrepro", 1), ("dagr_last_event", 2), ("aegnn_paper_protocol", 3))}}))
+            write_record(asyncs[-1], async_result(MFLOPS[run, seed], 2.0 + seed))
     return metrics, models, asyncs
 
 
@@ -54,7 +51,7 @@ def tables(tmp_path):
     metrics, models, asyncs = write_run_records(tmp_path)
     names = ["claims_aegnn", "claims_ecn", "cross", "flop_conventions", "summary"]
     out = {name: tmp_path / f"tables/{name}.csv" for name in names}
-    write_paper_tables(REPO / layout.PAPER_RESULTS, RUNS, metrics, models, asyncs, out)
+    write_paper_tables(REPO / layout.PAPER_RESULTS, DATASETS, metrics, models, asyncs, out)
     return {name: pd.read_csv(path) for name, path in out.items()} | {"paths": out}
 
 
@@ -97,10 +94,10 @@ def test_an_unpublished_value_is_shown_as_such_beside_the_run_that_exists(tables
 
 def test_the_cross_table_puts_both_families_on_a_shared_dataset(tables):
     cross = tables["cross"].set_index("run")
-    assert set(cross.index) == set(RUNS)
-    assert cross.loc["aegnn_ncars", "latency_ms_per_event"] == pytest.approx(3.0)
+    assert set(cross.index) == set(DATASETS)
+    assert cross.loc["aegnn_ncars", "async_ms_per_event"] == pytest.approx(3.0)
     assert cross.loc["aegnn_ncars", "accuracy_mean"] == pytest.approx(0.95)
-    assert math.isnan(cross.loc["ecn_ncars", "mflops_per_event"])  # ECN publishes none: empty, not zero
+    assert math.isnan(cross.loc["ecn_ncars", "async_mflops_per_event"])  # ECN publishes none: empty, not zero
     assert cross.loc["ecn_ncars", "accuracy_mean"] == pytest.approx(0.91)
     assert sorted(cross[cross["dataset"] == "ncars"]["family"]) == ["aegnn", "ecn"]
 
@@ -118,7 +115,7 @@ def test_the_summary_counts_every_claim_once(tables):
 def test_latex_uses_booktabs_rules_and_escapes(tables):
     latex = tables["paths"]["cross"].with_suffix(".tex").read_text()
     assert "\\toprule" in latex and "\\midrule" in latex and "\\bottomrule" in latex
-    assert "aegnn\\_ncars" in latex and "mflops\\_per\\_event" in latex
+    assert "aegnn\\_ncars" in latex and "async\\_mflops\\_per\\_event" in latex
 
 
 def test_a_bad_entry_is_named_with_its_index_and_value(tmp_path):
@@ -153,7 +150,7 @@ def test_the_accuracy_vs_mflops_figure_is_a_whole_png_and_pdf(tmp_path):
 
     metrics, models, asyncs = write_run_records(tmp_path)
     out = tmp_path / "figures/accuracy_vs_mflops.png"
-    plot_accuracy_vs_mflops(REPO / layout.PAPER_RESULTS, RUNS, metrics, models, asyncs, out)
+    plot_accuracy_vs_mflops(REPO / layout.PAPER_RESULTS, DATASETS, metrics, models, asyncs, out)
     with Image.open(out) as image:
         assert image.size[0] >= 1200 and 400 <= image.size[1] < image.size[0]  # full page width at 200 dpi
         assert len(np.unique(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0)) > 20  # drawn, not blank

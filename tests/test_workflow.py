@@ -10,6 +10,7 @@ from PIL import Image
 
 from browser import rendered_dom, screenshot
 from evrepro.datasets.store import EventsStore
+from evrepro.training.record import AsyncResult, read_record
 from project import copy_project, dry_run_jobs, make_project, snakemake, tiny_config
 
 pytestmark = pytest.mark.workflow
@@ -52,10 +53,10 @@ def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_repo
         assert metrics["parameters"] == 34_458 and metrics["device"] == "cpu"
         assert len(pd.read_csv(folder / "history.csv")) == 2
         assert yaml.safe_load((folder / "config.yaml").read_text())["preprocessing"]["n_samples"] == 200
-        result = json.loads((folder / "async.json").read_text())
-        assert result["streams"] == 2 and result["events"] == 400
-        assert result["max_abs_difference"]["any_layer"] <= 1e-4
-        assert result["mflops_per_event"]["async"] < result["mflops_per_event"]["dense"]
+        result = read_record(AsyncResult, folder / "async.json")
+        assert result.streams == 2 and result.events == 400
+        assert result.max_abs_difference.any_layer <= 1e-4
+        assert result.flops.async_mflops_per_event < result.flops.dense_mflops_per_event
     ecn = root / "results/runs/e/seed-0"
     metrics = json.loads((ecn / "metrics.json").read_text())
     assert metrics["family"] == "ecn" and metrics["parameters"] > 0 and metrics["device"] == "cpu"
@@ -74,7 +75,10 @@ def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_repo
         assert total["wall_s"] == pytest.approx(own["wall_s"].sum(), abs=0.05 * (len(own) + 1) + 1e-9)
     runs = pd.read_csv(root / "results/tables/runs.csv")
     assert runs["run"].tolist() == ["a", "a", "e", "a"]
-    assert runs["model"].tolist() == ["aegnn", "aegnn", "ecn", "aegnn"]
+    assert runs["family"].tolist() == ["aegnn", "aegnn", "ecn", "aegnn"]
+    trainings = jobs[jobs["stage"] == "train"].set_index(["run", "seed"])["wall_s"]
+    for row in runs[runs["seed"] != "mean"].itertuples():  # one training time: every job of the training, in hours
+        assert row.train_hours == pytest.approx(trainings[row.run, str(row.seed)] / 3600, abs=1e-4)
     assert runs["seed"].astype(str).tolist() == ["0", "1", "0", "mean"]
     assert runs["test_accuracy"].iloc[3] == pytest.approx(runs["test_accuracy"].iloc[:2].mean(), abs=1e-4)
     assert pd.read_csv(root / "results/tables/async.csv")["seed"].tolist() == [0, 1]
@@ -105,13 +109,13 @@ def check_paper_tables(root, runs: pd.DataFrame) -> None:
         assert cross.loc[run, "seeds"] == len(seeds)
         assert cross.loc[run, "accuracy_mean"] == pytest.approx(seeds["test_accuracy"].mean(), abs=1e-4)
         assert cross.loc[run, "parameters"] == seeds["parameters"].iloc[0]
-    for seed in (0, 1):
-        result = json.loads((root / f"results/runs/a/seed-{seed}/async.json").read_text())
-        assert result["mflops_per_event"]["async"] > 0
-    flops = [json.loads((root / f"results/runs/a/seed-{s}/async.json").read_text())["mflops_per_event"]["async"]
+    flops = [read_record(AsyncResult, root / f"results/runs/a/seed-{s}/async.json").flops.async_mflops_per_event
              for s in (0, 1)]
-    assert cross.loc["a", "mflops_per_event"] == pytest.approx(np.mean(flops))
-    assert np.isnan(cross.loc["e", "mflops_per_event"])  # missing, not zero
+    assert min(flops) > 0
+    assert cross.loc["a", "async_mflops_per_event"] == pytest.approx(np.mean(flops))
+    assert np.isnan(cross.loc["e", "async_mflops_per_event"])  # missing, not zero
+    assert cross.loc["a", "train_hours_per_seed"] == pytest.approx(per_seed[per_seed["run"] == "a"]["train_hours"]
+                                                                   .mean(), abs=1e-4)
     conventions = pd.read_csv(root / "results/tables/flop_conventions.csv").set_index("convention")
     assert set(conventions.index) == {"evrepro", "dagr_last_event", "aegnn_paper_protocol"}
     assert conventions.loc["evrepro", "async_mflops_per_event"] == pytest.approx(np.mean(flops))

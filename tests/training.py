@@ -1,5 +1,6 @@
 """Train and evaluate a run × seed into a folder through the shared stages, as the workflow's jobs do."""
 
+from dataclasses import asdict
 from pathlib import Path
 
 from evrepro.families import family as family_named
@@ -21,7 +22,7 @@ def train(family, cache, folder, network: dict, training: dict, seed: int = 0, e
 
 
 def evaluate(family, cache, folder) -> dict:
-    """Test metrics of the training in ``folder``, written beside it."""
+    """Test metrics of the training in ``folder``, written beside it (metrics.json as a dict)."""
     outputs, folder = outputs_in(folder, family), Path(folder)
-    return evaluate_stage(family, cache, outputs.best, outputs.model, folder / "metrics.json",
-                          folder / "confusion.csv", threads=1)
+    return asdict(evaluate_stage(family, cache, outputs.best, outputs.model, folder / "metrics.json",
+                                 folder / "confusion.csv", threads=1))

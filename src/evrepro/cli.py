@@ -6,6 +6,7 @@ command exits with status 1; ``--debug`` shows its traceback instead.
 
 import argparse
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from evrepro import layout
@@ -132,7 +133,7 @@ def cmd_evaluate(args) -> None:
     metrics = evaluate_stage(family, cache, best, model, layout.fill(layout.METRICS, **wildcards),
                              layout.fill(layout.CONFUSION, **wildcards), threads=args.threads,
                              device=Execution.of(run.get("execution"), family.name).device)
-    print(json.dumps(metrics, indent=2))
+    print(json.dumps(asdict(metrics), indent=2))
 
 
 def cmd_async(args) -> None:
@@ -149,7 +150,8 @@ def cmd_async(args) -> None:
     result = evaluate_async(cache, best, model, layout.fill(layout.ASYNC, **wildcards),
                             layout.fill(layout.ACCURACY_VS_EVENTS, **wildcards), **config["async_eval"],
                             threads=args.threads)
-    print(json.dumps({key: result[key] for key in ("mflops_per_event", "speedup", "max_abs_difference")}, indent=2))
+    print(json.dumps({"mflops_per_event": asdict(result.flops), "speedup": asdict(result.speedup),
+                      "max_abs_difference": asdict(result.max_abs_difference)}, indent=2))
 
 
 def cmd_inspect(args) -> None:

@@ -10,6 +10,7 @@ from evrepro.training.execution import Execution
 from evrepro.families import FAMILIES, family
 from evrepro.report.summary import reproduction_summary
 from evrepro.training.folder import training_params
+from evrepro.training.record import ASYNC_FORMAT
 from evrepro.caches import cache_id, cache_params, cache_path
 
 DATASETS = list(config["datasets"])
@@ -148,9 +149,9 @@ def async_eval_resource(name):
     return run_resource("evaluate", name)
 
 
-def runs_table_params():
-    """What the runs table shows of each run (not its description or seeds: those come from the files)."""
-    return canonical({name: {"model": run["model"], "dataset": run["dataset"]} for name, run in RUNS.items()})
+def run_datasets():
+    """The dataset of each run, which the tables show beside what its run records hold."""
+    return {name: run["dataset"] for name, run in sorted(RUNS.items())}
 
 
 def run_files(template, runs=None):

@@ -42,6 +42,7 @@ rule async_eval:
         accuracy=layout.ACCURACY_VS_EVENTS,
     params:
         options=canonical(config["async_eval"]),
+        record_format=ASYNC_FORMAT,  # a change of async.json's shape re-runs the evaluation
     wildcard_constraints:
         run=runs_pattern(ASYNCHRONOUS_RUNS),
     threads: 1  # one thread times a CPU's latency best

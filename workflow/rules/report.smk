@@ -60,7 +60,8 @@ rule samples_figure:
 
 rule runs_table:
     input:
-        run_files(layout.METRICS),
+        metrics=run_files(layout.METRICS),
+        models=run_files(layout.MODEL),
     output:
         report(
             layout.fill(layout.TABLE, name="runs"),
@@ -69,7 +70,7 @@ rule runs_table:
         ),
         **layout.table_formats("runs"),
     params:
-        runs=runs_table_params(),
+        datasets=run_datasets(),
     localrule: True
     threads: 1
     resources:
@@ -271,7 +272,7 @@ rule paper_tables:
         markdown=[layout.table_formats(name)["markdown"] for name in PAPER_TABLES],
         latex=[layout.table_formats(name)["latex"] for name in PAPER_TABLES],
     params:
-        runs=runs_table_params(),
+        datasets=run_datasets(),
     localrule: True
     threads: 1
     resources:
@@ -299,7 +300,7 @@ rule paper_figure:
         ),
         pdf=layout.pdf(layout.fill(layout.FIGURE, name="accuracy_vs_mflops")),
     params:
-        runs=runs_table_params(),
+        datasets=run_datasets(),
     localrule: True
     threads: 1
     resources:

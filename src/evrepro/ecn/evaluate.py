@@ -5,15 +5,16 @@ from pathlib import Path
 from evrepro.ecn.checkpoint import assign_arrays, load_arrays
 from evrepro.ecn.classifier import Classifier, configure_tensorflow
 from evrepro.ecn.presets import ECNConfig
+from evrepro.training.record import ModelRecord
 
 
-def load_best(cache_path, best_path, record: dict, threads: int | None = None, device: str = "auto"):
+def load_best(cache_path, best_path, record: ModelRecord, threads: int | None = None, device: str = "auto"):
     """The best-on-validation network of a run, built on its stream cache, and its {"epoch", "val_accuracy"}.
 
-    ``record`` is the run's model.json; ``threads`` sets TensorFlow's CPU threads.
+    ``record`` is the run's model.json (``ModelRecord``); ``threads`` sets TensorFlow's CPU threads.
     """
     configure_tensorflow(device, threads)
-    classifier = Classifier(cache_path, ECNConfig.from_dict(record["config"]), record["seed"])
+    classifier = Classifier(cache_path, ECNConfig.from_dict(record.config), record.seed)
     classifier.build()
     groups, state = load_arrays(Path(best_path))
     assign_arrays(classifier.model.weights, groups["weights"], "weights", best_path)

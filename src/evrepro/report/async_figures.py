@@ -1,6 +1,5 @@
 """Figures of AEGNN's asynchronous evaluation (async.json, accuracy_vs_events.csv of each run × seed)."""
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -9,20 +8,21 @@ import yaml
 from matplotlib.ticker import NullLocator
 
 from evrepro.report.style import FULL_WIDTH_IN, plt, save
-from evrepro.report.tables import run_and_seed
+from evrepro.layout import run_and_seed
+from evrepro.training.record import AsyncResult, read_record
 
 
 def plot_async_flops(async_paths, out_png, paper_results_path=None) -> None:
     """Per layer, log10(dense / asynchronous) FLOPs per event (the paper's per-layer figure), one bar per run × seed;
     with ``paper_results_path``, the paper's own ratios (``figures.aegnn_layer_ratios``) as black markers."""
-    results = [(run_and_seed(path), json.loads(Path(path).read_text())) for path in async_paths]
-    layers = list(results[0][1]["layers"])
+    results = [(run_and_seed(path), read_record(AsyncResult, path)) for path in async_paths]
+    layers = list(results[0][1].layers)
     width = 0.8 / len(results)
     figure, ax = plt.subplots(figsize=(FULL_WIDTH_IN, 3.0))
     for k, ((run, seed), result) in enumerate(results):
-        ratios = [result["layers"][name]["log10_dense_over_async"] for name in layers]
+        ratios = [result.layers[name].log10_dense_over_async for name in layers]
         ax.bar(np.arange(len(layers)) + k * width, [np.nan if r is None else r for r in ratios], width,
-               label=f"{run} seed {seed}: {result['speedup']['flops']:.1f}× fewer FLOPs in all")
+               label=f"{run} seed {seed}: {result.speedup.flops:.1f}× fewer FLOPs in all")
     ax.set_xticks(np.arange(len(layers)) + 0.4 - width / 2, layers)
     if paper_results_path is not None:
         paper = yaml.safe_load(Path(paper_results_path).read_text())["figures"]["aegnn_layer_ratios"]

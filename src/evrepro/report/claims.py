@@ -9,7 +9,6 @@ A claim without a run is "not run", a published cell nobody could read is "no pu
 missing number is never shown as zero.
 """
 
-import json
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,8 +19,12 @@ import yaml
 from evrepro.errors import ConfigError
 from evrepro.layout import run_and_seed
 from evrepro.report.table_files import write_table
+from evrepro.training.record import AsyncResult, read_record, read_run_records
 
 METRICS = ("accuracy", "mflops_per_event", "map")
+# the measured column a published metric is compared with: a paper's MFLOP/ev meets the asynchronous count under
+# evrepro's convention (the FLOP conventions table has the others)
+MEASURED = {"accuracy": "accuracy", "mflops_per_event": "async_mflops_per_event", "map": "map"}
 ENTRY_KEYS = ("paper", "source", "page", "verified", "task", "method", "ours", "dataset", "metric", "value", "note")
 PAPER_KEYS = ("title", "citation", "family", "budget", "epochs", "checkpoint", "flops_convention")
 STATUSES = ("reproduced", "not reproduced", "not run", "no published value")
@@ -58,28 +61,25 @@ def load_paper_results(path) -> PaperResults:
     return PaperResults(papers, pd.DataFrame(entries, columns=list(ENTRY_KEYS)), tolerance)
 
 
-def measured(runs: dict, metrics_paths, model_paths, async_paths) -> pd.DataFrame:
-    """One row per run × seed: family, dataset, test accuracy, MFLOP/ev and latency (AEGNN), parameters,
-    epochs trained, the checkpoint scored and the training's compute."""
-    models = {run_and_seed(path): json.loads(Path(path).read_text()) for path in model_paths}
-    asyncs = {run_and_seed(path): json.loads(Path(path).read_text()) for path in async_paths}
+def measured(datasets: dict[str, str], metrics_paths, model_paths, async_paths) -> pd.DataFrame:
+    """One row per run × seed: family, dataset, test accuracy, MFLOP/ev (evrepro's convention) and latency per event
+    (asynchronous families), parameters, epochs trained, the checkpoint scored and the training's hours."""
     rows = []
-    for path in metrics_paths:
-        key = run_and_seed(path)
-        metrics, model, result = json.loads(Path(path).read_text()), models.get(key, {}), asyncs.get(key)
+    for r in read_run_records(metrics_paths, model_paths, async_paths):
+        flops, latency = (r.asynchronous.flops, r.asynchronous.latency_ms_per_event) if r.asynchronous else (None, None)
         rows.append({
-            "run": key[0], "seed": key[1], "family": runs[key[0]]["model"], "dataset": runs[key[0]]["dataset"],
-            "accuracy": metrics["test_accuracy"],
-            "mflops_per_event": result["mflops_per_event"]["async"] if result else np.nan,
-            "dense_mflops_per_event": result["mflops_per_event"]["dense"] if result else np.nan,
-            "latency_ms_per_event": result["latency_ms_per_event"]["async"]["mean"] if result else np.nan,
-            "parameters": metrics["parameters"],
-            "epochs": model.get("training", {}).get("epochs", np.nan),
-            "best_epoch": metrics["best_epoch"],
-            "train_hours": model.get("compute", {}).get("wall_s", metrics["train_wall_time_s"]) / 3600,
+            "run": r.run, "seed": r.seed, "family": r.test.family, "dataset": datasets[r.run],
+            "accuracy": r.test.test_accuracy,
+            "async_mflops_per_event": flops.async_mflops_per_event if flops else np.nan,
+            "dense_mflops_per_event": flops.dense_mflops_per_event if flops else np.nan,
+            "async_ms_per_event": latency.asynchronous.mean if latency else np.nan,
+            "parameters": r.test.parameters,
+            "epochs": r.model.training.get("epochs", np.nan),
+            "best_epoch": r.test.best_epoch,
+            "train_hours": r.model.compute.train_hours,
         })
-    columns = ["run", "seed", "family", "dataset", "accuracy", "mflops_per_event", "dense_mflops_per_event",
-               "latency_ms_per_event", "parameters", "epochs", "best_epoch", "train_hours"]
+    columns = ["run", "seed", "family", "dataset", "accuracy", "async_mflops_per_event", "dense_mflops_per_event",
+               "async_ms_per_event", "parameters", "epochs", "best_epoch", "train_hours"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -108,7 +108,7 @@ def claims_table(paper: str, papers: dict, published: pd.DataFrame, per_seed: pd
                                                                           tolerance)})
             continue
         for run, seeds in runs.groupby("run", sort=True):
-            values = seeds[claim.metric].astype(float)
+            values = seeds[MEASURED[claim.metric]].astype(float)
             mean = values.mean()
             std = values.std(ddof=1) if len(values) > 1 else np.nan
             paper_epochs = papers[paper]["epochs"]
@@ -136,17 +136,18 @@ def cross_table(per_seed: pd.DataFrame) -> pd.DataFrame:
                      "accuracy_mean": accuracy.mean(),
                      "accuracy_std": accuracy.std(ddof=1) if len(seeds) > 1 else np.nan,
                      "parameters": int(first["parameters"]),
-                     "mflops_per_event": seeds["mflops_per_event"].mean(),
+                     "async_mflops_per_event": seeds["async_mflops_per_event"].mean(),
                      "dense_mflops_per_event": seeds["dense_mflops_per_event"].mean(),
-                     "latency_ms_per_event": seeds["latency_ms_per_event"].mean(),
+                     "async_ms_per_event": seeds["async_ms_per_event"].mean(),
                      "train_hours_per_seed": seeds["train_hours"].mean(),
                      "epochs": int(seeds["epochs"].max())})
     columns = ["dataset", "family", "run", "seeds", "accuracy_mean", "accuracy_std", "parameters",
-               "mflops_per_event", "dense_mflops_per_event", "latency_ms_per_event", "train_hours_per_seed", "epochs"]
+               "async_mflops_per_event", "dense_mflops_per_event", "async_ms_per_event", "train_hours_per_seed",
+               "epochs"]
     return pd.DataFrame(rows, columns=columns).sort_values(["dataset", "family", "run"], ignore_index=True)
 
 
-def flop_conventions_table(runs: dict, async_paths, published: pd.DataFrame) -> pd.DataFrame:
+def flop_conventions_table(datasets: dict[str, str], async_paths, published: pd.DataFrame) -> pd.DataFrame:
     """Per AEGNN run and FLOP convention (``async.json``'s ``conventions``: evrepro's, DAGr's last event, the AEGNN
     paper's protocol), MFLOP per event asynchronous and dense (means over seeds), beside AEGNN's published
     MFLOP/ev for that dataset, so each published figure meets the convention it used."""
@@ -155,18 +156,18 @@ def flop_conventions_table(runs: dict, async_paths, published: pd.DataFrame) -> 
     records: dict[tuple[str, str], list[dict]] = {}
     for path in async_paths:
         run, _ = run_and_seed(path)
-        for name, convention in json.loads(Path(path).read_text()).get("conventions", {}).items():
+        for name, convention in read_record(AsyncResult, path).conventions.items():
             records.setdefault((run, name), []).append(convention)
     rows = []
     for (run, name), seeds in sorted(records.items()):
-        asynchronous = np.mean([c["mflops_per_event"]["async"] for c in seeds])
-        dense = np.mean([c["mflops_per_event"]["dense"] for c in seeds])
-        dataset = runs[run]["dataset"]
+        asynchronous = np.mean([c.async_mflops_per_event for c in seeds])
+        dense = np.mean([c.dense_mflops_per_event for c in seeds])
+        dataset = datasets[run]
         rows.append({"run": run, "dataset": dataset, "seeds": len(seeds), "convention": name,
                      "async_mflops_per_event": asynchronous, "dense_mflops_per_event": dense,
                      "dense_over_async": dense / asynchronous if asynchronous > 0 else np.nan,
                      "published_aegnn_mflops_per_event": paper.get(dataset, np.nan),
-                     "description": seeds[0]["description"]})
+                     "description": seeds[0].description})
     columns = ["run", "dataset", "seeds", "convention", "async_mflops_per_event", "dense_mflops_per_event",
                "dense_over_async", "published_aegnn_mflops_per_event", "description"]
     return pd.DataFrame(rows, columns=columns)
@@ -182,16 +183,17 @@ def summary_table(claims: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["paper", *STATUSES])
 
 
-def write_paper_tables(paper_results_path, runs: dict, metrics_paths, model_paths, async_paths,
+def write_paper_tables(paper_results_path, datasets: dict[str, str], metrics_paths, model_paths, async_paths,
                        out_csv: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
     """Write ``claims_<paper>`` for every paper, ``cross``, ``flop_conventions`` and ``summary`` to the CSV paths of
     ``out_csv``
     (each also as Markdown and LaTeX beside it); returns the tables by name."""
     papers, published, tolerance = load_paper_results(paper_results_path)
-    per_seed = measured(runs, metrics_paths, model_paths, async_paths)
+    per_seed = measured(datasets, metrics_paths, model_paths, async_paths)
     claims = {paper: claims_table(paper, papers, published, per_seed, tolerance) for paper in papers}
     tables = {**{f"claims_{paper}": table for paper, table in claims.items()},
-              "cross": cross_table(per_seed), "flop_conventions": flop_conventions_table(runs, async_paths, published),
+              "cross": cross_table(per_seed),
+              "flop_conventions": flop_conventions_table(datasets, async_paths, published),
               "summary": summary_table(claims)}
     for name, table in tables.items():
         write_table(table, out_csv[name])

@@ -7,13 +7,13 @@ would see only the last job, which after a kill resumes, and after a rerun of a 
 merely rewrites its outputs.
 """
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from evrepro import layout
 from evrepro.report.table_files import write_table
+from evrepro.training.record import ModelRecord, read_record
 
 COLUMNS = ["run", "seed", "stage", "job", "wall_s", "cpu_s", "peak_rss_mb", "source"]
 
@@ -46,11 +46,11 @@ def compute_table(caches: dict[str, list[str]], models, evaluations, asyncs) -> 
                      **benchmark_record(path), "source": "benchmark"})
     for path in models:
         run, seed = layout.run_and_seed(path)
-        compute = json.loads(Path(path).read_text())["compute"]
+        compute = read_record(ModelRecord, path).compute
         rows.append({"run": run, "seed": str(seed), "stage": "train", "job": layout.fill(layout.RUN_JOB, run=run,
                                                                                           seed=seed),
-                     "wall_s": compute["wall_s"], "cpu_s": compute["cpu_s"], "peak_rss_mb": compute["peak_rss_mb"],
-                     "source": f"checkpoint ({compute['jobs']} job{'s' if compute['jobs'] > 1 else ''})"})
+                     "wall_s": compute.wall_s, "cpu_s": compute.cpu_s, "peak_rss_mb": compute.peak_rss_mb,
+                     "source": f"checkpoint ({compute.jobs} job{'s' if compute.jobs > 1 else ''})"})
     rows += _run_job_rows(evaluations, "evaluate") + _run_job_rows(asyncs, "async_eval")
     table = pd.DataFrame(rows, columns=COLUMNS)
     per_run = table[table["stage"].isin(["train", "evaluate", "async_eval"])]

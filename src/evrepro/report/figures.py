@@ -67,7 +67,7 @@ def plot_training_curves(history_paths, out_png: str | Path) -> None:
     """Loss and accuracy per epoch, train (dashed) and validation (solid), one colour per run × seed."""
     import pandas as pd
 
-    from evrepro.report.tables import run_and_seed
+    from evrepro.layout import run_and_seed
 
     figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(FULL_WIDTH_IN, 2.8))
     runs = sorted({run_and_seed(path)[0] for path in history_paths})

@@ -7,17 +7,18 @@ from evrepro.report.claims import load_paper_results, measured
 from evrepro.report.style import FULL_WIDTH_IN, colour, plt, save
 
 
-def plot_accuracy_vs_mflops(paper_results_path, runs: dict, metrics_paths, model_paths, async_paths, out_png) -> None:
+def plot_accuracy_vs_mflops(paper_results_path, datasets: dict[str, str], metrics_paths, model_paths, async_paths,
+                            out_png) -> None:
     """AEGNN's figure: accuracy against MFLOP per event on a log axis, one panel per dataset, the published
     methods (grey, AEGNN's own in black) and each run of this pipeline that has a per-event FLOP count (its
     asynchronous cost filled, the same network run densely hollow; bars: std over seeds)."""
     _, published, _ = load_paper_results(paper_results_path)
-    per_seed = measured(runs, metrics_paths, model_paths, async_paths)
+    per_seed = measured(datasets, metrics_paths, model_paths, async_paths)
     points = published[(published["task"] == "recognition") & published["value"].notna()]
     points = points.pivot_table(index=["dataset", "method"], columns="metric", values="value").reset_index()
     points = points.dropna(subset=[c for c in ("accuracy", "mflops_per_event") if c in points]) \
         if {"accuracy", "mflops_per_event"} <= set(points.columns) else points.iloc[0:0]
-    ours = per_seed.dropna(subset=["mflops_per_event"])
+    ours = per_seed.dropna(subset=["async_mflops_per_event"])
     datasets = sorted(set(points["dataset"]) | set(ours["dataset"]))
     figure, axes = plt.subplots(1, max(len(datasets), 1), figsize=(FULL_WIDTH_IN, 2.8), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
@@ -30,7 +31,7 @@ def plot_accuracy_vs_mflops(paper_results_path, runs: dict, metrics_paths, model
         for run, seeds in ours[ours["dataset"] == dataset].groupby("run", sort=True):
             tint = colour(family(seeds["family"].iloc[0]).colour)  # published methods are grey
             accuracy, spread = seeds["accuracy"].mean(), seeds["accuracy"].std(ddof=1) if len(seeds) > 1 else 0
-            sparse, dense = seeds["mflops_per_event"].mean(), seeds["dense_mflops_per_event"].mean()
+            sparse, dense = seeds["async_mflops_per_event"].mean(), seeds["dense_mflops_per_event"].mean()
             ax.errorbar(sparse, accuracy, yerr=spread, fmt="*", markersize=8, color=tint, zorder=3,
                         label=f"{run} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
             ax.plot([sparse, dense], [accuracy, accuracy], ":", color=tint, linewidth=0.8)

@@ -1,6 +1,5 @@
 """Summary tables written under ``results/tables``."""
 
-import json
 from pathlib import Path
 
 import h5py
@@ -11,6 +10,7 @@ from evrepro.datasets.recordings_store import RecordingsStore
 from evrepro.datasets.store import EventsStore
 from evrepro.layout import run_and_seed
 from evrepro.report.table_files import write_table
+from evrepro.training.record import AsyncResult, RunRecord, read_record, read_run_records
 
 
 def open_events(path: str | Path) -> EventsStore | RecordingsStore:
@@ -69,49 +69,48 @@ def write_datasets_table(stores: dict[str, str | Path], out_csv: str | Path) -> 
     return table
 
 
-RUN_COLUMNS = ["test_accuracy", "test_top3_accuracy", "best_val_accuracy", "best_epoch", "parameters",
-               "train_wall_time_s"]
+RUN_COLUMNS = ["test_accuracy", "test_top3_accuracy", "best_val_accuracy", "best_epoch", "parameters", "train_hours"]
 
 
-def runs_table(metrics_paths, runs: dict) -> pd.DataFrame:
-    """One row per run × seed from metrics.json files, then a ``mean`` row per run with several seeds."""
-    rows = []
-    for path in metrics_paths:
-        run, seed = run_and_seed(path)
-        metrics = json.loads(Path(path).read_text())
-        rows.append({"run": run, "seed": seed, "model": runs[run]["model"], "dataset": runs[run]["dataset"],
-                     **{column: metrics[column] for column in RUN_COLUMNS}, "device": metrics["device"]})
+def runs_table(records: list[RunRecord], datasets: dict[str, str]) -> pd.DataFrame:
+    """One row per run × seed, then a ``mean`` row per run with several seeds (``datasets``: run → dataset)."""
+    rows = [{"run": r.run, "seed": r.seed, "family": r.test.family, "dataset": datasets[r.run],
+             "test_accuracy": r.test.test_accuracy, "test_top3_accuracy": r.test.test_top3_accuracy,
+             "best_val_accuracy": r.test.best_val_accuracy, "best_epoch": r.test.best_epoch,
+             "parameters": r.test.parameters, "train_hours": r.model.compute.train_hours, "device": r.test.device}
+            for r in records]
     table = pd.DataFrame(rows).sort_values(["run", "seed"])
     means = [
-        {"run": run, "seed": "mean", "model": group["model"].iloc[0], "dataset": group["dataset"].iloc[0],
+        {"run": run, "seed": "mean", "family": group["family"].iloc[0], "dataset": group["dataset"].iloc[0],
          **group[RUN_COLUMNS].mean().to_dict(), "device": group["device"].iloc[0]}
         for run, group in table.groupby("run") if len(group) > 1
     ]
     return pd.concat([table, pd.DataFrame(means)], ignore_index=True) if means else table.reset_index(drop=True)
 
 
-def write_runs_table(metrics_paths, runs: dict, out_csv: str | Path) -> pd.DataFrame:
+def write_runs_table(metrics_paths, model_paths, datasets: dict[str, str], out_csv: str | Path) -> pd.DataFrame:
     """Write ``runs_table`` to ``out_csv`` (and Markdown and LaTeX beside it) atomically."""
-    table = runs_table(metrics_paths, runs).round(4)
+    table = runs_table(read_run_records(metrics_paths, model_paths), datasets).round(4)
     write_table(table, out_csv, digits=4)
     return table
 
 
 def async_table(async_paths) -> pd.DataFrame:
-    """One row per AEGNN run × seed from async.json: FLOPs and latency per event, dense and asynchronous."""
+    """One row per AEGNN run × seed from async.json: FLOPs (evrepro's convention) and latency per event, dense and
+    asynchronous."""
     rows = []
     for path in async_paths:
         run, seed = run_and_seed(path)
-        result = json.loads(Path(path).read_text())
-        latency = result["latency_ms_per_event"]
-        rows.append({"run": run, "seed": seed, "streams": result["streams"], "events": result["events"],
-                     "dense_mflops_per_event": result["mflops_per_event"]["dense"],
-                     "async_mflops_per_event": result["mflops_per_event"]["async"],
-                     "flops_ratio": result["speedup"]["flops"],
-                     "dense_ms_per_event": latency["dense"]["mean"], "async_ms_per_event": latency["async"]["mean"],
-                     "latency_ratio": result["speedup"]["latency_mean"], "device": latency["device"],
-                     "max_abs_difference": result["max_abs_difference"]["any_layer"],
-                     "accuracy_all_events": result["accuracy_vs_events"]["accuracy"][-1]})
+        result = read_record(AsyncResult, path)
+        latency = result.latency_ms_per_event
+        rows.append({"run": run, "seed": seed, "streams": result.streams, "events": result.events,
+                     "dense_mflops_per_event": result.flops.dense_mflops_per_event,
+                     "async_mflops_per_event": result.flops.async_mflops_per_event,
+                     "flops_ratio": result.speedup.flops,
+                     "dense_ms_per_event": latency.dense.mean, "async_ms_per_event": latency.asynchronous.mean,
+                     "latency_ratio": result.speedup.latency_mean, "device": latency.device,
+                     "max_abs_difference": result.max_abs_difference.any_layer,
+                     "accuracy_all_events": result.accuracy_vs_events.accuracy[-1]})
     return pd.DataFrame(rows).sort_values(["run", "seed"]).reset_index(drop=True)
 
 

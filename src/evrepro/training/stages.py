@@ -10,7 +10,6 @@ run folder's claim (``evrepro.training.folder``) and the run record (``evrepro.t
 checkpoint folder's own state (``last.*``, ``training.json``) beside the best checkpoint.
 """
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -21,7 +20,8 @@ import numpy as np
 from evrepro.layout import run_folder
 from evrepro.training.execution import Execution
 from evrepro.training.folder import RunFolder, training_identity
-from evrepro.training.record import write_config, write_history, write_model_record, write_test_results
+from evrepro.training.record import (Compute, ModelRecord, MetricsRecord, read_record, write_config, write_history,
+                                     write_record, write_test_results)
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Trainer:
     epochs_done: Callable[[Path], int]  # epochs a checkpoint ``last.*`` holds
     train: Callable[..., Trained]  # (cache_path, best_path, model_config, training, seed, *, execution, threads,
     #                                 progress, on_epoch) -> Trained; checkpoints beside best_path, resumed from there
-    load_best: Callable  # (cache_path, best_path, record: dict, threads, device) -> (model, {"epoch", "val_accuracy"})
+    load_best: Callable  # (cache_path, best_path, ModelRecord, threads, device) -> (model, {"epoch", "val_accuracy"})
     predict: Callable  # (model, cache_path, split) -> (scores [N, C], labels [N], mean loss)
 
 
@@ -86,24 +86,21 @@ def train_stage(family: Trainer, cache_path, outputs: TrainOutputs, name: str, r
     trained = family.train(cache_path, outputs.best, config, training, seed, execution=execution, threads=threads,
                            progress=progress, on_epoch=partial(write_history, outputs.history))
     write_history(outputs.history, trained.history)  # also when the training was complete before this job
-    record = {"family": family.name, "architecture": family.architecture, "config": config.as_dict(),
-              "training": asdict(training), "seed": seed, "device": trained.device, "threads": trained.threads,
-              "parameters": trained.parameters["trainable"],
-              "non_trainable_parameters": trained.parameters["non_trainable"],
-              "train_wall_time_s": float(sum(row["seconds"] for row in trained.history)), "compute": trained.compute}
-    write_model_record(outputs.model, record)
+    write_record(outputs.model, ModelRecord(
+        family=family.name, architecture=family.architecture, config=config.as_dict(), training=asdict(training),
+        seed=seed, device=trained.device, threads=trained.threads, parameters=trained.parameters["trainable"],
+        non_trainable_parameters=trained.parameters["non_trainable"], compute=Compute(**trained.compute)))
     return trained
 
 
 def evaluate_stage(family: Trainer, cache_path, best, model_json, metrics, confusion, *,
-                   threads: int | None = None, device: str = "auto", split: str = "test") -> dict:
+                   threads: int | None = None, device: str = "auto", split: str = "test") -> MetricsRecord:
     """Test metrics of a run × seed's best checkpoint: ``metrics`` (JSON) and ``confusion`` (CSV)."""
-    record = json.loads(Path(model_json).read_text())
+    record = read_record(ModelRecord, model_json)
     model, best_state = family.load_best(cache_path, best, record, threads, device)
     scores, labels, loss = family.predict(model, cache_path, split)
     with family.store(cache_path) as store:
         class_names = store.class_names
-    record = {**record, "best_epoch": best_state["epoch"], "best_val_accuracy": best_state["val_accuracy"]}
-    return write_test_results(metrics, confusion, family.name, np.asarray(scores), np.asarray(labels), loss,
-                              class_names, record)
+    return write_test_results(metrics, confusion, record, best_state, np.asarray(scores), np.asarray(labels), loss,
+                              class_names)
 

@@ -16,8 +16,8 @@ cache and writes ``async.json`` (and ``accuracy_vs_events.csv``):
 
 Its parts, by job: ``timing`` (a clock that waits for CUDA), ``dense`` (the dense reference: a full pass on a
 prefix, the difference to the engine, accuracy after n events), ``measure`` (the engine run over a stream, with its
-FLOPs, latencies and checks), ``paper_protocol`` (AEGNN's own FLOP protocol) and ``run`` (the orchestration and
-async.json's shape).
+FLOPs, latencies and checks), ``paper_protocol`` (AEGNN's own FLOP protocol) and ``run`` (the orchestration;
+async.json's shape is ``evrepro.training.record.AsyncResult``).
 """
 
 from evrepro.aegnn.async_eval.run import evaluate_async

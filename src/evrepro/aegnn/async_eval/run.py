@@ -1,8 +1,7 @@
-"""The asynchronous evaluation of a run's best model, and the shape of async.json."""
+"""The asynchronous evaluation of a run's best model, written to async.json
+(its shape: ``evrepro.training.record.AsyncResult``)."""
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,11 +18,13 @@ from evrepro.aegnn.loop import device_name
 from evrepro.aegnn.presets import LAYERS
 from evrepro.graphs.store import GraphStore
 from evrepro.storage.fileio import atomic_output
+from evrepro.training.record import (ASYNC_FORMAT, AccuracyCurve, AsyncResult, Convention, Exactness, LayerFlops,
+                                     Latencies, Latency, ModelRecord, Speedup, read_record, write_record)
 
 WARMUP_EVENTS = 20
 CONVENTIONS = {
     "evrepro": "evrepro's pinned definition (flop_definition): every recomputed node counted, the new event's "
-               "neighbours included; mean over every event of every stream processed (mflops_per_event above)",
+               "neighbours included; mean over every event of every stream processed",
     "dagr_last_event": "the cost of adding the last event of each stream (its graph complete), mean over streams; "
                        "dense = one full pass on that whole graph",
     "aegnn_paper_protocol": "AEGNN's evaluation/flops.py as documented: a fresh, untrained GraphRes with 2-D "
@@ -33,9 +34,9 @@ CONVENTIONS = {
 }
 
 
-def _summary(values) -> dict:
+def _latency(values) -> Latency:
     values = np.asarray(values, dtype=np.float64)
-    return {"mean": float(values.mean()), "median": float(np.median(values))}
+    return Latency(mean=float(values.mean()), median=float(np.median(values)), samples=int(values.size))
 
 
 def _log_ratio(dense: float, asynchronous: float) -> float | None:
@@ -43,55 +44,47 @@ def _log_ratio(dense: float, asynchronous: float) -> float | None:
 
 
 def _result(m: Measurements, params, split: str, subset, check_every: int, device, counts, accuracy,
-            samples) -> dict:
+            samples) -> AsyncResult:
     """async.json's content."""
     dense_total, async_total = sum(m.dense_flops.values()) / m.events, sum(m.async_flops.values()) / m.events
-    latency = {"async": {**_summary(m.async_ms), "samples": len(m.async_ms)},
-               "dense": {**_summary(m.dense_ms), "samples": len(m.dense_ms)}}
+    asynchronous, dense = _latency(m.async_ms), _latency(m.dense_ms)
     every = f"every {check_every}th event count and the last of each stream"
-    return {
-        "flop_definition": flops.DEFINITION,
-        "split": split,
-        "streams": len(subset),
-        "stream_indices": [int(i) for i in subset],
-        "events": m.events,
-        "graph": {"radius": params.radius, "max_neighbors": params.max_neighbors, "n_samples": params.n_samples},
-        "mflops_per_event": {"dense": dense_total / 1e6, "async": async_total / 1e6},
-        "layers": {name: {"dense_mflops_per_event": m.dense_flops[name] / m.events / 1e6,
-                          "async_mflops_per_event": m.async_flops[name] / m.events / 1e6,
-                          "log10_dense_over_async": _log_ratio(m.dense_flops[name], m.async_flops[name])}
-                   for name in LAYERS},
-        "latency_ms_per_event": {**latency, "device": device_name(device), "threads": torch.get_num_threads(),
-                                 "dense_timing": f"radius graph of the prefix + full forward, timed at {every}"},
-        "speedup": {"flops": dense_total / async_total,
-                    "latency_mean": latency["dense"]["mean"] / latency["async"]["mean"],
-                    "latency_median": latency["dense"]["median"] / latency["async"]["median"]},
-        "max_abs_difference": {"logits": m.worst_logits, "any_layer": m.worst_layers, "checks": m.checks,
-                               "checked_at": every},
-        "conventions": {
-            "evrepro": {"description": CONVENTIONS["evrepro"], "mflops_per_event": {"dense": dense_total / 1e6,
-                                                                                 "async": async_total / 1e6}},
-            **{name: {"description": CONVENTIONS[name],
-                      "mflops_per_event": {kind: float(np.mean(values)) / 1e6 for kind, values in per_stream.items()}}
-               for name, per_stream in (("dagr_last_event", m.last_event),
-                                        ("aegnn_paper_protocol", m.paper_protocol))},
+    per_stream = {"dagr_last_event": m.last_event, "aegnn_paper_protocol": m.paper_protocol}
+    return AsyncResult(
+        format=ASYNC_FORMAT,
+        flop_definition=flops.DEFINITION,
+        split=split,
+        streams=len(subset),
+        stream_indices=[int(i) for i in subset],
+        events=m.events,
+        graph={"radius": params.radius, "max_neighbors": params.max_neighbors, "n_samples": params.n_samples},
+        conventions={
+            "evrepro": Convention(dense_total / 1e6, async_total / 1e6, CONVENTIONS["evrepro"]),
+            **{name: Convention(float(np.mean(costs["dense"])) / 1e6, float(np.mean(costs["async"])) / 1e6,
+                                CONVENTIONS[name]) for name, costs in per_stream.items()},
         },
-        "accuracy_vs_events": {
-            "events": counts, "accuracy": accuracy, "samples": samples,
-            "method": "dense model on the first n events of every stream of the split; the asynchronous engine "
-                      "gives the same outputs after n events, up to max_abs_difference (checked above)"},
-    }
+        layers={name: LayerFlops(m.dense_flops[name] / m.events / 1e6, m.async_flops[name] / m.events / 1e6,
+                                 _log_ratio(m.dense_flops[name], m.async_flops[name])) for name in LAYERS},
+        latency_ms_per_event=Latencies(asynchronous, dense, device_name(device), torch.get_num_threads(),
+                                       f"radius graph of the prefix + full forward, timed at {every}"),
+        speedup=Speedup(flops=dense_total / async_total, latency_mean=dense.mean / asynchronous.mean,
+                        latency_median=dense.median / asynchronous.median),
+        max_abs_difference=Exactness(m.worst_logits, m.worst_layers, m.checks, every),
+        accuracy_vs_events=AccuracyCurve(
+            counts, accuracy, samples, "dense model on the first n events of every stream of the split; the "
+            "asynchronous engine gives the same outputs after n events, up to max_abs_difference (checked above)"),
+    )
 
 
 def evaluate_async(cache_path, best_path, model_json, result_path, accuracy_path, *, max_streams: int = 8,
                    device: str = "auto", check_every: int = 50, split: str = "test",
-                   threads: int | None = None) -> dict:
+                   threads: int | None = None) -> AsyncResult:
     """Asynchronous evaluation of a run's best model: ``result_path`` (async.json), ``accuracy_path`` (CSV).
 
     ``threads`` sets torch's CPU threads for the process (the engine's per-event work is small: one
     thread is usually fastest, and the dense pass is timed under the same setting).
     """
-    model, _ = load_best(cache_path, best_path, json.loads(Path(model_json).read_text()), threads, device)
+    model, _ = load_best(cache_path, best_path, read_record(ModelRecord, model_json), threads, device)
     device = next(model.parameters()).device
     clock = Clock(device)
     subset = GraphStoreDataset(cache_path, split, limit=max_streams).subset
@@ -111,6 +104,5 @@ def evaluate_async(cache_path, best_path, model_json, result_path, accuracy_path
     result = _result(measured, params, split, subset, check_every, device, counts, accuracy, samples)
     with atomic_output(accuracy_path) as temporary:
         pd.DataFrame({"events": counts, "accuracy": accuracy, "samples": samples}).to_csv(temporary, index=False)
-    with atomic_output(result_path) as temporary:
-        temporary.write_text(json.dumps(result, indent=2))
+    write_record(result_path, result)
     return result
