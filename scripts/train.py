@@ -9,5 +9,5 @@ with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake's script di
     run = snakemake.config["runs"][snakemake.wildcards.run]
     outputs = TrainOutputs.of(snakemake.output.best, snakemake.output.history, snakemake.output.model,
                               snakemake.output.config)
-    train_stage(trainer(run["model"]), snakemake.input.cache, outputs, snakemake.wildcards.run, run,
+    train_stage(trainer(run["family"]), snakemake.input.cache, outputs, snakemake.wildcards.run, run,
                 int(snakemake.wildcards.seed), threads=snakemake.threads)

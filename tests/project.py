@@ -20,12 +20,12 @@ from conftest import REPO
 WORKFLOW_FILES = ["Snakefile", "workflow", "scripts", "profiles", "slurm", "envs", "config"]
 PNG_MAGIC, PNG_END = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"
 
-TINY_AEGNN = {"model": "aegnn", "dataset": "digits", "seeds": [0, 1],
+TINY_AEGNN = {"family": "aegnn", "dataset": "digits", "seeds": [0, 1],
               "preprocessing": {"preset": "digits", "n_samples": 200},
               "network": {"preset": "ncars", "pool_voxel": [8, 8]},
               "training": {"epochs": 2, "batch_size": 8, "warmup_epochs": 1}}
 
-TINY_ECN = {"model": "ecn", "dataset": "digits", "seeds": [0],
+TINY_ECN = {"family": "ecn", "dataset": "digits", "seeds": [0],
             "preprocessing": {"preset": "digits", "cache_repeats": 2, "flip_time": 0.5},
             "network": {"preset": "digits", "filters0": 4, "hidden_units": [16]},
             "training": {"epochs": 2, "batch_size": 8}}

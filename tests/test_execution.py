@@ -14,8 +14,8 @@ from evrepro.training.execution import Execution, schema_defaults
 
 
 def test_an_empty_block_resolves_to_the_schemas_defaults_through_validation_too():
-    config = validate_config({"datasets": {"digits": {}}, "runs": {"a": {"model": "aegnn", "dataset": "digits"},
-                                                                   "e": {"model": "ecn", "dataset": "digits"}}})
+    config = validate_config({"datasets": {"digits": {}}, "runs": {"a": {"family": "aegnn", "dataset": "digits"},
+                                                                   "e": {"family": "ecn", "dataset": "digits"}}})
     for name, family in (("a", "aegnn"), ("e", "ecn")):
         assert config["runs"][name]["execution"] == schema_defaults(family)
         assert Execution.of(config["runs"][name]["execution"], family) == Execution.of(None, family)
@@ -43,7 +43,7 @@ def test_a_training_job_asks_for_every_gpu_and_a_scoring_job_for_one_never_with_
                                                                        "execution.checkpoint_every_batches"),
                                        ("threads", "execution.threads")])
 def test_execution_keys_under_training_are_refused_with_where_they_moved(key, hint):
-    config = {"datasets": {"digits": {}}, "runs": {"a": {"model": "ecn", "dataset": "digits",
+    config = {"datasets": {"digits": {}}, "runs": {"a": {"family": "ecn", "dataset": "digits",
                                                          "training": {key: 1}}}}
     with pytest.raises(ConfigError, match=rf"^config runs\.a\.training\.{key}: moved to the run's {re.escape(hint)}"):
         validate_config(config)

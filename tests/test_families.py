@@ -28,8 +28,8 @@ def test_no_code_outside_the_registry_branches_on_a_family_name():
 def test_the_config_schema_knows_exactly_the_registered_families():
     schema = yaml.safe_load(SCHEMA.read_text())
     run = schema["$defs"]["run"]
-    assert run["properties"]["model"]["enum"] == list(FAMILIES)
-    branches = {branch["if"]["properties"]["model"]["const"] for branch in run["allOf"]}
+    assert run["properties"]["family"]["enum"] == list(FAMILIES)
+    branches = {branch["if"]["properties"]["family"]["const"] for branch in run["allOf"]}
     assert branches == set(FAMILIES)
     for name in FAMILIES:
         for block in ("preprocessing", "network", "training", "execution"):
@@ -47,7 +47,15 @@ def test_every_family_names_importable_code_and_a_cache_of_its_own():
 
 
 def test_an_unknown_family_is_refused_in_one_line():
-    with pytest.raises(ConfigError, match=r"^model 'pointnet' is no model family \(families: aegnn, ecn\)$"):
+    with pytest.raises(ConfigError, match=r"^family 'pointnet' is none of the model families \(aegnn, ecn\)$"):
         family("pointnet")
-    with pytest.raises(ConfigError, match="model 'pointnet'"):
-        cache_path({"model": "pointnet", "dataset": "digits", "preprocessing": {"preset": "digits"}})
+    with pytest.raises(ConfigError, match="family 'pointnet'"):
+        cache_path({"family": "pointnet", "dataset": "digits", "preprocessing": {"preset": "digits"}})
+
+
+def test_a_run_that_still_says_model_is_told_the_new_key():
+    from evrepro.config import validate_config
+
+    config = {"datasets": {"digits": {}}, "runs": {"x": {"model": "aegnn", "dataset": "digits"}}}
+    with pytest.raises(ConfigError, match=r"^config runs\.x\.model: renamed family \(the model family"):
+        validate_config(config)

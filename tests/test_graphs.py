@@ -171,7 +171,7 @@ def test_graph_caches_are_keyed_by_the_algorithm_version():
     from evrepro.caches import cache_id, cache_params
     from evrepro.graphs.params import PRESETS
 
-    params = cache_params({"model": "aegnn", "preprocessing": {"preset": "digits"}})
+    params = cache_params({"family": "aegnn", "preprocessing": {"preset": "digits"}})
     assert params.algorithm == GRAPH_ALGORITHM == 2 and params.as_dict()["algorithm"] == GRAPH_ALGORITHM
     for other in (GRAPH_ALGORITHM - 1, GRAPH_ALGORITHM + 1):
         assert cache_id(replace(params, algorithm=other)) != cache_id(params)

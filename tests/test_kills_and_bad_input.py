@@ -124,11 +124,11 @@ def test_cli_errors_are_one_line_naming_file_offset_and_value_and_debug_shows_th
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
     assert "config/config.yaml, line 4, column 4: YAML syntax error" in result.stderr
     (tmp_path / "config/config.yaml").write_text(
-        "datasets: {digits: {}}\nruns: {x: {model: ecn, dataset: digits, training: {epoch: 3}}}\n")
+        "datasets: {digits: {}}\nruns: {x: {family: ecn, dataset: digits, training: {epoch: 3}}}\n")
     result = evrepro(tmp_path, "train", "x")
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
     assert "config runs.x.training: Additional properties are not allowed ('epoch' was unexpected)" in result.stderr
-    (tmp_path / "config/config.yaml").write_text("datasets: {digits: {}}\nruns: {x: {model: ecn, dataset: digits}}\n")
+    (tmp_path / "config/config.yaml").write_text("datasets: {digits: {}}\nruns: {x: {family: ecn, dataset: digits}}\n")
     result = evrepro(tmp_path, "train", "x")
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
     assert "not found: make it first with `python -m evrepro cache x`" in result.stderr

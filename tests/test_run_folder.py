@@ -34,9 +34,9 @@ def epochs_done(last) -> int:
 
 def test_execution_settings_are_not_part_of_a_training(cache):
     assert identity(cache)["network"] == {"channels": [1, 8]}
-    run = {"model": "ecn", "dataset": "d", "seeds": [0, 1], "description": "x", "network": {"filters0": 4},
+    run = {"family": "ecn", "dataset": "d", "seeds": [0, 1], "description": "x", "network": {"filters0": 4},
            "training": {"lr": 1}, "execution": {"gpus": 4, "device": "gpu", "checkpoint_minutes": 2}}
-    assert training_params(run) == {"model": "ecn", "dataset": "d", "network": {"filters0": 4},
+    assert training_params(run) == {"family": "ecn", "dataset": "d", "network": {"filters0": 4},
                                     "training": {"lr": 1}}
 
 

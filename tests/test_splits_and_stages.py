@@ -122,6 +122,6 @@ def test_config_errors_point_at_the_line_or_the_key(tmp_path):
     path.write_text("- just\n- a list\n")
     with pytest.raises(ConfigError, match="holds a YAML list, not a mapping"):
         load_config(path)
-    path.write_text("datasets: {digits: {}}\nruns: {r: {model: aegnn, dataset: digits}}\n")
+    path.write_text("datasets: {digits: {}}\nruns: {r: {family: aegnn, dataset: digits}}\n")
     config = load_config(path)
     assert config["runs"]["r"]["training"]["epochs"] == 150  # defaults filled

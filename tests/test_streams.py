@@ -201,7 +201,7 @@ def test_stream_caches_are_keyed_by_the_algorithm_version():
     from evrepro.streams.preprocess import preprocess_stream
     from evrepro.streams.store import build_stream_store, stored_params
 
-    params = cache_params({"model": "ecn", "preprocessing": {"preset": "digits"}})
+    params = cache_params({"family": "ecn", "preprocessing": {"preset": "digits"}})
     assert params.algorithm == STREAM_ALGORITHM == 2 and params.as_dict()["algorithm"] == STREAM_ALGORITHM
     for other in (STREAM_ALGORITHM - 1, STREAM_ALGORITHM + 1):
         assert cache_id(replace(params, algorithm=other)) != cache_id(params)

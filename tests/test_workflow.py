@@ -174,7 +174,7 @@ def test_a_typo_in_a_config_key_fails_at_start_up_naming_the_key(tmp_path, confi
 
 def test_a_run_on_an_unconfigured_dataset_is_refused_naming_the_run(tmp_path):
     config = tiny_config()
-    config["runs"] = {"cars": {"model": "aegnn", "dataset": "ncars"}}
+    config["runs"] = {"cars": {"family": "aegnn", "dataset": "ncars"}}
     result = snakemake(make_project(tmp_path, config), "-n", "--cores", "1")
     assert result.returncode != 0
     assert "runs.cars.dataset: 'ncars' is not configured" in result.stdout + result.stderr
@@ -195,11 +195,11 @@ def test_the_paper_configuration_plans_every_dataset_and_both_families(tmp_path)
     for rule in ("fetch", "extract", "events", "samples_figure"):
         assert {job for job in jobs if job.startswith(f"{rule}[")} == {f"{rule}[dataset={d}]" for d in datasets}
     trained = {(job.split("[")[0], job.split("run=")[1].split(",")[0]) for job in jobs if job.startswith("train_")}
-    expected = {(f"train_{run['model']}", name) for name, run in paper["runs"].items()}
+    expected = {(f"train_{run['family']}", name) for name, run in paper["runs"].items()}
     assert trained == expected
-    assert {model for _, model in {(n, r["model"]) for n, r in paper["runs"].items()}} == {"aegnn", "ecn"}
-    ecn_datasets = {run["dataset"] for run in paper["runs"].values() if run["model"] == "ecn"}
-    aegnn_datasets = {run["dataset"] for run in paper["runs"].values() if run["model"] == "aegnn"}
+    assert {model for _, model in {(n, r["family"]) for n, r in paper["runs"].items()}} == {"aegnn", "ecn"}
+    ecn_datasets = {run["dataset"] for run in paper["runs"].values() if run["family"] == "ecn"}
+    aegnn_datasets = {run["dataset"] for run in paper["runs"].values() if run["family"] == "aegnn"}
     assert ecn_datasets == datasets and aegnn_datasets == datasets  # and each family on the other's datasets
     assert not any("digits" in job for job in jobs)
     seeds = sum(len(run.get("seeds", [0])) for run in paper["runs"].values())

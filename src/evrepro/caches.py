@@ -7,7 +7,7 @@ from evrepro.storage.fileio import params_hash
 
 def cache_params(run: dict):
     """The parameters of the cache a run trains on: its family's preset with the run's overrides."""
-    return family(run["model"]).cache_params(run["preprocessing"])
+    return family(run["family"]).cache_params(run["preprocessing"])
 
 
 def cache_id(params) -> str:
@@ -17,5 +17,5 @@ def cache_id(params) -> str:
 
 def cache_path(run: dict) -> str:
     """The cache a run trains on: layout.CACHE of its family's kind (AEGNN's graphs, ECN's streams)."""
-    return layout.fill(layout.CACHE, kind=family(run["model"]).cache_kind, dataset=run["dataset"],
+    return layout.fill(layout.CACHE, kind=family(run["family"]).cache_kind, dataset=run["dataset"],
                        prep=cache_id(cache_params(run)))

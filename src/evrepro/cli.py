@@ -88,15 +88,15 @@ def cmd_cache(args) -> None:
 
     _, run = _run(args)
     events = _require(layout.fill(layout.EVENTS, dataset=run["dataset"]), f"events {run['dataset']}")
-    threads = {"threads": args.threads} if family(run["model"]).cache_threads else {}
-    cache_builder(run["model"])(events, cache_path(run), cache_params(run), **threads)
+    threads = {"threads": args.threads} if family(run["family"]).cache_threads else {}
+    cache_builder(run["family"])(events, cache_path(run), cache_params(run), **threads)
 
 
 def _best(run: dict, run_name: str, seed: int) -> str:
     """A run × seed's best checkpoint."""
     from evrepro.families import family
 
-    return layout.fill(layout.best_checkpoint(family(run["model"]).checkpoint_suffix), run=run_name, seed=seed)
+    return layout.fill(layout.best_checkpoint(family(run["family"]).checkpoint_suffix), run=run_name, seed=seed)
 
 
 def _trained(args, run: dict) -> tuple[str, str, str]:
@@ -118,7 +118,7 @@ def cmd_train(args) -> None:
     wildcards = {"run": args.run, "seed": args.seed}
     outputs = TrainOutputs.of(_best(run, args.run, args.seed), *(layout.fill(template, **wildcards) for template in
                                                                    (layout.HISTORY, layout.MODEL, layout.RUN_CONFIG)))
-    train_stage(trainer(run["model"]), cache, outputs, args.run, run, args.seed, threads=args.threads)
+    train_stage(trainer(run["family"]), cache, outputs, args.run, run, args.seed, threads=args.threads)
 
 
 def cmd_evaluate(args) -> None:
@@ -129,7 +129,7 @@ def cmd_evaluate(args) -> None:
     _, run = _run(args)
     cache, best, model = _trained(args, run)
     wildcards = {"run": args.run, "seed": args.seed}
-    family = trainer(run["model"])
+    family = trainer(run["family"])
     metrics = evaluate_stage(family, cache, best, model, layout.fill(layout.METRICS, **wildcards),
                              layout.fill(layout.CONFUSION, **wildcards), threads=args.threads,
                              device=Execution.of(run.get("execution"), family.name).device)
@@ -140,9 +140,9 @@ def cmd_async(args) -> None:
     from evrepro.families import FAMILIES, family
 
     config, run = _run(args)
-    if not family(run["model"]).asynchronous:
+    if not family(run["family"]).asynchronous:
         asynchronous = ", ".join(known.title for known in FAMILIES.values() if known.asynchronous)
-        raise ConfigError(f"run {args.run!r} is an {run['model']} run: asynchronous inference is {asynchronous}'s")
+        raise ConfigError(f"run {args.run!r} is an {run['family']} run: asynchronous inference is {asynchronous}'s")
     from evrepro.aegnn.async_eval import evaluate_async
 
     cache, best, model = _trained(args, run)

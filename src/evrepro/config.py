@@ -18,6 +18,7 @@ MOVED_KEYS = {
     ("async_eval", "threads"): "removed: the async_eval job uses the threads its rule is given "
     "(`snakemake --set-threads async_eval=N`; `--threads N` on the CLI)",
     ("runs", "*", "training", "decay"): "renamed lr_decay (the same per-epoch factor, as ECN's runs call it)",
+    ("runs", "*", "model"): "renamed family (the model family: aegnn or ecn, as every table names it)",
 }
 
 

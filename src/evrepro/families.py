@@ -1,6 +1,6 @@
 """The model families evrepro trains, as plain data: every place that differs by family looks it up here.
 
-A run's ``model`` names its family. The registry says which cache it trains on (kind, parameters, presets and the
+A run's ``family`` names it. The registry says which cache it trains on (kind, parameters, presets and the
 function that builds it), the names of its rules and checkpoints, whether it is also evaluated event by event, and
 where its trainer lives: the ``evrepro.training.stages.Trainer`` with its framework, imported only by the jobs that
 train or score it (``trainer``), so that reading this loads neither torch nor TensorFlow. Adding a family is one
@@ -22,7 +22,7 @@ from evrepro.streams.params import StreamParams
 class Family:
     """One model family: what the workflow, the CLI and the report need to know of it."""
 
-    name: str  # the config's ``model``
+    name: str  # a run's ``family`` in the config
     title: str  # as the tables and captions name it
     cache_kind: str  # the {kind} of layout.CACHE, and the name of the rule that builds it
     params_type: type  # its cache's parameters (a dataclass with ``as_dict``)
@@ -62,9 +62,9 @@ FAMILIES = {
 
 
 def family(name: str) -> Family:
-    """The family a run's ``model`` names; an unknown one is refused in one line."""
+    """The family a run's ``family`` names; an unknown one is refused in one line."""
     if name not in FAMILIES:
-        raise ConfigError(f"model {name!r} is no model family (families: {', '.join(FAMILIES)})")
+        raise ConfigError(f"family {name!r} is none of the model families ({', '.join(FAMILIES)})")
     return FAMILIES[name]
 
 

@@ -23,7 +23,7 @@ config["_reproduction_summary"] = reproduction_summary(".", PAPERS)
 CLASSIFICATION_DATASETS = [name for name in DATASETS if get_dataset(name).task == "classification"]
 RUNS = config["runs"]
 # the runs also evaluated event by event (their family's asynchronous evaluation: AEGNN's)
-ASYNCHRONOUS_RUNS = [name for name, run in RUNS.items() if family(run["model"]).asynchronous]
+ASYNCHRONOUS_RUNS = [name for name, run in RUNS.items() if family(run["family"]).asynchronous]
 # the async captions (workflow/report/*.rst) list these runs; like the summary, under a key no config can set
 config["_asynchronous_runs"] = {name: RUNS[name] for name in ASYNCHRONOUS_RUNS}
 
@@ -53,9 +53,9 @@ def check_runs():
             )
 
 
-def runs_of(model):
+def runs_of(family_name):
     """Names of the runs of one model family."""
-    return [name for name, run in RUNS.items() if run["model"] == model]
+    return [name for name, run in RUNS.items() if run["family"] == family_name]
 
 
 def runs_pattern(names):
@@ -63,14 +63,14 @@ def runs_pattern(names):
     return "|".join(re.escape(name) for name in names) or "no-such-run"
 
 
-def run_pattern(model):
+def run_pattern(family_name):
     """A wildcard constraint matching exactly the runs of one model family."""
-    return runs_pattern(runs_of(model))
+    return runs_pattern(runs_of(family_name))
 
 
 def runs_with_cache(kind):
     """Names of the runs that train on a cache of ``kind`` (graphs, streams)."""
-    return [name for name, run in RUNS.items() if family(run["model"]).cache_kind == kind]
+    return [name for name, run in RUNS.items() if family(run["family"]).cache_kind == kind]
 
 
 def fetch_params(wildcards):
@@ -101,7 +101,7 @@ def run_cache(wildcards):
 
 def run_best_checkpoint(wildcards):
     """The best checkpoint of a run × seed, named by its family's checkpoint format."""
-    return layout.fill(layout.best_checkpoint(family(RUNS[wildcards.run]["model"]).checkpoint_suffix),
+    return layout.fill(layout.best_checkpoint(family(RUNS[wildcards.run]["family"]).checkpoint_suffix),
                        run=wildcards.run, seed=wildcards.seed)
 
 
@@ -118,7 +118,7 @@ def train_params(wildcards):
 def run_execution(wildcards) -> Execution:
     """How a run's jobs execute (its ``execution`` block): never part of a job's params, so editing it reruns nothing."""
     run = RUNS[wildcards.run]
-    return Execution.of(run.get("execution"), run["model"])
+    return Execution.of(run.get("execution"), run["family"])
 
 
 def run_threads(job):
@@ -138,7 +138,7 @@ def run_resource(job, name, default=None):
 
 def run_conda_env(wildcards):
     """The conda environment of a run's jobs under ``--sdm conda``: its family's, the GPU variant when it has GPUs."""
-    name = family(RUNS[wildcards.run]["model"]).name
+    name = family(RUNS[wildcards.run]["family"]).name
     return f"../../envs/{name}{'-gpu' if run_execution(wildcards).gpus else ''}.yaml"
 
 
@@ -169,7 +169,7 @@ def cache_benchmarks():
     users = {}
     for name, run in RUNS.items():
         job = layout.fill(layout.CACHE_JOB, dataset=run["dataset"], prep=cache_id(cache_params(run)))
-        users.setdefault(layout.job_file(layout.BENCHMARK, family(run["model"]).cache_kind, job), []).append(name)
+        users.setdefault(layout.job_file(layout.BENCHMARK, family(run["family"]).cache_kind, job), []).append(name)
     return users
 
 

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 def training_params(run: dict) -> dict:
     """What decides a run × seed's training besides its cache: the train rules' tracked ``params``."""
-    return {"model": run["model"], "dataset": run["dataset"], "network": run.get("network", {}),
+    return {"family": run["family"], "dataset": run["dataset"], "network": run.get("network", {}),
             "training": run.get("training", {})}
 
 

@@ -81,8 +81,8 @@ def train_stage(family: Trainer, cache_path, outputs: TrainOutputs, name: str, r
     RunFolder(run_folder(outputs.best)).claim(identity, family.epochs_done)
     with family.store(cache_path) as store:
         preprocessing = store.params.as_dict()
-    write_config(outputs.config, run=name, model=family.name, dataset=run["dataset"], seed=seed,
-                          preprocessing=preprocessing, network=config.as_dict(), training=asdict(training))
+    write_config(outputs.config, run=name, family=family.name, dataset=run["dataset"], seed=seed,
+                 preprocessing=preprocessing, network=config.as_dict(), training=asdict(training))
     trained = family.train(cache_path, outputs.best, config, training, seed, execution=execution, threads=threads,
                            progress=progress, on_epoch=partial(write_history, outputs.history))
     write_history(outputs.history, trained.history)  # also when the training was complete before this job
