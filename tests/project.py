@@ -21,7 +21,7 @@ WORKFLOW_FILES = ["Snakefile", "workflow", "scripts", "profiles", "slurm", "envs
 PNG_MAGIC, PNG_END = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"
 
 TINY_AEGNN = {"family": "aegnn", "dataset": "digits", "seeds": [0, 1],
-              "preprocessing": {"preset": "digits", "n_samples": 200},
+              "preprocessing": {"preset": "digits", "events_per_sample": 200},
               "network": {"preset": "ncars", "pool_voxel": [8, 8]},
               "training": {"epochs": 2, "batch_size": 8, "warmup_epochs": 1}}
 

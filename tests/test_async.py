@@ -124,7 +124,7 @@ def test_a_model_without_bias_and_root_weight(digit_streams):
 @pytest.mark.parametrize("name, preset, dim", [("sample_nmnist.bin", "ncars", 3), ("1.bs2", "ncaltech101", 2)])
 def test_real_nmnist_recordings_over_the_whole_stream(real_fixtures, name, preset, dim):
     pos, x, _ = event_graph(read(real_fixtures / "nmnist" / name), DIGITS, np.random.default_rng(0))
-    assert len(pos) == DIGITS.n_samples
+    assert len(pos) == DIGITS.events_per_sample
     graph = StreamGraph(DIGITS.radius, DIGITS.max_neighbors)
     assert sum(graph.insert(p).evicted.shape[1] for p in pos) > 100  # the cap bites all along
     last = len(pos) - 1

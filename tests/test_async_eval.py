@@ -48,7 +48,7 @@ def test_async_json_is_complete_and_consistent(trained):
     assert read_record(AsyncResult, run_dir / "async.json") == result
     assert result.format == ASYNC_FORMAT and result.flop_definition == flops.DEFINITION
     assert result.streams == 3 and result.events == 3 * 200
-    assert result.graph == {"radius": 3.0, "max_neighbors": 8, "n_samples": 200}
+    assert result.graph == {"radius": 3.0, "max_neighbors": 8, "events_per_sample": 200}
 
     total = result.flops
     assert 0 < total.async_mflops_per_event < total.dense_mflops_per_event

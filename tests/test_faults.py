@@ -195,7 +195,7 @@ def test_more_epochs_extend_a_training_from_its_checkpoint(project):
 def test_changing_a_preprocessing_value_builds_a_new_cache_and_keeps_the_old_one(project):
     [old_cache] = (project.root / "results/graphs/digits").glob("*.h5")
     old_digest = digest(old_cache)
-    planned = project.apply(lambda c: c["runs"]["a"]["preprocessing"].update(n_samples=150))
+    planned = project.apply(lambda c: c["runs"]["a"]["preprocessing"].update(events_per_sample=150))
     [graphs] = [job for job in planned if job.startswith("graphs[")]
     [drawn] = [job for job in planned if job.startswith("graph_figure[")]  # the new cache's graph drawn
     assert drawn.removeprefix("graph_figure") == graphs.removeprefix("graphs")

@@ -141,7 +141,7 @@ def test_subsampling_keeps_time_order_and_is_seeded():
 
 def test_event_graph_normalises_time_in_microseconds():
     events = make_events([1000, 1100, 2000, 2100], [1, 1, 1, 5], [1, 1, 1, 1], [1, 0, 1, 0])
-    params = GraphParams(n_samples=10, radius=1.5, max_neighbors=4, beta_per_us=1e-3)
+    params = GraphParams(events_per_sample=10, radius=1.5, max_neighbors=4, beta_per_us=1e-3)
     pos, x, edges = event_graph(events, params, np.random.default_rng(0))
     np.testing.assert_allclose(pos[:, 2], [0.0, 0.1, 1.0, 1.1], rtol=1e-6)
     assert x[:, 0].tolist() == [1.0, -1.0, 1.0, -1.0] and x.dtype == np.float32
@@ -150,7 +150,7 @@ def test_event_graph_normalises_time_in_microseconds():
 
 
 def test_graph_store_round_trip(tiny_digits, tmp_path):
-    params = GraphParams(n_samples=300, radius=3.0, max_neighbors=8, beta_per_us=3e-5, seed=1)
+    params = GraphParams(events_per_sample=300, radius=3.0, max_neighbors=8, beta_per_us=3e-5, subsample_seed=1)
     counts = build_graph_store(tiny_digits["store"], tmp_path / "g.h5", params, progress=False, threads=2)
     with EventsStore(tiny_digits["store"]) as events, GraphStore(tmp_path / "g.h5") as graphs:
         assert counts == {split: events.num_samples(split) for split in events.splits}

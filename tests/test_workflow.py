@@ -52,7 +52,7 @@ def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_repo
         metrics = json.loads((folder / "metrics.json").read_text())
         assert metrics["parameters"] == 34_458 and metrics["device"] == "cpu"
         assert len(pd.read_csv(folder / "history.csv")) == 2
-        assert yaml.safe_load((folder / "config.yaml").read_text())["preprocessing"]["n_samples"] == 200
+        assert yaml.safe_load((folder / "config.yaml").read_text())["preprocessing"]["events_per_sample"] == 200
         result = read_record(AsyncResult, folder / "async.json")
         assert result.streams == 2 and result.events == 400
         assert result.max_abs_difference.any_layer <= 1e-4

@@ -3,6 +3,7 @@
 from evrepro import layout
 from evrepro.families import family
 from evrepro.storage.fileio import params_hash
+from evrepro.storage.stored_names import stored
 
 
 def cache_params(run: dict):
@@ -11,8 +12,8 @@ def cache_params(run: dict):
 
 
 def cache_id(params) -> str:
-    """``{prep}`` in a cache's path: a hash of its preprocessing parameters."""
-    return params_hash(params.as_dict())
+    """``{prep}`` in a cache's path: a hash of its preprocessing parameters (their stored form)."""
+    return params_hash(stored(params))
 
 
 def cache_path(run: dict) -> str:

@@ -18,6 +18,9 @@ MOVED_KEYS = {
     ("async_eval", "threads"): "removed: the async_eval job uses the threads its rule is given "
     "(`snakemake --set-threads async_eval=N`; `--threads N` on the CLI)",
     ("runs", "*", "training", "decay"): "renamed lr_decay (the same per-epoch factor, as ECN's runs call it)",
+    ("runs", "*", "preprocessing", "n_samples"): "renamed events_per_sample (events kept per sample; a sample is "
+    "one recording, as in max_train_samples)",
+    ("runs", "*", "preprocessing", "seed"): "renamed subsample_seed (the seed of AEGNN's event subsampling)",
     ("runs", "*", "model"): "renamed family (the model family: aegnn or ecn, as every table names it)",
 }
 

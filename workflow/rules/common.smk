@@ -12,6 +12,7 @@ from evrepro.report.summary import reproduction_summary
 from evrepro.training.folder import training_params
 from evrepro.training.record import ASYNC_FORMAT
 from evrepro.caches import cache_id, cache_params, cache_path
+from evrepro.storage.stored_names import stored
 
 DATASETS = list(config["datasets"])
 PAPERS = list(yaml.safe_load(open(layout.PAPER_RESULTS))["papers"])  # each gets a claims table
@@ -91,7 +92,7 @@ def events_params(wildcards):
 
 def cache_params_by_id(kind):
     """Every cache of one kind the runs need: {prep id: preprocessing parameters}."""
-    return {cache_id(cache_params(RUNS[name])): cache_params(RUNS[name]).as_dict() for name in runs_with_cache(kind)}
+    return {cache_id(cache_params(RUNS[name])): stored(cache_params(RUNS[name])) for name in runs_with_cache(kind)}
 
 
 def run_cache(wildcards):

@@ -2,9 +2,10 @@
 (which names and hashes caches from them) never loads the code that builds graphs (``evrepro.graphs.preprocess``)."""
 
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 # Version of the graph computation (subsampling, time normalisation, the radius graph's rule). It is a field of
-# GraphParams, so it is part of every graph cache's id (``evrepro.caches.cache_id`` hashes ``as_dict()``) and of the
+# GraphParams, so it is part of every graph cache's id (``evrepro.caches.cache_id`` hashes its stored form) and of the
 # params the cache stores: a cache computed by another rule is rebuilt, never reused. Bump it whenever the same
 # parameters would give different graphs. History:
 #   1  neighbours within r inclusively (d² <= r²). (Caches written then do not record a version; ``GraphStore``
@@ -18,12 +19,15 @@ class GraphParams:
     """Preprocessing parameters; the run config's ``preprocessing`` block maps onto these (all but ``algorithm``,
     which is the code's: ``GRAPH_ALGORITHM``)."""
 
-    n_samples: int
+    events_per_sample: int  # events kept per sample (one recording): a seeded random subset in time order
     radius: float
     max_neighbors: int
     beta_per_us: float
-    seed: int = 0
+    subsample_seed: int = 0
     algorithm: int = GRAPH_ALGORITHM
+
+    # renamed fields keep their first names in caches' attributes, ids and training records (storage.stored_names)
+    STORED_NAMES: ClassVar[dict] = {"events_per_sample": "n_samples", "subsample_seed": "seed"}
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -31,8 +35,8 @@ class GraphParams:
 
 # The papers' presets, and ours for the embedded digits (34×34, ~4,450 events over ~300 ms).
 PRESETS = {
-    "ncars": GraphParams(n_samples=10_000, radius=3.0, max_neighbors=32, beta_per_us=0.5e-5),
-    "ncaltech101": GraphParams(n_samples=25_000, radius=5.0, max_neighbors=32, beta_per_us=0.5e-5),
-    "gen1": GraphParams(n_samples=25_000, radius=3.0, max_neighbors=128, beta_per_us=0.5e-5),
-    "digits": GraphParams(n_samples=500, radius=3.0, max_neighbors=16, beta_per_us=3e-5),
+    "ncars": GraphParams(events_per_sample=10_000, radius=3.0, max_neighbors=32, beta_per_us=0.5e-5),
+    "ncaltech101": GraphParams(events_per_sample=25_000, radius=5.0, max_neighbors=32, beta_per_us=0.5e-5),
+    "gen1": GraphParams(events_per_sample=25_000, radius=3.0, max_neighbors=128, beta_per_us=0.5e-5),
+    "digits": GraphParams(events_per_sample=500, radius=3.0, max_neighbors=16, beta_per_us=3e-5),
 }

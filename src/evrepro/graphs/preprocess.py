@@ -15,16 +15,16 @@ from evrepro.graphs.radius import radius_graph
 from evrepro.storage.sample_cache import require_algorithm
 
 
-def subsample(n_events: int, n_samples: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices of ``min(n_samples, n_events)`` distinct events, in increasing (time) order."""
-    if n_events <= n_samples:
+def subsample(n_events: int, keep: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of ``min(keep, n_events)`` distinct events, in increasing (time) order."""
+    if n_events <= keep:
         return np.arange(n_events)
-    return np.sort(rng.choice(n_events, size=n_samples, replace=False))
+    return np.sort(rng.choice(n_events, size=keep, replace=False))
 
 
 def sample_rng(params: GraphParams, split: str, index: int) -> np.random.Generator:
     """The subsampling generator of one sample: independent of every other sample."""
-    return np.random.default_rng([params.seed, sum(map(ord, split)), index])
+    return np.random.default_rng([params.subsample_seed, sum(map(ord, split)), index])
 
 
 def event_graph(events: np.ndarray, params: GraphParams, rng: np.random.Generator, threads: int = 1):
@@ -34,7 +34,7 @@ def event_graph(events: np.ndarray, params: GraphParams, rng: np.random.Generato
     if decrease := first_decrease(events["t"]):
         raise ValueError(f"events are not sorted by time: event {decrease[0]} has t={events['t'][decrease[0]]} "
                          f"after t={events['t'][decrease[0] - 1]} (the events store sorts every recording)")
-    kept = events[subsample(events.size, params.n_samples, rng)]
+    kept = events[subsample(events.size, params.events_per_sample, rng)]
     t = kept["t"].astype(np.float64)
     t_norm = (t - t[0]) * params.beta_per_us if kept.size else t
     pos = np.stack([kept["x"], kept["y"], t_norm], axis=1).astype(np.float32)

@@ -14,6 +14,7 @@ from evrepro.graphs.params import GRAPH_ALGORITHM, GraphParams
 from evrepro.graphs.preprocess import event_graph, sample_rng
 from evrepro.storage.ragged import RaggedWriter
 from evrepro.storage.sample_cache import SampleCacheReader, build_sample_cache, require_algorithm, versioned_params
+from evrepro.storage.stored_names import stored
 
 FORMAT = "evrepro.graphs/1"
 
@@ -40,7 +41,7 @@ def build_graph_store(events_path: str | Path, out_path: str | Path, params: Gra
     """Preprocess every sample of an events store into a graph store, atomically, the radius graphs searched
     with ``threads`` threads (the job's)."""
     require_algorithm(params, GRAPH_ALGORITHM, "graph")
-    return build_sample_cache(events_path, out_path, FORMAT, params.as_dict(),
+    return build_sample_cache(events_path, out_path, FORMAT, stored(params),
                               lambda group, events: _GraphSplitWriter(group, params, threads), desc="graphs",
                               progress=progress)
 

@@ -17,6 +17,7 @@ from evrepro.datasets.store import EventsStore
 from evrepro.errors import EvreproError
 from evrepro.storage.fileio import atomic_output, sha256_file
 from evrepro.storage.h5meta import H5Store, root_attributes
+from evrepro.storage.stored_names import from_stored
 
 
 class SampleError(EvreproError):
@@ -31,10 +32,10 @@ def require_algorithm(params, current: int, what: str) -> None:
 
 
 def versioned_params(params_class):
-    """A reader's ``PARAMS``: ``params_class`` from a store's params, version 1 for stores written before the
-    algorithm was recorded."""
+    """A reader's ``PARAMS``: ``params_class`` from a store's params (``stored_names``), version 1 for stores written
+    before the algorithm was recorded."""
     def stored_params(**stored):
-        return params_class(**{"algorithm": 1, **stored})
+        return from_stored(params_class, {"algorithm": 1, **stored})
 
     return stored_params
 

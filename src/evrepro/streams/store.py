@@ -16,6 +16,7 @@ import numpy as np
 from evrepro.datasets.store import EventsStore
 from evrepro.storage.ragged import RaggedWriter
 from evrepro.storage.sample_cache import SampleCacheReader, build_sample_cache, require_algorithm, versioned_params
+from evrepro.storage.stored_names import stored
 from evrepro.streams.augment import augment
 from evrepro.streams.params import STREAM_ALGORITHM, StreamParams, convolutions, level_shapes
 from evrepro.streams.preprocess import preprocess_stream
@@ -75,7 +76,7 @@ def build_stream_store(events_path, out_path, params: StreamParams, progress: bo
         return augment(events, sensor_size, params.augmentation, rng)
 
     return build_sample_cache(
-        events_path, out_path, FORMAT, params.as_dict(),
+        events_path, out_path, FORMAT, stored(params),
         lambda group, events: _StreamSplitWriter(group, params, events.sensor_size), desc="streams",
         extra_attributes=lambda events: {"level_shapes": json.dumps(level_shapes(events.sensor_size, params))},
         copies=lambda split: augmented_copies(params, split), transform=transform, progress=progress)

@@ -28,10 +28,10 @@ def largest_difference(engine: AsyncGraphRes, layers: dict) -> tuple[float, floa
     return differences["head"], max(differences.values())
 
 
-def event_counts(n_samples: int, first: int = 25) -> list[int]:
-    """25, 50, 100, ... doubling below ``n_samples``, then ``n_samples``."""
-    counts = [first * 2**i for i in range(int(math.log2(max(n_samples / first, 1))) + 1)]
-    return sorted({c for c in counts if c < n_samples} | {n_samples})
+def event_counts(events_per_sample: int, first: int = 25) -> list[int]:
+    """25, 50, 100, ... doubling below ``events_per_sample``, then ``events_per_sample``."""
+    counts = [first * 2**i for i in range(int(math.log2(max(events_per_sample / first, 1))) + 1)]
+    return sorted({c for c in counts if c < events_per_sample} | {events_per_sample})
 
 
 def accuracy_vs_events(model, store: GraphStore, split: str, counts: list[int], device, batch_size: int = 64):

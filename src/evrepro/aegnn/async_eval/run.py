@@ -57,7 +57,8 @@ def _result(m: Measurements, params, split: str, subset, check_every: int, devic
         streams=len(subset),
         stream_indices=[int(i) for i in subset],
         events=m.events,
-        graph={"radius": params.radius, "max_neighbors": params.max_neighbors, "n_samples": params.n_samples},
+        graph={"radius": params.radius, "max_neighbors": params.max_neighbors,
+               "events_per_sample": params.events_per_sample},
         conventions={
             "evrepro": Convention(dense_total / 1e6, async_total / 1e6, CONVENTIONS["evrepro"]),
             **{name: Convention(float(np.mean(costs["dense"])) / 1e6, float(np.mean(costs["async"])) / 1e6,
@@ -99,7 +100,7 @@ def evaluate_async(cache_path, best_path, model_json, result_path, accuracy_path
         for stream in streams:
             measured.stream(model, stream, params.radius, params.max_neighbors, device, clock, check_every)
             measured.paper_protocol_stream(model.config, stream, params.radius, params.max_neighbors, device)
-        counts = event_counts(params.n_samples)
+        counts = event_counts(params.events_per_sample)
         accuracy, samples = accuracy_vs_events(model, store, split, counts, device)
     result = _result(measured, params, split, subset, check_every, device, counts, accuracy, samples)
     with atomic_output(accuracy_path) as temporary:
