@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.evrepro-installed
 CORES ?= 2
+# test workers: one more than the cores, as the real Snakemake and SLURM runs spend part of their time waiting
+TEST_WORKERS ?= 3
 
 .PHONY: run test install lint clean-results
 
@@ -14,9 +16,9 @@ run: $(INSTALLED)
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --report results/report.html
 
-# two workers, each test file on one of them (a file's tests share its fixtures); the suite shares one trained project
+# each test file on one worker (a file's tests share its fixtures); the suite shares one trained project
 test: $(INSTALLED)
-	$(BIN)/python -m pytest -n $(CORES) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 install: $(INSTALLED)
 

@@ -17,6 +17,12 @@ TINY_DIGITS = {"generator": {"max_images": 40, "recordings_per_image": 2, "seed"
                "val_fraction": 0.25, "split_seed": 0}
 
 
+def pytest_collection_modifyitems(items):
+    """The real workflow runs (files marked ``workflow``) first: pytest-xdist hands out whole files in this order,
+    so a five-minute file never starts last while the other workers idle."""
+    items.sort(key=lambda item: item.get_closest_marker("workflow") is None)
+
+
 @pytest.fixture(scope="session")
 def real_fixtures() -> Path:
     assert REAL.is_dir(), f"real fixtures missing: {REAL}"

@@ -1,11 +1,11 @@
 """Fault injection on the real workflow: config edits, damaged archives and read-only folders on a trained project.
 
 A user's edit must plan exactly the jobs it changes and never destroy a finished result. One copy of the shared
-trained project carries through the tests in order (each starts from the state the previous one left). Kills in
-every stage and bad input: test_kills_and_bad_input.py.
+trained project carries through the tests in order (each starts from the state the previous one left); a second
+chain (more epochs, caches, runs added and removed) is test_faults_caches_and_runs.py. Kills in every stage and bad
+input: test_kills_and_bad_input.py.
 """
 
-import copy
 import hashlib
 import io
 import json
@@ -18,57 +18,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from project import check_every_output_opens, copy_project, dry_run_jobs, shared_config, snakemake, write_config
-
-from evrepro import layout
+from faults import ECN_TABLES, TABLES_AND_FIGURES, aegnn_jobs, digest, digests, ecn_jobs, project_copy
+from project import check_every_output_opens, snakemake
 
 pytestmark = pytest.mark.workflow
-ECN_TABLES = {"runs_table", "compute_table", "paper_tables", "paper_figure", "training_curves",
-              "results_index"}  # no async evaluation
-TABLES_AND_FIGURES = ECN_TABLES | {"async_table", "async_figures"}
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def digests(folder: Path) -> dict[str, str]:
-    """Hash of every file under ``folder`` (superseded trainings left out)."""
-    return {str(p.relative_to(folder)): digest(p) for p in sorted(folder.rglob("*"))
-            if p.is_file() and "superseded" not in p.parts}
-
-
-def jobs(rule: str, run: str, *seeds: int) -> set[str]:
-    return {f"{rule}[run={run}, seed={seed}]" for seed in seeds}
-
-
-def ecn_jobs(run: str, *seeds: int) -> set[str]:
-    return jobs("train_ecn", run, *seeds) | jobs("evaluate_ecn", run, *seeds)
-
-
-def aegnn_jobs(run: str, *seeds: int) -> set[str]:
-    return jobs("train_aegnn", run, *seeds) | jobs("evaluate_aegnn", run, *seeds) | jobs("async_eval", run, *seeds)
-
-
-class Project:
-    """A workflow copy with its current config; ``apply`` edits the config, ``run`` runs the workflow."""
-
-    def __init__(self, root: Path, config: dict):
-        self.root, self.config = root, config
-
-    def apply(self, edit) -> set[str]:
-        """Edit the config in place and write it; returns the jobs Snakemake now plans."""
-        edit(self.config)
-        write_config(self.root, self.config)
-        return dry_run_jobs(self.root)
-
-    def run(self, *args):
-        result = snakemake(self.root, "--cores", "2", *args)
-        assert result.returncode == 0, result.stderr[-4000:]
-        return result
-
-    def seed_dir(self, run: str, seed: int) -> Path:
-        return self.root / layout.fill(layout.RUN, run=run, seed=seed)
 
 
 @contextmanager
@@ -98,10 +51,7 @@ def read_only(folder: Path):
 
 @pytest.fixture(scope="module")
 def project(trained_project, tmp_path_factory):
-    """A copy of the shared trained project (AEGNN run ``a``, seeds 0 and 1; ECN run ``e``, seed 0)."""
-    root = copy_project(trained_project, tmp_path_factory.mktemp("faults"))
-    assert dry_run_jobs(root) == set()  # the copy is complete: nothing to do
-    return Project(root, shared_config())
+    return project_copy(trained_project, tmp_path_factory.mktemp("faults"))
 
 
 def test_adding_a_seed_trains_only_the_new_seed_and_keeps_the_first_byte_for_byte(project):
@@ -176,53 +126,6 @@ def test_changing_it_back_restores_the_set_aside_training_instead_of_retraining(
     assert digest(folder / "checkpoints/last.npz") == original_last
     assert "restored the training set aside" in (project.root / "logs/train/e_seed-0.log").read_text()
     assert len(list((folder / "superseded").iterdir())) == 1  # the lr=0.002 training, set aside in its turn
-    check_every_output_opens(project.root)
-
-
-def test_more_epochs_extend_a_training_from_its_checkpoint(project):
-    before = pd.read_csv(project.seed_dir("a", 0) / "history.csv")
-    planned = project.apply(lambda c: c["runs"]["a"]["training"].update(epochs=3))
-    assert planned == aegnn_jobs("a", 0, 1) | TABLES_AND_FIGURES
-    project.run()
-    after = pd.read_csv(project.seed_dir("a", 0) / "history.csv")
-    assert len(after) == 3
-    columns = [c for c in before.columns if c != "seconds"]
-    pd.testing.assert_frame_equal(after[columns].iloc[:2], before[columns])  # resumed, not retrained
-    assert not (project.seed_dir("a", 0) / "superseded").exists()
-    check_every_output_opens(project.root)
-
-
-def test_changing_a_preprocessing_value_builds_a_new_cache_and_keeps_the_old_one(project):
-    [old_cache] = (project.root / "results/graphs/digits").glob("*.h5")
-    old_digest = digest(old_cache)
-    planned = project.apply(lambda c: c["runs"]["a"]["preprocessing"].update(events_per_sample=150))
-    [graphs] = [job for job in planned if job.startswith("graphs[")]
-    [drawn] = [job for job in planned if job.startswith("graph_figure[")]  # the new cache's graph drawn
-    assert drawn.removeprefix("graph_figure") == graphs.removeprefix("graphs")
-    assert planned == {graphs, drawn} | aegnn_jobs("a", 0, 1) | TABLES_AND_FIGURES
-    project.run()
-    assert digest(old_cache) == old_digest
-    assert len(list((project.root / "results/graphs/digits").glob("*.h5"))) == 2
-    note = json.loads(next((project.seed_dir("a", 0) / "superseded").iterdir()).joinpath("superseded.json")
-                      .read_text())
-    assert any(change.startswith("cache.params.n_samples: 200 -> 150") for change in note["because"])
-    check_every_output_opens(project.root)
-
-
-def test_adding_a_run_on_an_existing_cache_runs_only_its_jobs(project):
-    planned = project.apply(lambda c: c["runs"].update(b={**copy.deepcopy(c["runs"]["a"]), "seeds": [4]}))
-    assert planned == aegnn_jobs("b", 4) | TABLES_AND_FIGURES
-    project.run()
-    check_every_output_opens(project.root)
-
-
-def test_removing_a_run_reruns_only_the_tables_and_keeps_its_results(project):
-    kept = digests(project.seed_dir("b", 4))
-    planned = project.apply(lambda c: c["runs"].pop("b"))
-    assert planned == TABLES_AND_FIGURES
-    project.run()
-    assert digests(project.seed_dir("b", 4)) == kept
-    assert "b" not in set(pd.read_csv(project.root / "results/tables/runs.csv")["run"])
     check_every_output_opens(project.root)
 
 

@@ -63,13 +63,13 @@ def test_bad_recordings_are_sorted_or_left_out_and_recorded(tmp_path):
     """A recording whose timestamps decrease is sorted (stable) with a warning; an empty one is left out with a
     warning; both are listed in the events store and counted in the datasets table."""
     root = make_project(tmp_path, tiny_config(max_images=12))
-    assert snakemake(root, "--cores", "2").returncode == 0
+    assert snakemake(root, "--cores", "2", "results/tables/datasets.csv").returncode == 0
     [train] = [d for d in (root / "resources/raw/digits").rglob("*") if d.is_dir() and d.name.lower() == "train"]
     label = sorted(train.iterdir())[0]
     unsorted = make_events([10, 30, 20, 20, 40], [1, 2, 3, 4, 5], [1, 1, 1, 1, 1], [1, 0, 1, 0, 1])
     write(label / "99998.bin", unsorted)
     write(label / "99999.bin", unsorted[:0])
-    result = snakemake(root, "--cores", "2", "--forcerun", "events")
+    result = snakemake(root, "--cores", "2", "results/tables/datasets.csv", "--forcerun", "events")
     assert result.returncode == 0, result.stderr[-3000:]
     log = (root / "logs/events/digits.log").read_text()
     assert "99998.bin: timestamp decreases at event 2 (20 after 30; 1 decreases in all); sorted by time" in log

@@ -86,7 +86,8 @@ def test_the_default_pipeline_runs_through_slurm_with_gpus_and_survives_a_requeu
         (tmp_path / name).mkdir()
     local = make_project(tmp_path / "local", cluster_config())
     root = make_project(tmp_path / "cluster", cluster_config())
-    assert snakemake(local, "--cores", "2").returncode == 0
+    metrics = [f"results/runs/{run}/seed-0/metrics.json" for run in ("a", "e")]  # the reference: trained alone
+    assert snakemake(local, "--cores", "2", *metrics).returncode == 0
     process = subprocess.Popen([sys.executable, "-m", "snakemake", "--profile", "slurm",
                                 "--slurm-init-seconds-before-status-checks", "2"], cwd=root,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
