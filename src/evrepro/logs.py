@@ -33,6 +33,11 @@ class _Tee:
     def isatty(self) -> bool:
         return False
 
+    def close(self) -> None:
+        """Flush only: the terminal stream is not ours, and ``logged`` closes the log file (absl's logging handler
+        closes its stream at exit, which is this one when TensorFlow was imported inside ``logged``)."""
+        self.flush() if not self.log_file.closed else self.stream.flush()
+
 
 def current_log() -> str | None:
     """The log file ``logged`` is writing to in this process, if any (for the processes a job starts)."""
