@@ -18,9 +18,10 @@ TINY_DIGITS = {"generator": {"max_images": 40, "recordings_per_image": 2, "seed"
 
 
 def pytest_collection_modifyitems(items):
-    """The real workflow runs (files marked ``workflow``) first: pytest-xdist hands out whole files in this order,
-    so a five-minute file never starts last while the other workers idle."""
-    items.sort(key=lambda item: item.get_closest_marker("workflow") is None)
+    """The real workflow runs (files marked ``workflow``) first, as pytest-xdist hands out whole files in this order
+    and a five-minute file must not start last; among them, those that copy the shared trained project after the
+    others, so that no worker waits for it to be built."""
+    items.sort(key=lambda item: (item.get_closest_marker("workflow") is None, "trained_project" in item.fixturenames))
 
 
 @pytest.fixture(scope="session")

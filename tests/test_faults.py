@@ -21,6 +21,8 @@ import torch
 from faults import ECN_TABLES, TABLES_AND_FIGURES, aegnn_jobs, digest, digests, ecn_jobs, project_copy
 from project import check_every_output_opens, snakemake
 
+from evrepro import layout
+
 pytestmark = pytest.mark.workflow
 
 
@@ -86,19 +88,6 @@ def test_a_description_the_key_order_or_how_jobs_execute_change_nothing(project)
     assert project.apply(edit) == set()
 
 
-def test_a_complete_training_that_is_rerun_rewrites_its_outputs_without_training(project):
-    folder = project.seed_dir("a", 0)
-    history, best = (folder / "history.csv").read_text(), torch.load(folder / "checkpoints/best.pt")
-    result = project.run("--forcerun", "train_aegnn")
-    assert "already holds all 2 epochs" in (project.root / "logs/train/a_seed-0.log").read_text()
-    assert (folder / "history.csv").read_text() == history
-    rewritten = torch.load(folder / "checkpoints/best.pt")
-    assert rewritten["epoch"] == best["epoch"]
-    assert all(torch.equal(rewritten["model"][k], best["model"][k]) for k in best["model"])
-    assert "MissingOutputException" not in result.stderr
-    check_every_output_opens(project.root)
-
-
 def test_changing_a_training_value_retrains_that_run_and_sets_the_old_training_aside(project):
     folder = project.seed_dir("e", 0)
     old_last = digest(folder / "checkpoints/last.npz")
@@ -126,6 +115,20 @@ def test_changing_it_back_restores_the_set_aside_training_instead_of_retraining(
     assert digest(folder / "checkpoints/last.npz") == original_last
     assert "restored the training set aside" in (project.root / "logs/train/e_seed-0.log").read_text()
     assert len(list((folder / "superseded").iterdir())) == 1  # the lr=0.002 training, set aside in its turn
+    check_every_output_opens(project.root)
+
+
+def test_a_complete_training_that_is_rerun_rewrites_its_outputs_without_training(project):
+    folder = project.seed_dir("a", 0)
+    history, best = (folder / "history.csv").read_text(), torch.load(folder / "checkpoints/best.pt")
+    # last but the damaged archive: only this training and its evaluation are rerun, nothing downstream
+    result = project.run(layout.fill(layout.METRICS, run="a", seed=0), "--forcerun", "train_aegnn")
+    assert "already holds all 2 epochs" in (project.root / "logs/train/a_seed-0.log").read_text()
+    assert (folder / "history.csv").read_text() == history
+    rewritten = torch.load(folder / "checkpoints/best.pt")
+    assert rewritten["epoch"] == best["epoch"]
+    assert all(torch.equal(rewritten["model"][k], best["model"][k]) for k in best["model"])
+    assert "MissingOutputException" not in result.stderr
     check_every_output_opens(project.root)
 
 
