@@ -30,7 +30,7 @@ def blocks():
     """(schema definition, the class its block maps onto), imported here: the test may load both frameworks."""
     from evrepro.aegnn.presets import GraphResConfig
     from evrepro.aegnn.train import TrainConfig as AEGNNTraining
-    from evrepro.datasets.digits import DigitsParams
+    from evrepro.datasets.digits_params import DigitsParams
     from evrepro.ecn.presets import ECNConfig
     from evrepro.ecn.train import TrainConfig as ECNTraining
 

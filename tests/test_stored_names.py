@@ -45,3 +45,17 @@ def test_a_config_with_the_old_name_is_told_the_new_one(old, new):
               "runs": {"a": {"family": "aegnn", "dataset": "digits", "preprocessing": {"preset": "digits", old: 1}}}}
     with pytest.raises(ConfigError, match=rf"^config runs\.a\.preprocessing\.{old}: renamed {new} \("):
         validate_config(config)
+
+
+def test_the_digits_generator_keeps_its_archive_and_data_under_the_renamed_key():
+    """test_image_fraction (was test_fraction): the fetch rule's params and the archive's manifest are unchanged."""
+    from evrepro.datasets.digits_params import DigitsParams
+
+    block = validate_config({"datasets": {"digits": {}}})["datasets"]["digits"]["generator"]
+    assert block["test_image_fraction"] == 0.2 and "test_fraction" not in block
+    form = stored(DigitsParams.from_config(block))
+    assert form == {**{key: value for key, value in block.items() if key != "test_image_fraction"},
+                    "test_fraction": 0.2}
+    with pytest.raises(ConfigError, match=r"^config datasets\.digits\.generator\.test_fraction: renamed "
+                                          r"test_image_fraction \("):
+        validate_config({"datasets": {"digits": {"generator": {"test_fraction": 0.3}}}})

@@ -21,6 +21,8 @@ MOVED_KEYS = {
     ("runs", "*", "preprocessing", "n_samples"): "renamed events_per_sample (events kept per sample; a sample is "
     "one recording, as in max_train_samples)",
     ("runs", "*", "preprocessing", "seed"): "renamed subsample_seed (the seed of AEGNN's event subsampling)",
+    ("datasets", "digits", "generator", "test_fraction"): "renamed test_image_fraction (the digit images held out "
+    "for test; a dataset's own test_fraction holds out recordings where its release has no test split)",
     ("runs", "*", "model"): "renamed family (the model family: aegnn or ecn, as every table names it)",
 }
 

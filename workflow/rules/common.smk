@@ -5,6 +5,7 @@ import re
 import yaml
 
 from evrepro import layout
+from evrepro.datasets.digits_params import DigitsParams
 from evrepro.datasets.registry import get_dataset
 from evrepro.training.execution import Execution
 from evrepro.families import FAMILIES, family
@@ -78,7 +79,8 @@ def fetch_params(wildcards):
     """What decides a dataset's archives: the generator block or the local copy (downloads are pinned by
     their checksums, so a new mirror URL changes nothing)."""
     block = config["datasets"][wildcards.dataset]
-    return canonical({"generator": block.get("generator", {}), "root": block.get("root")})
+    generator = stored(DigitsParams.from_config(block["generator"])) if "generator" in block else {}
+    return canonical({"generator": generator, "root": block.get("root")})
 
 
 EVENTS_KEYS = ("val_fraction", "split_seed", "test_fraction", "scale")

@@ -13,12 +13,12 @@ The result is written with the real N-MNIST archive layout and bytes: a zip of
 """
 
 import zipfile
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from evrepro.datasets.digits_params import DigitsParams
 from evrepro.datasets.dvs_simulator import simulate_dvs
 from evrepro.events import make_events
 from evrepro.events.atis import encode_atis
@@ -27,36 +27,6 @@ SENSOR_SIZE = (34, 34)  # (width, height), as N-MNIST
 SOURCE_PIXELS = 8  # load_digits images are 8×8 with values 0-16
 DIGIT_PIXELS = 28  # rendered size at scale 1, as MNIST
 STEP_US = 1000.0  # rendering step; crossing times are interpolated within it
-
-
-@dataclass(frozen=True)
-class DigitsParams:
-    """Generator parameters; the config's ``datasets.digits.generator`` block maps onto these."""
-
-    seed: int = 0
-    recordings_per_image: int = 2
-    test_fraction: float = 0.2
-    saccade_ms: float = 100.0
-    amplitude_px: float = 5.0
-    scale_range: tuple[float, float] = (0.85, 1.05)
-    contrast_threshold: float = 0.36
-    threshold_mismatch: float = 0.03
-    refractory_us: float = 1000.0
-    black_level: float = 0.1
-    noise_hz_per_pixel: float = 0.3
-    max_images: int | None = None
-
-    @classmethod
-    def from_config(cls, block: dict) -> "DigitsParams":
-        values = dict(block)
-        if "scale_range" in values:
-            values["scale_range"] = tuple(values["scale_range"])
-        return cls(**values)
-
-    def as_dict(self) -> dict:
-        values = asdict(self)
-        values["scale_range"] = list(self.scale_range)
-        return values
 
 
 def load_images() -> tuple[np.ndarray, np.ndarray]:
@@ -146,7 +116,8 @@ def record(image: np.ndarray, params: DigitsParams, rng: np.random.Generator,
 def recordings(params: DigitsParams):
     """Yield (split, label, sample_id, events) for every recording, deterministically."""
     images, labels = load_images()
-    is_test = test_image_mask(labels, params.test_fraction, params.seed)  # on all images: a subset keeps its split
+    # on all images: a subset keeps its split
+    is_test = test_image_mask(labels, params.test_image_fraction, params.seed)
     thresholds = sensor_thresholds(params)
     for index in range(image_count(params)):
         split = "Test" if is_test[index] else "Train"

@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from evrepro.datasets import digits
 from evrepro.datasets.conversion import check_sensor, read_recordings
+from evrepro.datasets.digits_params import DigitsParams
 from evrepro.datasets.download import download
 from evrepro.datasets.extract import check_archive, extract_all
 from evrepro.datasets.layouts import list_samples
@@ -24,6 +25,7 @@ from evrepro.events.array import check_field_range
 from evrepro.events.boxes import read_boxes
 from evrepro.events.prophesee import read_prophesee_dat_blocks
 from evrepro.storage.fileio import atomic_output, sha256_file
+from evrepro.storage.stored_names import stored
 
 log = logging.getLogger(__name__)
 SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}
@@ -45,13 +47,13 @@ def fetch(name: str, dataset_config: dict, manifest_path: str | Path, progress: 
     out_dir.mkdir(parents=True, exist_ok=True)
     extracted = None
     if spec.generator == "digits":
-        params = digits.DigitsParams.from_config(dataset_config.get("generator", {}))
+        params = DigitsParams.from_config(dataset_config.get("generator", {}))
         target = out_dir / "digits.zip"
         with atomic_output(target) as temporary:
             count = digits.write_archive(temporary, params, progress)
         log.info("generated %d recordings into %s", count, target)
         files = [target]
-        source = {"generator": "evrepro.datasets.digits", "params": params.as_dict()}
+        source = {"generator": "evrepro.datasets.digits", "params": stored(params)}
     elif dataset_config.get("root"):
         files, extracted = find_local_copy(spec, Path(dataset_config["root"]))
         source = {"root": str(Path(dataset_config["root"]).resolve())}

@@ -12,7 +12,8 @@ from dataclasses import asdict
 def stored(params) -> dict:
     """A parameters dataclass as written into files and hashed into ids: renamed fields under their first names."""
     names = getattr(type(params), "STORED_NAMES", {})
-    return {names.get(key, key): value for key, value in asdict(params).items()}
+    values = params.as_dict() if hasattr(params, "as_dict") else asdict(params)
+    return {names.get(key, key): value for key, value in values.items()}
 
 
 def from_stored(params_class, values: dict):
