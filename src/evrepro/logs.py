@@ -36,7 +36,9 @@ class _Tee:
     def close(self) -> None:
         """Flush only: the terminal stream is not ours, and ``logged`` closes the log file (absl's logging handler
         closes its stream at exit, which is this one when TensorFlow was imported inside ``logged``)."""
-        self.flush() if not self.log_file.closed else self.stream.flush()
+        self.stream.flush()
+        if not self.log_file.closed:
+            self.log_file.flush()
 
 
 def current_log() -> str | None:
