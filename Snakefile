@@ -2,8 +2,11 @@
 from snakemake.utils import min_version
 
 from evrepro.config import read_yaml, validate_config
+from evrepro.training.preemption import outlive_a_warned_training
 
 min_version("9.0")
+if workflow.remote_exec:  # a cluster job's Snakemake: on SIGUSR1 it waits for its training to checkpoint and stop
+    outlive_a_warned_training()
 
 # `--configfile other.yaml` replaces the default config instead of being merged into it, so that
 # `snakemake --configfile config/paper.yaml` plans exactly the paper's runs

@@ -111,6 +111,8 @@ def test_the_default_pipeline_runs_through_slurm_with_gpus_and_survives_a_requeu
         assert re.search(rf"error: training stopped by {name} at epoch \d+, batch \d+: its checkpoint "
                          rf"results/runs/{run}/seed-0/checkpoints/last\.\w+ is written", slurm_logs), run
         assert "resuming from" in (root / f"logs/train/{run}_seed-0.log").read_text()
+    # the signal did not end the job's Snakemake before its training (SLURM would then have killed the training)
+    assert "task 0: User defined signal 1" not in slurm_logs
 
     # SLURM scheduled each training on a GPU of its own, with one task
     for job in (requeued, signalled):

@@ -6,6 +6,10 @@ process of the job, then SIGKILL after ``KillWait`` (30 s by default); ``scancel
 current batch when either signal arrives and then stops with ``Stopped`` (one line, exit status 1), so that the
 requeued or retried job resumes at that batch. It also checkpoints every ``minutes`` of training (and every
 ``every_batches`` batches when set), so that a SIGKILL without warning loses at most that much.
+
+A cluster job's own Snakemake process calls ``outlive_a_warned_training``: SLURM signals every process of the job
+step, Python's default for SIGUSR1 ends that Snakemake at once, and SLURM then kills what is left of the step —
+the training, before it could write its checkpoint. (Snakemake already waits for its jobs on SIGTERM.)
 """
 
 import logging
@@ -17,6 +21,14 @@ from evrepro.errors import EvreproError
 
 log = logging.getLogger(__name__)
 SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+
+
+def outlive_a_warned_training() -> None:
+    """Let SIGUSR1 pass over this process (a job's Snakemake) so that the job ends when its training has stopped.
+
+    A Python handler, not ``SIG_IGN``: the processes it starts begin with the default again, as a training expects.
+    """
+    signal.signal(signal.SIGUSR1, lambda number, frame: None)
 
 
 class Stopped(EvreproError):
