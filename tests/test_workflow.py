@@ -30,6 +30,7 @@ def test_pipeline_runs_end_to_end_and_builds_the_report(tmp_path):
     for log in ("fetch/digits", "extract/digits", "events/digits", "report/datasets_table"):
         assert (root / f"logs/{log}.log").exists()
     assert "digits: recording" in (root / "logs/fetch/digits.log").read_text()  # progress goes to the log
+    assert not (root / "resources/raw/digits").exists()  # the unpacked files: an intermediate, removed
 
     again = snakemake(root, "--cores", "2")
     assert again.returncode == 0 and "Nothing to be done" in again.stderr + again.stdout

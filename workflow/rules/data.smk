@@ -1,4 +1,6 @@
-# Data stages: fetch (download or generate) -> extract -> events (one canonical HDF5 per dataset).
+# Data stages: fetch (download or generate) -> extract -> events (one canonical HDF5 per dataset). The unpacked files
+# are an intermediate, not a result: removed once the events store is built (`--notemp` keeps them), unpacked again
+# from the checked archives when the events store is rebuilt.
 
 
 rule fetch:
@@ -22,7 +24,7 @@ rule extract:
     input:
         manifest=layout.MANIFEST,
     output:
-        directory(layout.RAW),
+        temp(directory(layout.RAW)),
     threads: 1
     resources:
         mem_mb=1000,
