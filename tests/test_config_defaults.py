@@ -31,17 +31,18 @@ def blocks():
     from evrepro.aegnn.presets import GraphResConfig
     from evrepro.aegnn.train import TrainConfig as AEGNNTraining
     from evrepro.datasets.digits_params import DigitsParams
+    from evrepro.datasets.traffic_params import TrafficParams
     from evrepro.ecn.presets import ECNConfig
     from evrepro.ecn.train import TrainConfig as ECNTraining
 
     return [("aegnn_network", GraphResConfig), ("aegnn_training", AEGNNTraining), ("ecn_network", ECNConfig),
-            ("ecn_training", ECNTraining), ("generator", DigitsParams)]
+            ("ecn_training", ECNTraining), ("embedded_digits", DigitsParams), ("embedded_traffic", TrafficParams)]
 
 
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(6))
 def test_the_schema_and_the_dataclass_agree_on_every_default(index):
     name, cls = blocks()[index]
-    properties = (DEFINITIONS["embedded_digits"]["properties"]["generator"] if name == "generator"
+    properties = (DEFINITIONS[name]["properties"]["generator"] if name.startswith("embedded_")
                   else DEFINITIONS[name])["properties"]
     schema, code = schema_defaults(properties), dataclass_defaults(cls)
     assert schema, name

@@ -162,8 +162,10 @@ def test_the_datasets_command_prints_every_dataset_and_how_to_obtain_it(tmp_path
 
     table = subprocess.run([sys.executable, "-m", "evrepro", "datasets"], capture_output=True, text=True, timeout=120)
     assert table.returncode == 0, table.stderr
-    names = [line.split()[0] for line in table.stdout.splitlines()[1:9]]
-    assert names == ["digits", "nmnist", "ncaltech101", "ncars", "gen1", "cifar10-dvs", "mnist-dvs", "asl-dvs"]
+    names = [line.split()[0] for line in table.stdout.splitlines()[1:10]]
+    assert names == ["digits", "traffic", "nmnist", "ncaltech101", "ncars", "gen1", "cifar10-dvs", "mnist-dvs",
+                     "asl-dvs"]
+    assert "generated" in next(line for line in table.stdout.splitlines() if line.split()[:1] == ["traffic"])
     assert "manual (registration)" in next(line for line in table.stdout.splitlines() if "gen1" in line)
     full = subprocess.run([sys.executable, "-m", "evrepro", "datasets", "cifar10-dvs"], capture_output=True,
                           text=True, timeout=120)

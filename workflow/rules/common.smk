@@ -5,7 +5,7 @@ import re
 import yaml
 
 from evrepro import layout
-from evrepro.datasets.digits_params import DigitsParams
+from evrepro.datasets.generators import GENERATORS
 from evrepro.datasets.registry import get_dataset
 from evrepro.training.execution import Execution
 from evrepro.families import FAMILIES, family
@@ -78,8 +78,8 @@ def runs_with_cache(kind):
 def fetch_params(wildcards):
     """What decides a dataset's archives: the generator block or the local copy (downloads are pinned by
     their checksums, so a new mirror URL changes nothing)."""
-    block = config["datasets"][wildcards.dataset]
-    generator = stored(DigitsParams.from_config(block["generator"])) if "generator" in block else {}
+    block, spec = config["datasets"][wildcards.dataset], get_dataset(wildcards.dataset)
+    generator = stored(GENERATORS[spec.generator].params(block["generator"])) if spec.generator else {}
     return canonical({"generator": generator, "root": block.get("root")})
 
 

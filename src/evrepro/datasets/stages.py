@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from evrepro.datasets import digits
 from evrepro.datasets.conversion import check_sensor, read_recordings
-from evrepro.datasets.digits_params import DigitsParams
 from evrepro.datasets.download import download
+from evrepro.datasets.generators import GENERATORS
 from evrepro.datasets.extract import check_archive, extract_all
 from evrepro.datasets.layouts import list_samples
 from evrepro.datasets.local_copy import LOCAL_COPY_NOTE, find_local_copy, listing_digest
@@ -46,14 +45,15 @@ def fetch(name: str, dataset_config: dict, manifest_path: str | Path, progress: 
     out_dir = manifest_path.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     extracted = None
-    if spec.generator == "digits":
-        params = DigitsParams.from_config(dataset_config.get("generator", {}))
-        target = out_dir / "digits.zip"
+    if spec.generator:
+        generator = GENERATORS[spec.generator]
+        params = generator.params(dataset_config.get("generator", {}))
+        target = out_dir / generator.archive
         with atomic_output(target) as temporary:
-            count = digits.write_archive(temporary, params, progress)
+            count = generator.write_archive(temporary, params, progress)
         log.info("generated %d recordings into %s", count, target)
         files = [target]
-        source = {"generator": "evrepro.datasets.digits", "params": stored(params)}
+        source = {"generator": generator.module, "params": stored(params)}
     elif dataset_config.get("root"):
         files, extracted = find_local_copy(spec, Path(dataset_config["root"]))
         source = {"root": str(Path(dataset_config["root"]).resolve())}

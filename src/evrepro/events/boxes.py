@@ -8,6 +8,7 @@ size ``w``, ``h`` in pixels, a class id (0 = car, 1 = pedestrian), a track id an
 In memory boxes are ``BOX_DTYPE`` arrays, whatever the file's variant.
 """
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -81,12 +82,17 @@ def read_boxes(path: str | Path) -> np.ndarray:
     return _copy_fields(loaded, names, BOX_DTYPE, where)
 
 
-def write_boxes(path: str | Path, boxes: np.ndarray, variant: str = "legacy") -> None:
-    """Write ``BOX_DTYPE`` boxes as a ``.npy`` file with the ``"legacy"`` or ``"current"`` real dtype."""
+def encode_boxes(boxes: np.ndarray, variant: str = "legacy", where: str = "<boxes>") -> bytes:
+    """The bytes of a ``.npy`` file holding ``BOX_DTYPE`` boxes in the ``"legacy"`` or ``"current"`` real dtype."""
     if variant not in VARIANT_DTYPES:
         raise ValueError(f"unknown bbox variant {variant!r}; use one of {sorted(VARIANT_DTYPES)}")
-    dtype = VARIANT_DTYPES[variant]
     names = {field: FILE_NAMES[variant].get(field, field) for field in BOX_DTYPE.names}
-    out = _copy_fields(boxes, {file_name: field for field, file_name in names.items()}, dtype, str(path))
-    with open(path, "wb") as handle:  # np.save(path) would append ".npy" to names without it
-        np.save(handle, out)
+    out = _copy_fields(boxes, {file_name: field for field, file_name in names.items()}, VARIANT_DTYPES[variant], where)
+    buffer = io.BytesIO()
+    np.save(buffer, out)
+    return buffer.getvalue()
+
+
+def write_boxes(path: str | Path, boxes: np.ndarray, variant: str = "legacy") -> None:
+    """Write ``BOX_DTYPE`` boxes as a ``.npy`` file with the ``"legacy"`` or ``"current"`` real dtype."""
+    Path(path).write_bytes(encode_boxes(boxes, variant, where=str(path)))

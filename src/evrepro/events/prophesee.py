@@ -159,9 +159,9 @@ def read_prophesee_dat_blocks(path: str | Path, block_events: int = 1 << 22) -> 
             yield _read_events(handle, min(block_events, count - start), sensor, where, start)
 
 
-def write_prophesee_dat(path: str | Path, events: np.ndarray, header_lines=("Data file containing Event2D events",)):
-    """Write events as a Prophesee Event2D ``.dat`` file with the given header lines."""
-    where = str(path)
+def encode_prophesee_dat(events: np.ndarray, header_lines=("Data file containing Event2D events",),
+                         where: str = "<events>") -> bytes:
+    """The bytes of a Prophesee Event2D ``.dat`` file holding ``events`` after the given ``%`` header lines."""
     for field, high in (("x", 0x3FFF), ("y", 0x3FFF), ("p", 1), ("t", 2**32 - 1)):
         check_field_range(events, field, 0, high, where)
     header = b"".join(f"% {line}\n".encode("latin-1") for line in header_lines)
@@ -170,4 +170,9 @@ def write_prophesee_dat(path: str | Path, events: np.ndarray, header_lines=("Dat
     records["data"] = (
         events["x"].astype(np.uint32) | events["y"].astype(np.uint32) << 14 | events["p"].astype(np.uint32) << 28
     )
-    Path(path).write_bytes(header + bytes([EVENT2D_TYPE, EVENT2D_SIZE]) + records.tobytes())
+    return header + bytes([EVENT2D_TYPE, EVENT2D_SIZE]) + records.tobytes()
+
+
+def write_prophesee_dat(path: str | Path, events: np.ndarray, header_lines=("Data file containing Event2D events",)):
+    """Write events as a Prophesee Event2D ``.dat`` file with the given header lines."""
+    Path(path).write_bytes(encode_prophesee_dat(events, header_lines, where=str(path)))

@@ -19,7 +19,9 @@ from evrepro.storage.stored_names import stored
 FORMAT = "evrepro.graphs/1"
 
 
-class _GraphSplitWriter:
+class GraphSplitWriter:
+    """Writes each sample's graph (``event_graph``) to a split group of a graph store."""
+
     def __init__(self, group, params: GraphParams, threads: int):
         self.params, self.threads = params, threads
         self.nodes = RaggedWriter(group, {"pos": (np.float32, (0, 3), 0), "x": (np.float32, (0, 1), 0)},
@@ -42,7 +44,7 @@ def build_graph_store(events_path: str | Path, out_path: str | Path, params: Gra
     with ``threads`` threads (the job's)."""
     require_algorithm(params, GRAPH_ALGORITHM, "graph")
     return build_sample_cache(events_path, out_path, FORMAT, stored(params),
-                              lambda group, events: _GraphSplitWriter(group, params, threads), desc="graphs",
+                              lambda group, events: GraphSplitWriter(group, params, threads), desc="graphs",
                               progress=progress)
 
 
