@@ -28,7 +28,8 @@ def schema_defaults(properties: dict) -> dict:
 
 def blocks():
     """(schema definition, the class its block maps onto), imported here: the test may load both frameworks."""
-    from evrepro.aegnn.presets import GraphResConfig
+    from evrepro.aegnn.detection_family import DetectionTrainConfig
+    from evrepro.aegnn.presets import DetectorConfig, GraphResConfig
     from evrepro.aegnn.train import TrainConfig as AEGNNTraining
     from evrepro.datasets.digits_params import DigitsParams
     from evrepro.datasets.traffic_params import TrafficParams
@@ -36,20 +37,23 @@ def blocks():
     from evrepro.ecn.train import TrainConfig as ECNTraining
 
     return [("aegnn_network", GraphResConfig), ("aegnn_training", AEGNNTraining), ("ecn_network", ECNConfig),
-            ("ecn_training", ECNTraining), ("embedded_digits", DigitsParams), ("embedded_traffic", TrafficParams)]
+            ("ecn_training", ECNTraining), ("embedded_digits", DigitsParams), ("embedded_traffic", TrafficParams),
+            ("aegnn_detection_training", DetectionTrainConfig),
+            ("aegnn_detection_network", (GraphResConfig, DetectorConfig))]  # the backbone's keys and the head's
 
 
-@pytest.mark.parametrize("index", range(6))
+@pytest.mark.parametrize("index", range(8))
 def test_the_schema_and_the_dataclass_agree_on_every_default(index):
-    name, cls = blocks()[index]
+    name, classes = blocks()[index]
     properties = (DEFINITIONS[name]["properties"]["generator"] if name.startswith("embedded_")
                   else DEFINITIONS[name])["properties"]
-    schema, code = schema_defaults(properties), dataclass_defaults(cls)
+    classes = classes if isinstance(classes, tuple) else (classes,)
+    schema, code = schema_defaults(properties), {k: v for cls in classes for k, v in dataclass_defaults(cls).items()}
     assert schema, name
     assert {key: code.get(key, "(no default)") for key in schema} == schema, name
     # a field the schema leaves to a preset has no default in the code either, or one the schema shows
-    unknown = set(code) - set(properties) - {"num_classes", "num_levels"}
-    assert not unknown, f"{name}: {cls.__name__} has defaults the config cannot set: {sorted(unknown)}"
+    unknown = set(code) - set(properties) - {"num_classes", "num_levels", "task"}
+    assert not unknown, f"{name}: {classes} have defaults the config cannot set: {sorted(unknown)}"
 
 
 def test_the_asynchronous_evaluation_defaults_are_the_functions():

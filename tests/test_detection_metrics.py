@@ -127,3 +127,28 @@ def test_the_box_filters_at_their_boundaries():
     assert standard.keep(candidates).tolist() == [False, True, True, False, True]
     assert original.keep(candidates).tolist() == [False, False, False, False, True]
     assert BOX_FILTERS["none"].keep(candidates).all()
+
+
+def test_gen1_scores_pool_the_detections_of_one_labelled_time():
+    # two samples of one recording labelled at the same time with the same car (the original's per-box windows):
+    # per sample, the second sample's car is missed (AP 51/101 at every IoU: precision 1 up to recall 0.5); matched
+    # by time, both samples' detections answer the one car (AP 1)
+    car = (1_000_000, 10, 10, 30, 20, 0)
+    frames = [(boxes(car), boxes((1_000_000, 10, 10, 30, 20, 0, 0.9))),
+              (boxes(car), boxes((1_000_000, 100, 100, 30, 20, 0, 0.8)))]
+    scores = detection_scores(frames, CLASSES, SENSOR, recordings=["rec", "rec"])
+    assert scores["coco_ap"] == pytest.approx(51 / 101) and scores["gen1_ap"] == pytest.approx(1.0)
+    assert scores["gen1_ap50"] == pytest.approx(1.0)
+    assert scores["per_sample_map"] == pytest.approx(0.5)  # mapcalc: 1 for the first sample, 0 for the second
+    assert "gen1_ap" not in detection_scores(frames, CLASSES, SENSOR)
+
+
+def test_the_trivial_baseline_predicts_each_class_mean_box_scored_by_its_share():
+    from evrepro.detection.baseline import baseline_frames, constant_detections
+
+    train = boxes((0, 0, 0, 10, 20, 0), (0, 10, 20, 30, 40, 0), (0, 5, 5, 4, 8, 1), (0, 0, 0, 10, 10, 0))
+    constant = constant_detections(train)
+    assert constant["class_id"].tolist() == [0, 1] and constant["confidence"].tolist() == pytest.approx([0.75, 0.25])
+    assert [constant[0][f] for f in ("x", "y", "w", "h")] == pytest.approx([10 / 3, 20 / 3, 50 / 3, 70 / 3])
+    [(truth, found)] = baseline_frames([(boxes((500, 1, 1, 5, 5, 1)), boxes())], constant)
+    assert found.size == 2 and (found["t"] == 500).all() and truth.size == 1

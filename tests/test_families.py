@@ -41,13 +41,16 @@ def test_every_family_names_importable_code_and_a_cache_of_its_own():
         assert importlib.util.find_spec(known.trainer_module) is not None
         module, function = known.cache_builder.split(":")
         assert importlib.util.find_spec(module) is not None and function.startswith("build_")
-        assert (REPO / "envs" / f"{name}.yaml").exists() and (REPO / "envs" / f"{name}-gpu.yaml").exists()
+        environment = known.conda_env
+        assert (REPO / "envs" / f"{environment}.yaml").exists()
+        assert (REPO / "envs" / f"{environment}-gpu.yaml").exists()
         assert known.train_rule == f"train_{name}" and known.cache_params({"preset": next(iter(known.presets))})
     assert len({known.cache_kind for known in FAMILIES.values()}) == len(FAMILIES)
 
 
 def test_an_unknown_family_is_refused_in_one_line():
-    with pytest.raises(ConfigError, match=r"^family 'pointnet' is none of the model families \(aegnn, ecn\)$"):
+    known = r"\(aegnn, ecn, aegnn_detection\)"
+    with pytest.raises(ConfigError, match=rf"^family 'pointnet' is none of the model families {known}$"):
         family("pointnet")
     with pytest.raises(ConfigError, match="family 'pointnet'"):
         cache_path({"family": "pointnet", "dataset": "digits", "preprocessing": {"preset": "digits"}})

@@ -22,7 +22,9 @@ def train(family, cache, folder, network: dict, training: dict, seed: int = 0, e
 
 
 def evaluate(family, cache, folder) -> dict:
-    """Test metrics of the training in ``folder``, written beside it (metrics.json as a dict)."""
+    """Test metrics of the training in ``folder``, written beside it (metrics.json as a dict) with the confusion
+    matrix (confusion.csv) or the detections (detections.npz)."""
     outputs, folder = outputs_in(folder, family), Path(folder)
-    return asdict(evaluate_stage(family, cache, outputs.best, outputs.model, folder / "metrics.json",
-                                 folder / "confusion.csv", threads=1))
+    details = folder / ("detections.npz" if family.task == "detection" else "confusion.csv")
+    return asdict(evaluate_stage(family, cache, outputs.best, outputs.model, folder / "metrics.json", details,
+                                 threads=1))

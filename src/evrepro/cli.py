@@ -122,6 +122,7 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
+    from evrepro.families import family as family_named
     from evrepro.families import trainer
     from evrepro.training.execution import Execution
     from evrepro.training.stages import evaluate_stage
@@ -130,8 +131,9 @@ def cmd_evaluate(args) -> None:
     cache, best, model = _trained(args, run)
     wildcards = {"run": args.run, "seed": args.seed}
     family = trainer(run["family"])
+    details = layout.CONFUSION if family_named(run["family"]).evaluation == "confusion" else layout.DETECTIONS
     metrics = evaluate_stage(family, cache, best, model, layout.fill(layout.METRICS, **wildcards),
-                             layout.fill(layout.CONFUSION, **wildcards), threads=args.threads,
+                             layout.fill(details, **wildcards), threads=args.threads,
                              device=Execution.of(run.get("execution"), family.name).device)
     print(json.dumps(asdict(metrics), indent=2))
 

@@ -12,6 +12,8 @@ import importlib
 from dataclasses import dataclass, replace
 
 from evrepro.errors import ConfigError
+from evrepro.graphs.detection_params import PRESETS as DETECTION_GRAPH_PRESETS
+from evrepro.graphs.detection_params import DetectionGraphParams
 from evrepro.graphs.params import PRESETS as GRAPH_PRESETS
 from evrepro.graphs.params import GraphParams
 from evrepro.streams.params import PRESETS as STREAM_PRESETS
@@ -33,6 +35,13 @@ class Family:
     checkpoint_suffix: str  # of checkpoints/best* and last*
     asynchronous: bool  # also evaluated event by event (rule async_eval)
     colour: int  # its runs' colour in the figures (evrepro.report.style's palette)
+    task: str = "classification"  # a run's dataset must have this task (evrepro.datasets.registry)
+    environment: str = ""  # its jobs' conda environment (envs/<environment>.yaml); default: its name
+    evaluation: str = "confusion"  # evaluate's output beside metrics.json: confusion (CSV) or detections (npz)
+
+    @property
+    def conda_env(self) -> str:
+        return self.environment or self.name
 
     @property
     def train_rule(self) -> str:
@@ -57,6 +66,11 @@ FAMILIES = {
         Family(name="ecn", title="ECN", cache_kind="streams", params_type=StreamParams, presets=STREAM_PRESETS,
                cache_builder="evrepro.streams.store:build_stream_store", cache_threads=False,
                trainer_module="evrepro.ecn.family", checkpoint_suffix=".npz", asynchronous=False, colour=3),
+        Family(name="aegnn_detection", title="AEGNN detection", cache_kind="detection_graphs",
+               params_type=DetectionGraphParams, presets=DETECTION_GRAPH_PRESETS,
+               cache_builder="evrepro.graphs.detection_store:build_detection_graph_store", cache_threads=True,
+               trainer_module="evrepro.aegnn.detection_family", checkpoint_suffix=".pt", asynchronous=False,
+               colour=5, task="detection", environment="aegnn", evaluation="detections"),
     )
 }
 

@@ -15,9 +15,10 @@ EVENTS = "results/events/{dataset}.h5"
 SPLITS = "results/events/{dataset}.splits.json"  # the sample ids of every split (datasets.splits)
 
 # model caches, keyed by a hash of their preprocessing parameters
-CACHE = "results/{kind}/{dataset}/{prep}.h5"  # kind: graphs (AEGNN) or streams (ECN)
+CACHE = "results/{kind}/{dataset}/{prep}.h5"  # kind: graphs (AEGNN), streams (ECN), detection_graphs
 GRAPHS = CACHE.replace("{kind}", "graphs")
 STREAMS = CACHE.replace("{kind}", "streams")
+DETECTION_GRAPHS = CACHE.replace("{kind}", "detection_graphs")  # AEGNN's detection model
 
 # one run × seed
 RUN = "results/runs/{run}/seed-{seed}"
@@ -30,6 +31,7 @@ HISTORY = RUN + "/history.csv"
 MODEL = RUN + "/model.json"
 METRICS = RUN + "/metrics.json"
 CONFUSION = RUN + "/confusion.csv"
+DETECTIONS = RUN + "/detections.npz"  # a detection run's test windows: true boxes and detections
 ASYNC = RUN + "/async.json"
 ACCURACY_VS_EVENTS = RUN + "/accuracy_vs_events.csv"
 

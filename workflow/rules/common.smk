@@ -24,6 +24,9 @@ config["_reproduction_summary"] = reproduction_summary(".", PAPERS)
 # the samples figure and both families' runs need samples with labels; Gen1 has recordings with boxes
 CLASSIFICATION_DATASETS = [name for name in DATASETS if get_dataset(name).task == "classification"]
 RUNS = config["runs"]
+# classification runs fill the runs, claims and cross tables; detection runs the detection table
+CLASSIFICATION_RUNS = [name for name, run in RUNS.items() if family(run["family"]).task == "classification"]
+DETECTION_RUNS = [name for name, run in RUNS.items() if family(run["family"]).task == "detection"]
 # the runs also evaluated event by event (their family's asynchronous evaluation: AEGNN's)
 ASYNCHRONOUS_RUNS = [name for name, run in RUNS.items() if family(run["family"]).asynchronous]
 # the async captions (workflow/report/*.rst) list these runs; like the summary, under a key no config can set
@@ -48,10 +51,12 @@ def check_runs():
                 f"config runs.{name}.dataset: {run['dataset']!r} is not configured under datasets "
                 f"(configured: {', '.join(DATASETS)})"
             )
-        if run["dataset"] not in CLASSIFICATION_DATASETS:
+        task, needed = get_dataset(run["dataset"]).task, family(run["family"]).task
+        if task != needed:
+            fitting = ", ".join(known.name for known in FAMILIES.values() if known.task == task)
             raise ValueError(
-                f"config runs.{name}.dataset: {run['dataset']!r} is a detection dataset; both families train "
-                "recognition runs (detection is not built yet)"
+                f"config runs.{name}.dataset: {run['dataset']!r} is a {task} dataset and family "
+                f"{run['family']!r} trains {needed} runs (for {task}: {fitting})"
             )
 
 
@@ -141,7 +146,7 @@ def run_resource(job, name, default=None):
 
 def run_conda_env(wildcards):
     """The conda environment of a run's jobs under ``--sdm conda``: its family's, the GPU variant when it has GPUs."""
-    name = family(RUNS[wildcards.run]["family"]).name
+    name = family(RUNS[wildcards.run]["family"]).conda_env
     return f"../../envs/{name}{'-gpu' if run_execution(wildcards).gpus else ''}.yaml"
 
 
@@ -189,8 +194,12 @@ def all_targets():
     ]
     if RUNS:
         targets += run_files(layout.METRICS)
-        targets += [layout.fill(layout.TABLE, name=name) for name in ("runs", "compute", *PAPER_TABLES)]
+        targets.append(layout.fill(layout.TABLE, name="compute"))
+    if CLASSIFICATION_RUNS:
+        targets += [layout.fill(layout.TABLE, name=name) for name in ("runs", *PAPER_TABLES)]
         targets += [layout.fill(layout.FIGURE, name=name) for name in ("training_curves", "accuracy_vs_mflops")]
+    if DETECTION_RUNS:
+        targets.append(layout.fill(layout.TABLE, name="detection"))
     if ASYNCHRONOUS_RUNS:
         targets += run_files(layout.ASYNC, ASYNCHRONOUS_RUNS)
         targets += [layout.fill(layout.TABLE, name="async"), layout.fill(layout.FIGURE, name="async_flops_per_layer"),

@@ -12,7 +12,7 @@ for model_family in FAMILIES.values():
             model=layout.MODEL,
         output:
             metrics=layout.METRICS,
-            confusion=layout.CONFUSION,
+            details=layout.CONFUSION if model_family.evaluation == "confusion" else layout.DETECTIONS,
         wildcard_constraints:
             run=run_pattern(model_family.name),
         threads: run_threads("evaluate")

@@ -60,8 +60,8 @@ rule samples_figure:
 
 rule runs_table:
     input:
-        metrics=run_files(layout.METRICS),
-        models=run_files(layout.MODEL),
+        metrics=run_files(layout.METRICS, CLASSIFICATION_RUNS),
+        models=run_files(layout.MODEL, CLASSIFICATION_RUNS),
     output:
         report(
             layout.fill(layout.TABLE, name="runs"),
@@ -84,9 +84,34 @@ rule runs_table:
         "../../scripts/runs_table.py"
 
 
+rule detection_table:
+    input:
+        metrics=run_files(layout.METRICS, DETECTION_RUNS),
+    output:
+        report(
+            layout.fill(layout.TABLE, name="detection"),
+            caption="../report/detection_table.rst",
+            category="Results",
+        ),
+        **layout.table_formats("detection"),
+    params:
+        datasets=run_datasets(),
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,  # minutes
+    log:
+        layout.job_file(layout.LOG, "report", "detection_table"),
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/detection_table.py"
+
+
 rule training_curves:
     input:
-        run_files(layout.HISTORY),
+        run_files(layout.HISTORY, CLASSIFICATION_RUNS),
     output:
         report(
             layout.fill(layout.FIGURE, name="training_curves"),
@@ -257,8 +282,8 @@ rule compute_table:
 rule paper_tables:
     input:
         paper_results=layout.PAPER_RESULTS,
-        metrics=run_files(layout.METRICS),
-        models=run_files(layout.MODEL),
+        metrics=run_files(layout.METRICS, CLASSIFICATION_RUNS),
+        models=run_files(layout.MODEL, CLASSIFICATION_RUNS),
         asyncs=run_files(layout.ASYNC, ASYNCHRONOUS_RUNS),
     output:
         **{
@@ -289,8 +314,8 @@ rule paper_tables:
 rule paper_figure:
     input:
         paper_results=layout.PAPER_RESULTS,
-        metrics=run_files(layout.METRICS),
-        models=run_files(layout.MODEL),
+        metrics=run_files(layout.METRICS, CLASSIFICATION_RUNS),
+        models=run_files(layout.MODEL, CLASSIFICATION_RUNS),
         asyncs=run_files(layout.ASYNC, ASYNCHRONOUS_RUNS),
     output:
         png=report(

@@ -1,9 +1,10 @@
-"""PyG datasets over the graph store: one ``Data`` per sample, read from HDF5 on demand."""
+"""PyG datasets over the graph stores: one ``Data`` per sample, read from HDF5 on demand."""
 
 import numpy as np
 import torch
 from torch_geometric.data import Data, Dataset
 
+from evrepro.graphs.detection_store import DetectionGraphStore
 from evrepro.graphs.store import GraphStore
 
 
@@ -14,10 +15,12 @@ class GraphStoreDataset(Dataset):
     rather than taken from the front.
     """
 
+    STORE = GraphStore
+
     def __init__(self, path, split: str, limit: int | None = None):
         super().__init__()
         self.path, self.split = str(path), split
-        with GraphStore(self.path) as store:
+        with self.STORE(self.path) as store:
             total = store.num_samples(split)
         if limit is None or limit >= total:
             self.subset = np.arange(total)
@@ -30,8 +33,24 @@ class GraphStoreDataset(Dataset):
 
     def get(self, index: int) -> Data:
         if self._store is None:  # opened lazily, once per process
-            self._store = GraphStore(self.path)
-        sample = self._store.sample(self.split, int(self.subset[index]))
+            self._store = self.STORE(self.path)
+        return self.data(self._store.sample(self.split, int(self.subset[index])))
+
+    @staticmethod
+    def data(sample: dict) -> Data:
         return Data(x=torch.from_numpy(sample["x"]), pos=torch.from_numpy(sample["pos"]),
                     edge_index=torch.from_numpy(sample["edge_index"].astype("int64")),
                     y=torch.tensor([sample["label"]]))
+
+
+class DetectionGraphDataset(GraphStoreDataset):
+    """The windows of one split of a detection graph store, each with its true boxes (``bbox``, K×5: x, y, w, h,
+    class) and label time (``label_t``, µs)."""
+
+    STORE = DetectionGraphStore
+
+    @staticmethod
+    def data(sample: dict) -> Data:
+        return Data(x=torch.from_numpy(sample["x"]), pos=torch.from_numpy(sample["pos"]),
+                    edge_index=torch.from_numpy(sample["edge_index"].astype("int64")),
+                    bbox=torch.from_numpy(sample["boxes"]), label_t=torch.tensor([sample["label_t"]]))

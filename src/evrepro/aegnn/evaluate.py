@@ -1,29 +1,42 @@
-"""The best checkpoint of an AEGNN run, and its predictions on a split of the graph cache."""
+"""The best checkpoint of an AEGNN run, and its predictions on a split of its graph cache."""
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch_geometric.loader import DataLoader
 
 from evrepro.aegnn.data import GraphStoreDataset
-from evrepro.aegnn.graph_res import GraphRes
 from evrepro.aegnn.loop import pick_device, run_batches
-from evrepro.aegnn.presets import GraphResConfig
+from evrepro.aegnn.presets import DetectorConfig, GraphResConfig
+from evrepro.aegnn.tasks import Detection, detect, loader, task_for
+from evrepro.detection.baseline import constant_detections
+from evrepro.events.boxes import BOX_DTYPE
+from evrepro.graphs.detection_store import DetectionGraphStore
 from evrepro.training.record import ModelRecord
 
 
+def model_config(record_config: dict):
+    """The model configuration a model.json records: a detector's or GraphRes's."""
+    if record_config.get("task") == "detection":
+        return DetectorConfig.from_dict(record_config)
+    return GraphResConfig.from_dict(record_config)
+
+
 def load_best(cache_path, best_path, record: ModelRecord, threads: int | None = None, device: str = "auto"):
-    """The best-on-validation GraphRes of a run in eval mode, and its {"epoch", "val_accuracy"}.
+    """The best-on-validation model of a run in eval mode, and its {"epoch", <the task's score>}.
 
     ``record`` is the run's model.json (``ModelRecord``); ``threads`` sets torch's CPU threads.
     """
     if threads:
         torch.set_num_threads(threads)
     device = pick_device(device)
-    model = GraphRes(GraphResConfig.from_dict(record.config))
+    config = model_config(record.config)
+    task = task_for(config)
+    model = task.model(config)
     best = torch.load(Path(best_path), map_location=device, weights_only=False)
     model.load_state_dict(best["model"])
-    return model.to(device).eval(), {"epoch": best["epoch"], "val_accuracy": best["val_accuracy"]}
+    return model.to(device).eval(), {"epoch": best["epoch"], task.score: best[task.score]}
 
 
 def predict(model, cache_path, split: str = "test"):
@@ -32,3 +45,17 @@ def predict(model, cache_path, split: str = "test"):
     loss, _, scores, labels = run_batches(model, DataLoader(GraphStoreDataset(cache_path, split), batch_size=64),
                                           device)
     return scores, labels, loss
+
+
+def predict_detections(model, cache_path, split: str = "test"):
+    """(frames [(true boxes, detections)], recording id per frame, mean loss, the trivial baseline's detections)."""
+    device = next(model.parameters()).device
+    frames, loss = detect(model, loader(Detection, Detection.dataset(cache_path, split), batch_size=64), device)
+    with DetectionGraphStore(cache_path) as store:
+        recordings = [store.sample(split, k)["recording"] for k in range(store.num_samples(split))]
+        train = store.handle["train"]
+        train_boxes = np.zeros(train["box_x"].shape[0], BOX_DTYPE)
+        for field, column in (("x", "box_x"), ("y", "box_y"), ("w", "box_w"), ("h", "box_h"),
+                              ("class_id", "box_class")):
+            train_boxes[field] = train[column][:]
+    return frames, recordings, loss, constant_detections(train_boxes)

@@ -78,11 +78,10 @@ class GraphRes(torch.nn.Module):
         pseudo = cartesian_pseudo(pos, edge_index, scale)
         return spline_graph(edge_index, pseudo, pos.shape[0], self.config.kernel_size)
 
-    def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int,
-                return_layers: bool = False):
+    def backbone(self, x: Tensor, pos: Tensor, edge_index: Tensor, batch: Tensor, layers: dict):
+        """conv1 to conv7 with the voxel pool between: the last features, their (pooled) positions and batch."""
         cfg = self.config
         pos = pos[:, : cfg.dim]
-        layers = {}
         graph = self.spline_graph(pos, edge_index, cfg.edge_scale)
         x = layers["conv1"] = self.block(0, x, graph)
         x = skip = layers["conv2"] = self.block(1, x, graph)
@@ -94,6 +93,12 @@ class GraphRes(torch.nn.Module):
         graph = self.spline_graph(pos, edge_index, cfg.pooled_scale)
         x = layers["conv6"] = self.block(5, x, graph)
         x = layers["conv7"] = self.block(6, x, graph) + skip
-        x = layers["pool7"] = grid_max_pool(x, pos, batch, num_graphs, cfg.sensor_size)
+        return x, pos, batch
+
+    def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int,
+                return_layers: bool = False):
+        layers = {}
+        x, pos, batch = self.backbone(x, pos, edge_index, batch, layers)
+        x = layers["pool7"] = grid_max_pool(x, pos, batch, num_graphs, self.config.sensor_size)
         logits = layers["head"] = self.head(x)
         return (logits, layers) if return_layers else logits

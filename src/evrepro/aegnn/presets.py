@@ -1,7 +1,7 @@
 """GraphRes's configuration, the paper's layer presets and parameter counts (plain data: importing this loads no
 torch)."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 GRID_CELLS = 4  # the final max-pool uses a GRID_CELLS × GRID_CELLS grid over the sensor
 # GraphRes's layers in order: what ``GraphRes.forward(return_layers=True)`` returns, what the FLOP counter counts
@@ -57,8 +57,18 @@ def network_options(network_block: dict) -> dict:
     return options
 
 
-def parameter_counts(config: GraphResConfig) -> dict[str, int]:
-    """Trainable parameters and BatchNorm statistics (running mean and variance) of a configuration, in closed form."""
+def parameter_counts(config) -> dict[str, int]:
+    """Trainable parameters and BatchNorm statistics (running mean and variance) of a configuration, in closed form:
+    a ``GraphResConfig``'s GraphRes or a ``DetectorConfig``'s detector."""
+    if isinstance(config, DetectorConfig):
+        backbone = parameter_counts(replace(config.backbone, num_classes=0))  # the backbone and a head of width 0
+        per_cell, channels = 5 + config.num_classes, config.backbone.channels[-1]
+        if config.head == "original":  # one linear layer from the 4 × 4 grid to every cell's outputs
+            inputs, outputs = GRID_CELLS * GRID_CELLS * channels, per_cell * config.cells[0] * config.cells[1]
+        else:  # one linear layer, shared by the cells, from a cell's 3 × 3 neighbourhood to its outputs
+            inputs, outputs = 9 * channels, per_cell
+        head = inputs * outputs + (outputs if config.backbone.fc_bias else 0)
+        return {"trainable": backbone["trainable"] + head, "non_trainable": backbone["non_trainable"]}
     cells = config.kernel_size**config.dim
     trainable = statistics = 0
     for c_in, c_out in zip(config.channels[:-1], config.channels[1:]):
@@ -70,3 +80,38 @@ def parameter_counts(config: GraphResConfig) -> dict[str, int]:
     head_in = GRID_CELLS * GRID_CELLS * config.channels[-1]
     trainable += head_in * config.num_classes + (config.num_classes if config.fc_bias else 0)
     return {"trainable": trainable, "non_trainable": statistics}
+
+DETECTION_HEADS = ("grid", "original")
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """AEGNN's detection model: the GraphRes backbone and a YOLO grid head; a detection run's ``network`` block
+    gives the backbone, its ``detection`` block the rest.
+
+    ``head``: ``grid`` (evrepro's) max-pools the last features in each grid cell and predicts each cell's box from
+    its 3 × 3 neighbourhood of cells with weights shared by all cells; ``original`` reads the classification head
+    (4 × 4 grid pool and a linear layer) as the whole grid, as AEGNN's detection model did.
+    """
+
+    backbone: GraphResConfig  # its num_classes: the width of the original head (YoloGrid.outputs)
+    num_classes: int
+    cells: tuple[int, int] = (8, 6)
+    head: str = "grid"
+    coord_weight: float = 2.0
+    noobj_weight: float = 0.5
+    class_weight: float = 1.0
+    task: str = "detection"
+
+    def __post_init__(self):
+        if self.head not in DETECTION_HEADS:
+            raise ValueError(f"detection head {self.head!r} is none of {', '.join(DETECTION_HEADS)}")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "DetectorConfig":
+        """The configuration a model.json records."""
+        return cls(**{**values, "backbone": GraphResConfig.from_dict(values["backbone"]),
+                      "cells": tuple(values["cells"])})

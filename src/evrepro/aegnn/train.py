@@ -1,4 +1,5 @@
-"""Train GraphRes on a graph store: the paper's recipe by default, checkpointed within epochs, resumable.
+"""Train GraphRes on a graph store (or its detector on a detection graph store: ``evrepro.aegnn.tasks``): the paper's
+recipe by default, checkpointed within epochs, resumable.
 
 ``checkpoints/last.pt`` (beside the best checkpoint) holds the model, optimiser, scheduler, RNG states, the
 position in the training (epoch, batch) with the epoch's running sums when taken mid-epoch, the history, the best
@@ -20,13 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch_geometric.loader import DataLoader
 from tqdm import tqdm
 
-from evrepro.aegnn.data import GraphStoreDataset
-from evrepro.aegnn.graph_res import GraphRes
-from evrepro.aegnn.loop import device_name, pick_device, run_batches
-from evrepro.aegnn.presets import GraphResConfig, parameter_counts
+from evrepro.aegnn.loop import device_name, pick_device
+from evrepro.aegnn.presets import parameter_counts
+from evrepro.aegnn.tasks import loader, task_for
 from evrepro.aegnn.replicas import STOPPED_EXIT, Replica, launch, set_shard_weight
 from evrepro.layout import last_checkpoint
 from evrepro.storage.fileio import atomic_output
@@ -84,9 +83,10 @@ class Training:
     """The state of one training: model, optimiser, schedule, RNGs, history, best weights, the position (epoch,
     batch) with the epoch's running sums when mid-epoch, and the compute spent."""
 
-    def __init__(self, model_config: GraphResConfig, train_config: TrainConfig, seed: int, device):
+    def __init__(self, model_config, train_config: TrainConfig, seed: int, device):
         torch.manual_seed(seed)
-        self.model = GraphRes(model_config).to(device)
+        self.task = task_for(model_config)
+        self.model = self.task.model(model_config).to(device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train_config.lr,
                                           weight_decay=train_config.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -118,14 +118,14 @@ class Training:
                "partial": partial, "history": self.history, "best": self.best, "compute": self.meter.update()}, last)
 
     def record_epoch(self, row: dict) -> None:
-        """Append an epoch's row; keep the weights if its validation accuracy is the best so far."""
+        """Append an epoch's row; keep the weights if its validation score (the task's) is the best so far."""
         self.history.append(row)
-        if self.best is None or row["val_accuracy"] > self.best["val_accuracy"]:
-            self.best = {"model": copy.deepcopy(self.model.state_dict()), "epoch": row["epoch"],
-                         "val_accuracy": row["val_accuracy"]}
+        score = self.task.score
+        if self.best is None or row[score] > self.best[score]:
+            self.best = {"model": copy.deepcopy(self.model.state_dict()), "epoch": row["epoch"], score: row[score]}
 
 
-def train_run(cache_path, best_path, model_config: GraphResConfig, train_config: TrainConfig, seed: int, *,
+def train_run(cache_path, best_path, model_config, train_config: TrainConfig, seed: int, *,
               execution: Execution, threads: int | None = None, progress: bool = True, on_epoch=None) -> Trained:
     """Train (or resume) one run × seed; checkpoints beside ``best_path``, the best weights at ``best_path``.
 
@@ -150,7 +150,8 @@ def train_run(cache_path, best_path, model_config: GraphResConfig, train_config:
                    parameters=parameter_counts(model_config), compute=state["compute"])
 
 
-def _train(replica: Replica, cache_path, best_path: Path, model_config: GraphResConfig, train_config: TrainConfig,
+
+def _train(replica: Replica, cache_path, best_path: Path, model_config, train_config: TrainConfig,
            seed: int, execution: Execution, threads: int | None, progress: bool, on_epoch) -> None:
     """One replica's training loop (the only one without data parallelism); the leader writes every file."""
     if threads:
@@ -161,23 +162,23 @@ def _train(replica: Replica, cache_path, best_path: Path, model_config: GraphRes
         training.restore(last, replica.device)
     if training.position["epoch"] >= train_config.epochs and replica.leader:
         log.info("%s already holds all %d epochs: rewriting the outputs from it", last, len(training.history))
-    model = replica.wrap(training.model)
-    train_set = GraphStoreDataset(cache_path, "train", train_config.max_train_samples)
-    val_loader = DataLoader(GraphStoreDataset(cache_path, "val"), batch_size=max(train_config.batch_size, 32))
+    model, task = replica.wrap(training.model), training.task
+    train_set = task.dataset(cache_path, "train", train_config.max_train_samples)
+    val_loader = loader(task, task.dataset(cache_path, "val"), batch_size=max(train_config.batch_size, 32))
     with CheckpointCadence(execution.checkpoint_minutes, execution.checkpoint_every_batches) as cadence:
         for epoch in range(training.position["epoch"], train_config.epochs):
             lr = training.optimizer.param_groups[0]["lr"]
             sums = _train_epoch(replica, training, model, train_set, train_config, seed, epoch, cadence, last,
                                 progress)
             batches_done = time.perf_counter()
-            row = {"epoch": epoch, "lr": lr, "train_loss": sums["loss_sum"] / sums["seen"],
-                   "train_accuracy": sums["correct"] / sums["seen"], "val_loss": 0.0, "val_accuracy": 0.0}
+            row = {"epoch": epoch, "lr": lr,
+                   **task.train_columns(sums["loss_sum"] / sums["seen"], sums["correct"] / sums["seen"])}
             if replica.leader:
-                row["val_loss"], row["val_accuracy"], *_ = run_batches(training.model, val_loader, replica.device)
+                row.update(task.validate(training.model, val_loader, replica.device))
                 row["seconds"] = sums["seconds"] + time.perf_counter() - batches_done  # every job's share of the epoch
                 training.record_epoch(row)
-                log.info("epoch %d: train loss %.4f acc %.4f | val loss %.4f acc %.4f", epoch, row["train_loss"],
-                         row["train_accuracy"], row["val_loss"], row["val_accuracy"])
+                log.info("epoch %d: %s", epoch, " | ".join(f"{key} {value:.4f}" for key, value in row.items()
+                                                          if key not in ("epoch", "lr", "seconds")))
             training.scheduler.step()
             _checkpoint(replica, training, cadence, last, epoch + 1, 0, None)
             if on_epoch and replica.leader:
@@ -198,23 +199,23 @@ def _train_epoch(replica: Replica, training: Training, model, train_set, train_c
     local = [0.0, 0.0, 0.0]  # this replica's loss sum, correct and seen samples (weighted)
     shards = [replica.shard(batch) for batch in batches[first:]]
     # a generator of its own, so that the loader's base seed leaves torch's global one as it was
-    loader = DataLoader(train_set, batch_sampler=[indices for indices, _ in shards], generator=torch.Generator())
+    batches_now = loader(training.task, train_set, batch_sampler=[indices for indices, _ in shards],
+                         generator=torch.Generator())
     model.train()
-    progress_bar = tqdm(loader, desc=f"epoch {epoch}", disable=not (progress and replica.leader), mininterval=5,
+    progress_bar = tqdm(batches_now, desc=f"epoch {epoch}", disable=not (progress and replica.leader), mininterval=5,
                         leave=False)
     for done, (batch, (_, weight), size_now) in enumerate(
             zip(progress_bar, shards, (len(b) for b in batches[first:])), start=first + 1):
         batch = batch.to(replica.device)
         set_shard_weight(model, weight)
-        logits = model(batch.x, batch.pos, batch.edge_index, batch.batch, batch.num_graphs)
-        loss = torch.nn.functional.cross_entropy(logits, batch.y)
+        loss, correct = training.task.step(model, batch)
         # this replica's share of the global batch's mean; DDP averages the replicas' gradients
         share = weight * replica.world * batch.num_graphs / size_now
         training.optimizer.zero_grad()
         (loss * share).backward()
         training.optimizer.step()
         local[0] += loss.item() * batch.num_graphs * weight
-        local[1] += float((logits.argmax(1) == batch.y).sum()) * weight
+        local[1] += correct * weight
         local[2] += batch.num_graphs * weight
         if done < len(batches) and replica.any([cadence.due(done)])[0]:
             _checkpoint(replica, training, cadence, last, epoch, done, _epoch_sums(replica, resumed, local, began))

@@ -19,10 +19,14 @@ import math
 import numpy as np
 
 METRICS = {
-    "coco_ap": "COCO AP@[.5:.95], dataset-level (faster-coco-eval)",
-    "coco_ap50": "COCO AP@.5, dataset-level (faster-coco-eval)",
-    "per_sample_map": "mean over samples of mapcalc's mAP averaged over IoU 0:0.1:1 (AEGNN's own score)",
+    "coco_ap": "COCO AP@[.5:.95] over the test samples, dataset-level (faster-coco-eval)",
+    "coco_ap50": "COCO AP@.5 over the test samples, dataset-level (faster-coco-eval)",
+    "gen1_ap": "COCO AP@[.5:.95] over Prophesee's time-matched frames (±50 ms), as Gen1 tables report",
+    "gen1_ap50": "COCO AP@.5 over Prophesee's time-matched frames (±50 ms)",
+    "per_sample_map": "mean over samples of mapcalc's mAP averaged over IoU 0:0.1:1, detections with confidence "
+                      "above 0.6 (AEGNN's own score)",
 }
+AEGNN_CONFIDENCE = 0.6  # AEGNN kept detections above this confidence (then NMS at IoU 0.6) before its mAP
 PER_SAMPLE_IOUS = (0.0, 1.0, 0.1)  # mapcalc's calculate_map_range(begin, end, step): 0, 0.1, ..., 1 (end included)
 GEN1_TOLERANCE_US = 50_000
 
@@ -106,8 +110,19 @@ def per_sample_map(frames) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def detection_scores(frames, class_names, sensor_size) -> dict[str, float | None]:
-    """Every score of ``METRICS`` on the same frames."""
+def detection_scores(frames, class_names, sensor_size, recordings=None) -> dict[str, float | None]:
+    """Every score of ``METRICS`` on the same (true boxes, detections) frames, one per sample; ``recordings`` (one id
+    per frame) groups them by recording for Prophesee's time matching (without it, ``gen1_*`` are left out)."""
     scores = coco_scores(frames, class_names, sensor_size)
-    scores["per_sample_map"] = per_sample_map(frames)
+    if recordings is not None:
+        matched = []
+        for recording in dict.fromkeys(recordings):
+            mine = [frame for frame, owner in zip(frames, recordings) if owner == recording]
+            # one set of true boxes per recording: the original's windows label the same box in several samples
+            matched += time_matched_frames(np.unique(np.concatenate([truth for truth, _ in mine])),
+                                           np.concatenate([found for _, found in mine]))
+        scores.update({f"gen1_{key.removeprefix('coco_')}": value
+                       for key, value in coco_scores(matched, class_names, sensor_size).items()})
+    confident = [(truth, found[found["confidence"] > AEGNN_CONFIDENCE]) for truth, found in frames]
+    scores["per_sample_map"] = per_sample_map(confident)
     return {name: (None if value is None or math.isnan(value) else value) for name, value in scores.items()}

@@ -13,6 +13,7 @@ TABLES = {
     "runs": "test accuracy, top-3, parameters, training time of every run × seed (and a mean per run)",
     "async": "AEGNN event by event: FLOPs and latency per event, dense and asynchronous",
     "compute": "wall time, CPU time and peak memory of every job, and per run",
+    "detection": "detection runs under each named metric (COCO, Gen1 time-matched, AEGNN's per-sample) and baseline",
 }
 FIGURES = {
     "accuracy_vs_mflops": "accuracy against MFLOP per event, the published methods beside the runs",
@@ -25,11 +26,13 @@ TEMPLATES = [  # (template, what); the first that matches a path describes it
     (layout.SPLITS, "split manifest of {dataset}: the sample ids of every split"),
     (layout.GRAPHS, "AEGNN graph cache of {dataset}, preprocessing {prep}"),
     (layout.STREAMS, "ECN stream cache of {dataset}, preprocessing {prep}"),
+    (layout.DETECTION_GRAPHS, "AEGNN detection graph cache of {dataset}, preprocessing {prep}: windows with boxes"),
     (layout.RUN_CONFIG, "run {run} seed {seed}: the resolved configuration"),
     (layout.HISTORY, "run {run} seed {seed}: one row per epoch"),
     (layout.MODEL, "run {run} seed {seed}: architecture, training, device, parameters, compute"),
     (layout.METRICS, "run {run} seed {seed}: test metrics of the best-validation checkpoint"),
     (layout.CONFUSION, "run {run} seed {seed}: test confusion matrix"),
+    (layout.DETECTIONS, "run {run} seed {seed}: true boxes and detections of every test window"),
     (layout.ASYNC, "run {run} seed {seed}: AEGNN event by event, FLOPs and latency per event"),
     (layout.ACCURACY_VS_EVENTS, "run {run} seed {seed}: accuracy after n events"),
     (layout.CHECKPOINTS + "/{file}", "run {run} seed {seed}: checkpoint {file}"),

@@ -22,7 +22,10 @@ import numpy as np
 import yaml
 
 from evrepro.errors import EvreproError
+from evrepro.detection.baseline import baseline_frames
+from evrepro.detection.metrics import detection_scores
 from evrepro.evaluation.metrics import classification_metrics
+from evrepro.events.boxes import BOX_DTYPE
 from evrepro.layout import run_and_seed
 from evrepro.storage.fileio import atomic_output
 
@@ -75,6 +78,25 @@ class MetricsRecord:
     test_samples: int
     best_epoch: int
     best_val_accuracy: float
+    parameters: int
+    device: str
+
+
+@dataclass(frozen=True)
+class DetectionMetricsRecord:
+    """metrics.json of a detection run: the best checkpoint's detections on the test windows, scored under every
+    definition of ``evrepro.detection.metrics.METRICS`` (None where one is undefined), beside the trivial baseline's
+    (``evrepro.detection.baseline``) on the same windows."""
+
+    family: str
+    seed: int
+    task: str
+    scores: dict[str, float | None]
+    baseline: dict[str, float | None]
+    test_loss: float
+    test_samples: int
+    best_epoch: int
+    best_val_coco_ap: float
     parameters: int
     device: str
 
@@ -252,5 +274,27 @@ def write_test_results(metrics_path, confusion_path, model: ModelRecord, best_st
         writer = csv.writer(handle)
         writer.writerow(["true", *class_names])
         writer.writerows([name, *map(int, row)] for name, row in zip(class_names, result["confusion"]))
+    write_record(metrics_path, metrics)
+    return metrics
+
+
+def write_detection_results(metrics_path, detections_path, model: ModelRecord, best_state: dict, frames, recordings,
+                            loss: float, baseline: np.ndarray, class_names, sensor_size) -> DetectionMetricsRecord:
+    """metrics.json (``DetectionMetricsRecord``) and the detections (npz: ``truth`` and ``found``, ``BOX_DTYPE``
+    concatenated over the samples with ``truth_offsets`` and ``found_offsets``, and each sample's ``recording``)."""
+    metrics = DetectionMetricsRecord(
+        family=model.family, seed=model.seed, task="detection",
+        scores=detection_scores(frames, class_names, sensor_size, recordings),
+        baseline=detection_scores(baseline_frames(frames, baseline), class_names, sensor_size, recordings),
+        test_loss=float(loss), test_samples=len(frames), best_epoch=int(best_state["epoch"]),
+        best_val_coco_ap=float(best_state["val_coco_ap"]), parameters=model.parameters, device=model.device)
+    columns = {}
+    for name, part in (("truth", 0), ("found", 1)):
+        boxes = [frame[part] for frame in frames]
+        columns[name] = np.concatenate(boxes) if boxes else np.zeros(0, BOX_DTYPE)
+        columns[f"{name}_offsets"] = np.concatenate([[0], np.cumsum([len(b) for b in boxes])]).astype(np.int64)
+    columns["recording"] = np.array(recordings, dtype=str)
+    with atomic_output(detections_path) as temporary, open(temporary, "wb") as handle:
+        np.savez(handle, **columns)
     write_record(metrics_path, metrics)
     return metrics

@@ -20,8 +20,8 @@ import numpy as np
 from evrepro.layout import run_folder
 from evrepro.training.execution import Execution
 from evrepro.training.folder import RunFolder, training_identity
-from evrepro.training.record import (Compute, ModelRecord, MetricsRecord, read_record, write_config, write_history,
-                                     write_record, write_test_results)
+from evrepro.training.record import (Compute, ModelRecord, read_record, write_config,
+                                     write_detection_results, write_history, write_record, write_test_results)
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,10 @@ class Trainer:
     epochs_done: Callable[[Path], int]  # epochs a checkpoint ``last.*`` holds
     train: Callable[..., Trained]  # (cache_path, best_path, model_config, training, seed, *, execution, threads,
     #                                 progress, on_epoch) -> Trained; checkpoints beside best_path, resumed from there
-    load_best: Callable  # (cache_path, best_path, ModelRecord, threads, device) -> (model, {"epoch", "val_accuracy"})
-    predict: Callable  # (model, cache_path, split) -> (scores [N, C], labels [N], mean loss)
+    load_best: Callable  # (cache_path, best_path, ModelRecord, threads, device) -> (model, {"epoch", <val score>})
+    predict: Callable  # (model, cache_path, split) -> classification: (scores [N, C], labels [N], mean loss);
+    #                    detection: (frames, recording ids, mean loss, the trivial baseline's detections)
+    task: str = "classification"  # or "detection"
 
 
 @dataclass(frozen=True)
@@ -93,14 +95,18 @@ def train_stage(family: Trainer, cache_path, outputs: TrainOutputs, name: str, r
     return trained
 
 
-def evaluate_stage(family: Trainer, cache_path, best, model_json, metrics, confusion, *,
-                   threads: int | None = None, device: str = "auto", split: str = "test") -> MetricsRecord:
-    """Test metrics of a run × seed's best checkpoint: ``metrics`` (JSON) and ``confusion`` (CSV)."""
+def evaluate_stage(family: Trainer, cache_path, best, model_json, metrics, details, *,
+                   threads: int | None = None, device: str = "auto", split: str = "test"):
+    """Test metrics of a run × seed's best checkpoint: ``metrics`` (JSON) and ``details``, the confusion matrix (CSV)
+    of a classifier or the detections (npz) of a detector (``Family.evaluation``)."""
     record = read_record(ModelRecord, model_json)
     model, best_state = family.load_best(cache_path, best, record, threads, device)
-    scores, labels, loss = family.predict(model, cache_path, split)
+    predictions = family.predict(model, cache_path, split)
     with family.store(cache_path) as store:
-        class_names = store.class_names
-    return write_test_results(metrics, confusion, record, best_state, np.asarray(scores), np.asarray(labels), loss,
+        class_names, sensor_size = store.class_names, store.sensor_size
+    if family.task == "detection":
+        return write_detection_results(metrics, details, record, best_state, *predictions, class_names, sensor_size)
+    scores, labels, loss = predictions
+    return write_test_results(metrics, details, record, best_state, np.asarray(scores), np.asarray(labels), loss,
                               class_names)
 
