@@ -105,7 +105,8 @@ def test_the_cross_table_puts_both_families_on_a_shared_dataset(tables):
 def test_the_summary_counts_every_claim_once(tables):
     summary = tables["summary"].set_index("paper")
     published = yaml.safe_load((REPO / layout.PAPER_RESULTS).read_text())["results"]
-    own = {paper: sum(e["paper"] == paper and e["ours"] for e in published) for paper in ("aegnn", "ecn")}
+    own = {paper: sum(e["paper"] == paper and e["ours"] and e["task"] == "recognition" for e in published)
+           for paper in ("aegnn", "ecn")}  # the detection claims are the detection claims table's
     for paper, count in own.items():
         assert summary.loc[paper].sum() == count
     assert summary.loc["aegnn", "reproduced"] == 2
@@ -175,3 +176,35 @@ def test_the_papers_per_layer_figure_is_recorded_unverified_with_known_layer_nam
     assert figure["verified"] is False and "README" in figure["source"]
     layers = {"conv1", "conv2", "conv3", "conv4", "conv5", "pool5", "conv6", "conv7", "pool7", "head"}
     assert set(figure["log10_dense_over_async"]) <= layers and figure["log10_dense_over_async"]["conv1"] == 3.95
+
+
+def test_detection_claims_meet_runs_under_their_own_definition_only():
+    from evrepro.report.detection import detection_claims_table
+
+    _, published, tolerance = load_paper_results(REPO / layout.PAPER_RESULTS)
+    scores = {"coco_ap": 0.12, "coco_ap50": 0.30, "gen1_ap": 0.11, "gen1_ap50": 0.31, "per_sample_map": 0.50}
+    table = pd.DataFrame([{"run": "det", "seed": seed, "dataset": "gen1", "metric": metric, "value": value + seed / 100}
+                          for seed in (0, 2) for metric, value in scores.items()])
+    claims = detection_claims_table(published, tolerance, table)
+    gen1 = claims[(claims["dataset"] == "gen1") & (claims["metric"] == "map")].iloc[0]
+    assert gen1["definition"] == "unknown" and gen1["status"] == "definition unknown" and gen1["seeds"] == 2
+    assert gen1["coco_ap"] == pytest.approx(0.13) and gen1["per_sample_map"] == pytest.approx(0.51)
+    assert math.isnan(gen1["reproduced_mean"])  # no number stands for a definition nobody stated
+    assert set(claims[claims["dataset"] == "ncaltech101"]["status"]) <= {"not run", "no published value"}
+    assert claims[(claims["dataset"] == "gen1") & (claims["metric"] == "mflops_per_event")]["status"].tolist() == [
+        "not run"]
+    # a cell whose definition is known gets a verdict under that definition alone
+    known = published.copy()
+    known.loc[(known["dataset"] == "gen1") & (known["metric"] == "map"), "definition"] = "gen1_ap"
+    row = detection_claims_table(known, tolerance, table).query("dataset == 'gen1' and metric == 'map'").iloc[0]
+    assert row["reproduced_mean"] == pytest.approx(0.12) and row["status"] == "not reproduced"  # 0.145 - 0.01 > 0.12
+    known.loc[(known["dataset"] == "gen1") & (known["metric"] == "map"), "definition"] = "gen1_ap50"
+    row = detection_claims_table(known, tolerance, table).query("dataset == 'gen1' and metric == 'map'").iloc[0]
+    assert row["status"] == "reproduced"
+
+
+def test_a_detection_cell_without_its_definition_is_refused(tmp_path):
+    text = (REPO / layout.PAPER_RESULTS).read_text().replace("    definition: paper\n", "", 1)
+    (tmp_path / "results.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=r"AEGNN, gen1, mflops_per_event\): a detection cell names its definition"):
+        load_paper_results(tmp_path / "results.yaml")

@@ -82,8 +82,26 @@ def test_each_release_layout_goes_through_fetch_extract_events(name, tmp_path, m
         boxes = [store.box(split, i) for split in store.splits for i in range(store.num_samples(split))]
     if name == "ncaltech101":  # every sample's annotation: corners (2, 3) .. (50, 40)
         assert all(box.tolist() == [2, 3, 48, 37] for box in boxes)
+        assert_detection_samples_are_the_boxed_samples(tmp_path)
     else:
         assert boxes == [None] * len(recordings)
+
+
+def assert_detection_samples_are_the_boxed_samples(root):
+    """N-Caltech101 detection: every sample one graph, its annotated box labelled with its class at its last event."""
+    from evrepro.graphs.detection_params import PRESETS
+    from evrepro.graphs.detection_store import DetectionGraphStore, build_detection_graph_store
+
+    counts = build_detection_graph_store(root / "events.h5", root / "detection.h5", PRESETS["ncaltech101"],
+                                         progress=False)
+    with EventsStore(root / "events.h5") as events, DetectionGraphStore(root / "detection.h5") as graphs:
+        assert counts == {split: events.num_samples(split) for split in events.splits}
+        for split in events.splits:
+            for index in range(events.num_samples(split)):
+                sample = graphs.sample(split, index)
+                assert sample["boxes"].tolist() == [[2, 3, 48, 37, events.labels(split)[index]]]
+                assert sample["label_t"] == events.sample(split, index)["t"][-1]
+                assert sample["recording"] == events.sample_ids(split)[index]
 
 
 def test_orientation_fixes_change_what_the_file_holds_as_the_papers_read_it(tmp_path):

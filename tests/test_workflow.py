@@ -139,7 +139,8 @@ def check_report_in_a_browser(root) -> None:
         claims = pd.read_csv(root / f"results/tables/claims_{paper}.csv")
         shown = dom.count(f"{paper.upper()}, ")
         assert shown >= len(claims), (paper, shown, len(claims))
-    for category in ("AEGNN paper", "ECN paper", "Datasets", "Results", "ECN model", "AEGNN model", "Reproduction summary"):
+    for category in ("AEGNN paper", "ECN paper", "Datasets", "Results", "ECN model", "AEGNN model",
+                     "Reproduction summary"):
         assert f">{category}<" in dom, category
     png = screenshot(root / "results/report.html", root / "report.png")
     assert png.stat().st_size > 50_000  # a rendered page, not a blank one
@@ -192,16 +193,23 @@ def test_the_paper_configuration_plans_every_dataset_and_both_families(tmp_path)
     paper = yaml.safe_load((tmp_path / "config/paper.yaml").read_text())
     jobs = dry_run_jobs(tmp_path, "--configfile", "config/paper.yaml")
     datasets = {"nmnist", "ncaltech101", "ncars", "cifar10-dvs", "mnist-dvs", "asl-dvs"}
-    assert set(paper["datasets"]) == datasets
-    for rule in ("fetch", "extract", "events", "samples_figure"):
-        assert {job for job in jobs if job.startswith(f"{rule}[")} == {f"{rule}[dataset={d}]" for d in datasets}
+    assert set(paper["datasets"]) == datasets | {"gen1"}
+    for rule in ("fetch", "extract", "events"):
+        planned = {job for job in jobs if job.startswith(f"{rule}[")}
+        assert planned == {f"{rule}[dataset={d}]" for d in datasets | {"gen1"}}
+    assert {job for job in jobs if job.startswith("samples_figure[")} == {f"samples_figure[dataset={d}]"
+                                                                          for d in datasets}
     trained = {(job.split("[")[0], job.split("run=")[1].split(",")[0]) for job in jobs if job.startswith("train_")}
     expected = {(f"train_{run['family']}", name) for name, run in paper["runs"].items()}
     assert trained == expected
-    assert {model for _, model in {(n, r["family"]) for n, r in paper["runs"].items()}} == {"aegnn", "ecn"}
+    assert {run["family"] for run in paper["runs"].values()} == {"aegnn", "ecn", "aegnn_detection"}
+    detection = {run["dataset"] for run in paper["runs"].values() if run["family"] == "aegnn_detection"}
+    assert detection == {"gen1", "ncaltech101"}  # both detection datasets, each with its detection cache
+    assert {job.split("dataset=")[1].split(",")[0] for job in jobs if job.startswith("detection_graphs[")} == detection
     ecn_datasets = {run["dataset"] for run in paper["runs"].values() if run["family"] == "ecn"}
     aegnn_datasets = {run["dataset"] for run in paper["runs"].values() if run["family"] == "aegnn"}
     assert ecn_datasets == datasets and aegnn_datasets == datasets  # and each family on the other's datasets
     assert not any("digits" in job for job in jobs)
     seeds = sum(len(run.get("seeds", [0])) for run in paper["runs"].values())
-    assert sum(job.startswith(("evaluate_aegnn[", "evaluate_ecn[")) for job in jobs) == seeds
+    evaluations = ("evaluate_aegnn[", "evaluate_ecn[", "evaluate_aegnn_detection[")
+    assert sum(job.startswith(evaluations) for job in jobs) == seeds

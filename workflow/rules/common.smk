@@ -51,12 +51,12 @@ def check_runs():
                 f"config runs.{name}.dataset: {run['dataset']!r} is not configured under datasets "
                 f"(configured: {', '.join(DATASETS)})"
             )
-        task, needed = get_dataset(run["dataset"]).task, family(run["family"]).task
-        if task != needed:
-            fitting = ", ".join(known.name for known in FAMILIES.values() if known.task == task)
+        tasks, needed = get_dataset(run["dataset"]).tasks, family(run["family"]).task
+        if needed not in tasks:
+            fitting = ", ".join(known.name for known in FAMILIES.values() if known.task in tasks)
             raise ValueError(
-                f"config runs.{name}.dataset: {run['dataset']!r} is a {task} dataset and family "
-                f"{run['family']!r} trains {needed} runs (for {task}: {fitting})"
+                f"config runs.{name}.dataset: {run['dataset']!r} is a {' and '.join(tasks)} dataset and family "
+                f"{run['family']!r} trains {needed} runs (for {run['dataset']}: {fitting})"
             )
 
 
@@ -199,7 +199,7 @@ def all_targets():
         targets += [layout.fill(layout.TABLE, name=name) for name in ("runs", *PAPER_TABLES)]
         targets += [layout.fill(layout.FIGURE, name=name) for name in ("training_curves", "accuracy_vs_mflops")]
     if DETECTION_RUNS:
-        targets.append(layout.fill(layout.TABLE, name="detection"))
+        targets += [layout.fill(layout.TABLE, name=name) for name in ("detection", "detection_claims")]
     if ASYNCHRONOUS_RUNS:
         targets += run_files(layout.ASYNC, ASYNCHRONOUS_RUNS)
         targets += [layout.fill(layout.TABLE, name="async"), layout.fill(layout.FIGURE, name="async_flops_per_layer"),

@@ -84,16 +84,23 @@ rule runs_table:
         "../../scripts/runs_table.py"
 
 
-rule detection_table:
+rule detection_tables:
     input:
+        paper_results=layout.PAPER_RESULTS,
         metrics=run_files(layout.METRICS, DETECTION_RUNS),
     output:
-        report(
+        detection=report(
             layout.fill(layout.TABLE, name="detection"),
             caption="../report/detection_table.rst",
             category="Results",
         ),
-        **layout.table_formats("detection"),
+        claims=report(
+            layout.fill(layout.TABLE, name="detection_claims"),
+            caption="../report/detection_claims_table.rst",
+            category="AEGNN paper",
+        ),
+        markdown=[layout.table_formats(name)["markdown"] for name in ("detection", "detection_claims")],
+        latex=[layout.table_formats(name)["latex"] for name in ("detection", "detection_claims")],
     params:
         datasets=run_datasets(),
     localrule: True
@@ -102,11 +109,11 @@ rule detection_table:
         mem_mb=1000,
         runtime=10,  # minutes
     log:
-        layout.job_file(layout.LOG, "report", "detection_table"),
+        layout.job_file(layout.LOG, "report", "detection_tables"),
     conda:
         "../../envs/report.yaml"
     script:
-        "../../scripts/detection_table.py"
+        "../../scripts/detection_tables.py"
 
 
 rule training_curves:

@@ -34,11 +34,17 @@ class DatasetSpec:
     official_splits: tuple[str, ...] = ()  # splits the release itself defines; the rest are derived
     orientation: tuple[str, ...] = ()  # fixes applied when the events store is built (datasets.orientation)
     task: str = "classification"
+    boxes: bool = False  # each sample also has an annotated box: a detection run can train on it (N-Caltech101)
     unused_classes: tuple[str, ...] = ()  # in class_names (the papers' label space) but never in the data
     manual: str = ""  # set when no URL can be downloaded: what to obtain and where to put it
     licence: str = ""
     citation: str = ""
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The tasks a run on this dataset can train for: its own, and detection where its samples have boxes."""
+        return (self.task, "detection") if self.boxes and self.task != "detection" else (self.task,)
 
     def how_to_obtain(self) -> str:
         """One paragraph: generated, downloaded automatically, or what the user must do."""
@@ -159,6 +165,7 @@ REGISTRY: dict[str, DatasetSpec] = {
         sensor_size=(240, 180),
         class_names=NCALTECH101_NAMES,
         layout="ncaltech101",
+        boxes=True,
         unused_classes=("faces",),
         archives=(
             Archive(

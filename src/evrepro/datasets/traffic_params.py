@@ -9,10 +9,10 @@ class TrafficParams:
     """Generator parameters; the config's ``datasets.traffic.generator`` block maps onto these."""
 
     seed: int = 0
-    train_recordings: int = 12
-    val_recordings: int = 3
-    test_recordings: int = 3
-    duration_ms: float = 2000.0
+    train_recordings: int = 48
+    val_recordings: int = 8
+    test_recordings: int = 8
+    duration_ms: float = 1500.0
     label_every_ms: float = 100.0  # boxes labelled at 100, 200, ... ms (Gen1 labels at 1-4 Hz)
     objects_per_recording: tuple[int, int] = (2, 4)  # drawn uniformly, both ends included
     pedestrian_fraction: float = 0.4

@@ -34,6 +34,9 @@ PRESETS = {
     "gen1_original": DetectionGraphParams(events_per_sample=25_000, radius=3.0, max_neighbors=128,
                                           beta_per_us=0.5e-5, window_mode="original", box_filter="original",
                                           min_events=4_000),
+    # N-Caltech101's samples with their one annotated box each (AEGNN's ncaltech101 graph; windows do not apply)
+    "ncaltech101": DetectionGraphParams(events_per_sample=25_000, radius=5.0, max_neighbors=32, beta_per_us=0.5e-5,
+                                        box_filter="none"),
     "traffic": DetectionGraphParams(events_per_sample=1_000, radius=3.0, max_neighbors=16, beta_per_us=3e-5,
                                     box_filter="none"),
 }

@@ -1,5 +1,6 @@
 """The detection graph store ``results/detection_graphs/{dataset}/{prep}.h5``: one graph per window of a recordings
-store (``evrepro.detection.windows``), with the window's true boxes.
+store (``evrepro.detection.windows``), with the window's true boxes — or, from an events store whose samples have an
+annotated box (N-Caltech101), one graph per sample with its box, labelled with the sample's class at its last event.
 
 Per split, the graph store's columns (``pos``, ``x``, ``node_offsets``, ``edge_index``, ``edge_offsets``) and per
 sample its boxes (``box_x``, ``box_y``, ``box_w``, ``box_h``, ``box_class`` with ``box_offsets``), the recording it
@@ -16,7 +17,9 @@ import numpy as np
 from tqdm import tqdm
 
 from evrepro.datasets.recordings_store import RecordingsStore
-from evrepro.detection.windows import windows
+from evrepro.datasets.store import EventsStore
+from evrepro.detection.windows import Window, windows
+from evrepro.events.boxes import BOX_DTYPE
 from evrepro.graphs.detection_params import DetectionGraphParams
 from evrepro.graphs.params import GRAPH_ALGORITHM
 from evrepro.graphs.store import GraphSplitWriter
@@ -31,29 +34,62 @@ BOX_COLUMNS = ("x", "y", "w", "h", "class")
 log = logging.getLogger(__name__)
 
 
-def _split_samples(store: RecordingsStore, split: str, params: DetectionGraphParams):
-    """(recording index, window, events) of every window of a split with enough events, and how many had too few."""
-    skipped = 0
-    samples = []
+def _recording_windows(store: RecordingsStore, split: str, params: DetectionGraphParams):
+    """(recording index, window, events) of every window of a split's recordings."""
     for index in range(len(store.recording_ids(split))):
         for window in windows(store.boxes(split, index), params.windows):
-            events = store.window(split, index, window.start, window.stop)
-            if events.size < max(params.min_events, 1):
-                skipped += 1
-                continue
-            samples.append((index, window, events))
+            yield index, window, store.window(split, index, window.start, window.stop)
+
+
+def _boxed_samples(store: EventsStore, split: str):
+    """(sample index, its whole recording as a window with its annotated box, events) of every sample with a box."""
+    labels = store.labels(split)
+    for index in range(store.num_samples(split)):
+        box = store.box(split, index)
+        if box is None:
+            continue
+        events = store.sample(split, index)
+        label_t = int(events["t"][-1]) if events.size else 0
+        truth = np.zeros(1, BOX_DTYPE)
+        truth["t"], truth["class_id"] = label_t, labels[index]
+        truth["x"], truth["y"], truth["w"], truth["h"] = box
+        yield index, Window(0, label_t + 1, label_t, truth), events
+
+
+def _split_samples(store, split: str, params: DetectionGraphParams):
+    """(source index, window, events) of every sample of a split with enough events, and how many had too few."""
+    source = (_recording_windows(store, split, params) if isinstance(store, RecordingsStore)
+              else _boxed_samples(store, split))
+    skipped, samples = 0, []
+    for index, window, events in source:
+        if events.size < max(params.min_events, 1):
+            skipped += 1
+            continue
+        samples.append((index, window, events))
     return samples, skipped
 
 
-def build_detection_graph_store(recordings_path, out_path, params: DetectionGraphParams, progress: bool = True,
+def _open_source(path):
+    """The recordings store of a detection dataset, or the events store of one whose samples have boxes."""
+    with h5py.File(path, "r") as handle:
+        recordings = handle.attrs.get("format") == RecordingsStore.FORMAT
+    return RecordingsStore(path) if recordings else EventsStore(path)
+
+
+def _source_ids(store, split: str) -> list[str]:
+    return store.recording_ids(split) if isinstance(store, RecordingsStore) else store.sample_ids(split)
+
+
+def build_detection_graph_store(events_path, out_path, params: DetectionGraphParams, progress: bool = True,
                                 threads: int = 1) -> dict[str, int]:
-    """Preprocess every window of a recordings store into a detection graph store, atomically; samples per split."""
+    """Preprocess every window of a recordings store (or every boxed sample of an events store) into a detection
+    graph store, atomically; samples per split."""
     require_algorithm(params, GRAPH_ALGORITHM, "graph")
     counts = {}
-    with RecordingsStore(recordings_path) as store, atomic_output(out_path) as temporary:
+    with _open_source(events_path) as store, atomic_output(out_path) as temporary:
         with h5py.File(temporary, "w") as handle:
             handle.attrs.update(root_attributes(
-                FORMAT, stored(params), {Path(recordings_path).name: sha256_file(recordings_path)},
+                FORMAT, stored(params), {Path(events_path).name: sha256_file(events_path)},
                 sensor_size=list(store.sensor_size), class_names=json.dumps(store.class_names)))
             for split in store.splits:
                 group = handle.create_group(split)
@@ -65,14 +101,14 @@ def build_detection_graph_store(recordings_path, out_path, params: DetectionGrap
                     try:
                         graphs.add(events, split, k)
                     except ValueError as error:
-                        raise SampleError(f"{recordings_path}: {split} recording {store.recording_ids(split)[index]} "
+                        raise SampleError(f"{events_path}: {split} recording {_source_ids(store, split)[index]} "
                                           f"window labelled at {window.label_t} µs: {error}") from error
                     boxes.add(**{f"box_{c}": window.boxes["class_id" if c == "class" else c] for c in BOX_COLUMNS})
                 graphs.close()
                 boxes.close()
                 group.create_dataset("recording", data=np.array([s[0] for s in samples], np.int32))
                 group.create_dataset("label_t", data=np.array([s[1].label_t for s in samples], np.int64))
-                group.create_dataset("recording_id", data=store.recording_ids(split), dtype=h5py.string_dtype())
+                group.create_dataset("recording_id", data=_source_ids(store, split), dtype=h5py.string_dtype())
                 group.attrs["skipped"] = skipped
                 counts[split] = len(samples)
                 if skipped:

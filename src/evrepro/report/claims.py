@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from evrepro.detection.metrics import METRICS as DETECTION_METRICS
 from evrepro.errors import ConfigError
 from evrepro.layout import run_and_seed
 from evrepro.report.table_files import write_table
@@ -26,6 +27,9 @@ METRICS = ("accuracy", "mflops_per_event", "map")
 # evrepro's convention (the FLOP conventions table has the others)
 MEASURED = {"accuracy": "accuracy", "mflops_per_event": "async_mflops_per_event", "map": "map"}
 ENTRY_KEYS = ("paper", "source", "page", "verified", "task", "method", "ours", "dataset", "metric", "value", "note")
+# a detection cell's `definition`: which score it is (evrepro.detection.metrics.METRICS) or `unknown`; `paper` for a
+# MFLOP/ev cell (the paper's own convention)
+DEFINITIONS = (*DETECTION_METRICS, "unknown", "paper")
 PAPER_KEYS = ("title", "citation", "family", "budget", "epochs", "checkpoint", "flops_convention")
 STATUSES = ("reproduced", "not reproduced", "not run", "no published value")
 
@@ -58,7 +62,10 @@ def load_paper_results(path) -> PaperResults:
             raise ConfigError(f"{where}: metric {entry['metric']!r} is none of {', '.join(METRICS)}")
         if entry["value"] is not None and not isinstance(entry["value"], int | float):
             raise ConfigError(f"{where}: value {entry['value']!r} is not a number (null when unknown)")
-    return PaperResults(papers, pd.DataFrame(entries, columns=list(ENTRY_KEYS)), tolerance)
+        if entry["task"] == "detection" and entry.get("definition") not in DEFINITIONS:
+            raise ConfigError(f"{where}: a detection cell names its definition, one of {', '.join(DEFINITIONS)} "
+                              f"(has {entry.get('definition')!r})")
+    return PaperResults(papers, pd.DataFrame(entries, columns=[*ENTRY_KEYS, "definition"]), tolerance)
 
 
 def measured(datasets: dict[str, str], metrics_paths, model_paths, async_paths) -> pd.DataFrame:
@@ -95,15 +102,16 @@ def _status(metric: str, published, mean, tolerance: dict) -> str:
 
 def claims_table(paper: str, papers: dict, published: pd.DataFrame, per_seed: pd.DataFrame,
                  tolerance: dict) -> pd.DataFrame:
-    """Per claim of ``paper``'s own method: one row per run of that family on that dataset (or one "not run" row)."""
+    """Per recognition claim of ``paper``'s own method: one row per run of that family on that dataset (or one "not
+    run" row). Detection claims have their own table (``evrepro.report.detection``)."""
     family = papers[paper]["family"]
-    claims = published[(published["paper"] == paper) & published["ours"]]
+    claims = published[(published["paper"] == paper) & published["ours"] & (published["task"] == "recognition")]
     rows = []
     for claim in claims.itertuples(index=False):
         runs = per_seed[(per_seed["family"] == family) & (per_seed["dataset"] == claim.dataset)]
         base = {"dataset": claim.dataset, "task": claim.task, "metric": claim.metric, "published": claim.value,
                 "verified": claim.verified, "source": claim.source}
-        if claim.task != "recognition" or runs.empty:
+        if runs.empty:
             rows.append({**base, "run": "", "seeds": 0, "status": _status(claim.metric, claim.value, np.nan,
                                                                           tolerance)})
             continue

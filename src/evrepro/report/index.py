@@ -14,6 +14,7 @@ TABLES = {
     "async": "AEGNN event by event: FLOPs and latency per event, dense and asynchronous",
     "compute": "wall time, CPU time and peak memory of every job, and per run",
     "detection": "detection runs under each named metric (COCO, Gen1 time-matched, AEGNN's per-sample) and baseline",
+    "detection_claims": "AEGNN's published detection numbers beside the detection runs, per metric definition",
 }
 FIGURES = {
     "accuracy_vs_mflops": "accuracy against MFLOP per event, the published methods beside the runs",
@@ -42,7 +43,8 @@ TEMPLATES = [  # (template, what); the first that matches a path describes it
     (layout.STREAM_FIGURE, "figure: ECN stream cache {dataset}-{prep}, {figure}"),
     (layout.pdf(layout.STREAM_FIGURE), "figure (PDF): ECN stream cache {dataset}-{prep}, {figure}"),
     (layout.GRAPH_FIGURE, "figure: AEGNN graph cache {dataset}-{prep}, a radius graph over its events"),
-    (layout.pdf(layout.GRAPH_FIGURE), "figure (PDF): AEGNN graph cache {dataset}-{prep}, a radius graph over its events"),
+    (layout.pdf(layout.GRAPH_FIGURE),
+     "figure (PDF): AEGNN graph cache {dataset}-{prep}, a radius graph over its events"),
     (layout.REPORT, "the HTML report (snakemake --report)"),
 ]
 
