@@ -37,6 +37,8 @@ def test_a_detection_run_trains_evaluates_and_reaches_its_table_and_the_report(t
         assert row["baseline"] == pytest.approx(metrics["baseline"][metric]) or pd.isna(row["baseline"])
         assert isinstance(row["definition"], str) and row["definition"]
     assert (root / "results/runs/d/seed-0/detections.npz").exists()
+    figure = root / "results/figures/detection/d_seed-0_boxes.png"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.with_suffix(".pdf").exists()
     claims = pd.read_csv(root / "results/tables/detection_claims.csv")  # AEGNN's Gen1 and N-Caltech101 cells
     assert set(claims["dataset"]) == {"gen1", "ncaltech101"} and set(claims["status"]) <= {"not run",
                                                                                            "no published value"}

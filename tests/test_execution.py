@@ -62,7 +62,7 @@ def test_the_paper_config_planned_through_the_slurm_profile_asks_for_gpus(tmp_pa
     jobs = dry_run_resources(root, "--configfile", "config/paper.yaml", "--profile", "slurm")
     paper = yaml.safe_load((root / "config" / "paper.yaml").read_text())
     training = {job: resources for job, resources in jobs.items() if job.startswith("train_")}
-    assert len(training) == sum(len(run.get("seeds", [0])) for run in paper["runs"].values()) == 28
+    assert len(training) == sum(len(run.get("seeds", [0])) for run in paper["runs"].values()) == 35
     for job, resources in training.items():
         run = paper["runs"][re.search(r"run=([^,\]]+)", job).group(1)]
         assert resources["gpu"] == "1" and resources["cpus_per_gpu"] == "8", job
@@ -71,7 +71,8 @@ def test_the_paper_config_planned_through_the_slurm_profile_asks_for_gpus(tmp_pa
     scoring = {job: r for job, r in jobs.items() if job.startswith(("evaluate_", "async_eval"))}
     assert scoring and all(resources["gpu"] == "1" for resources in scoring.values())
     # the data and cache jobs ask for none
-    assert all("gpu" not in r for job, r in jobs.items() if job.startswith(("fetch", "events", "graphs", "streams")))
+    assert all("gpu" not in r for job, r in jobs.items()
+               if job.startswith(("fetch", "events", "graphs", "streams", "detection_graphs")))
 
 
 def test_the_gpu_install_is_its_own_extra_and_never_part_of_make():

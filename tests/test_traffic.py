@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 import pytest
+from traffic_data import build_traffic
 
-from evrepro.datasets import stages
 from evrepro.datasets.recordings_store import RecordingsStore
 from evrepro.datasets.traffic import CLASS_NAMES, SENSOR_SIZE
 from evrepro.detection.windows import WindowParams, windows
@@ -17,13 +17,7 @@ SMALL = {"seed": 3, "train_recordings": 3, "val_recordings": 1, "test_recordings
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("traffic")
-    config = {"generator": SMALL, "val_fraction": 0.1, "split_seed": 0}
-    manifest = stages.fetch("traffic", config, root / "archives/manifest.json", progress=False)
-    stages.extract(manifest, root / "raw", progress=False)
-    stages.build_events("traffic", config, manifest, root / "raw", root / "traffic.h5", root / "traffic.splits.json",
-                        progress=False)
-    return root
+    return build_traffic(tmp_path_factory.mktemp("traffic"), SMALL)
 
 
 def test_the_archive_holds_gen1_files(built):

@@ -42,6 +42,7 @@ FIGURE = "results/figures/{name}.png"
 SAMPLES_FIGURE = "results/figures/{dataset}_samples.png"
 STREAM_FIGURE = "results/figures/streams/{dataset}-{prep}_{figure}.png"  # figure: levels, neighbourhood
 GRAPH_FIGURE = "results/figures/graphs/{dataset}-{prep}_graph.png"
+DETECTION_FIGURE = "results/figures/detection/{run}_seed-{seed}_boxes.png"  # test windows with their boxes
 REPORT = "results/report.html"
 RESULTS_INDEX = "results/README.md"  # what is where (rule results_index)
 

@@ -200,6 +200,7 @@ def all_targets():
         targets += [layout.fill(layout.FIGURE, name=name) for name in ("training_curves", "accuracy_vs_mflops")]
     if DETECTION_RUNS:
         targets += [layout.fill(layout.TABLE, name=name) for name in ("detection", "detection_claims")]
+        targets += run_files(layout.DETECTION_FIGURE, DETECTION_RUNS)
     if ASYNCHRONOUS_RUNS:
         targets += run_files(layout.ASYNC, ASYNCHRONOUS_RUNS)
         targets += [layout.fill(layout.TABLE, name="async"), layout.fill(layout.FIGURE, name="async_flops_per_layer"),

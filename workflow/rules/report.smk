@@ -116,6 +116,34 @@ rule detection_tables:
         "../../scripts/detection_tables.py"
 
 
+rule detection_figure:
+    input:
+        detections=layout.DETECTIONS,
+        cache=run_cache,
+    output:
+        png=report(
+            layout.DETECTION_FIGURE,
+            caption="../report/detection_figure.rst",
+            category="Results",
+            subcategory="detection",
+            labels={"run": "{run}", "seed": "{seed}", "figure": "boxes"},
+        ),
+        pdf=layout.pdf(layout.DETECTION_FIGURE),
+    wildcard_constraints:
+        run=runs_pattern(DETECTION_RUNS),
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,  # minutes
+    log:
+        layout.job_file(layout.LOG, "report", f"detection_figure_{layout.RUN_JOB}"),
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/detection_figure.py"
+
+
 rule training_curves:
     input:
         run_files(layout.HISTORY, CLASSIFICATION_RUNS),

@@ -45,6 +45,9 @@ TEMPLATES = [  # (template, what); the first that matches a path describes it
     (layout.GRAPH_FIGURE, "figure: AEGNN graph cache {dataset}-{prep}, a radius graph over its events"),
     (layout.pdf(layout.GRAPH_FIGURE),
      "figure (PDF): AEGNN graph cache {dataset}-{prep}, a radius graph over its events"),
+    (layout.DETECTION_FIGURE, "figure: detection run {run} seed {seed}, test windows with true and found boxes"),
+    (layout.pdf(layout.DETECTION_FIGURE),
+     "figure (PDF): detection run {run} seed {seed}, test windows with true and found boxes"),
     (layout.REPORT, "the HTML report (snakemake --report)"),
 ]
 

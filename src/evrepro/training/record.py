@@ -22,10 +22,7 @@ import numpy as np
 import yaml
 
 from evrepro.errors import EvreproError
-from evrepro.detection.baseline import baseline_frames
-from evrepro.detection.metrics import detection_scores
 from evrepro.evaluation.metrics import classification_metrics
-from evrepro.events.boxes import BOX_DTYPE
 from evrepro.layout import run_and_seed
 from evrepro.storage.fileio import atomic_output
 
@@ -282,6 +279,11 @@ def write_detection_results(metrics_path, detections_path, model: ModelRecord, b
                             loss: float, baseline: np.ndarray, class_names, sensor_size) -> DetectionMetricsRecord:
     """metrics.json (``DetectionMetricsRecord``) and the detections (npz: ``truth`` and ``found``, ``BOX_DTYPE``
     concatenated over the samples with ``truth_offsets`` and ``found_offsets``, and each sample's ``recording``)."""
+    # here, not above: the workflow reads this module while it plans, and evrepro.events loads numba
+    from evrepro.detection.baseline import baseline_frames
+    from evrepro.detection.metrics import detection_scores
+    from evrepro.events.boxes import BOX_DTYPE
+
     metrics = DetectionMetricsRecord(
         family=model.family, seed=model.seed, task="detection",
         scores=detection_scores(frames, class_names, sensor_size, recordings),
