@@ -231,7 +231,7 @@ def _checkpoint(replica: Replica, training: Training, cadence: CheckpointCadence
     replica.barrier()  # no replica leaves before the checkpoint is whole
     if stop and not cadence.stopping:
         cadence.request_stop(signal.SIGTERM)
-    cadence.written(last, epoch, batch)
+    cadence.written(last, epoch, batch, stop)  # the agreed decision: a signal during the barrier waits a checkpoint
 
 
 def _epoch_sums(replica: Replica, resumed: dict, local: list[float], began: float) -> dict:

@@ -79,10 +79,14 @@ class CheckpointCadence:
             return True
         return time.monotonic() - self._last >= self.seconds
 
-    def written(self, path, epoch: int, batch: int) -> None:
-        """A checkpoint at (``epoch``, ``batch``) was written to ``path``; raises ``Stopped`` if a signal asked."""
+    def written(self, path, epoch: int, batch: int, stop: bool | None = None) -> None:
+        """A checkpoint at (``epoch``, ``batch``) was written to ``path``; raises ``Stopped`` if a signal asked.
+
+        ``stop``: the decision the replicas of a data-parallel training agreed on before the checkpoint; a signal that
+        reached this process only while it was written stops it at the next checkpoint, with the others.
+        """
         self._last = time.monotonic()
-        if self.stopping:
+        if self.stopping if stop is None else stop:
             name = signal.Signals(self.signal).name
             raise Stopped(f"training stopped by {name} at epoch {epoch}, batch {batch}: its checkpoint {path} is "
                           "written and the next run resumes from it")
