@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch_geometric.loader import DataLoader
 
@@ -11,7 +10,6 @@ from evrepro.aegnn.loop import pick_device, run_batches
 from evrepro.aegnn.presets import DetectorConfig, GraphResConfig
 from evrepro.aegnn.tasks import Detection, detect, loader, task_for
 from evrepro.detection.baseline import constant_detections
-from evrepro.events.boxes import BOX_DTYPE
 from evrepro.graphs.detection_store import DetectionGraphStore
 from evrepro.training.record import ModelRecord
 
@@ -52,10 +50,4 @@ def predict_detections(model, cache_path, split: str = "test"):
     device = next(model.parameters()).device
     frames, loss = detect(model, loader(Detection, Detection.dataset(cache_path, split), batch_size=64), device)
     with DetectionGraphStore(cache_path) as store:
-        recordings = [store.sample(split, k)["recording"] for k in range(store.num_samples(split))]
-        train = store.handle["train"]
-        train_boxes = np.zeros(train["box_x"].shape[0], BOX_DTYPE)
-        for field, column in (("x", "box_x"), ("y", "box_y"), ("w", "box_w"), ("h", "box_h"),
-                              ("class_id", "box_class")):
-            train_boxes[field] = train[column][:]
-    return frames, recordings, loss, constant_detections(train_boxes)
+        return frames, store.recordings(split), loss, constant_detections(store.split_boxes("train"))

@@ -16,7 +16,7 @@ from evrepro.aegnn.loop import run_batches
 from evrepro.aegnn.presets import DetectorConfig, GraphResConfig
 from evrepro.aegnn.yolo import decode, yolo_loss
 from evrepro.detection.metrics import coco_scores
-from evrepro.events.boxes import BOX_DTYPE
+from evrepro.events.boxes import boxes_from_rows
 
 # detections kept for scoring: every score above this (COCO ranks them), after class-agnostic NMS at this IoU
 SCORE_THRESHOLD, NMS_IOU = 0.01, 0.6
@@ -85,11 +85,7 @@ class Detection:
 
 def true_boxes(batch, k: int) -> np.ndarray:
     """The true boxes of sample ``k`` of a batch as ``BOX_DTYPE``, stamped with its label time."""
-    rows = batch.bbox[batch.bbox_batch == k].cpu().numpy()
-    boxes = np.zeros(len(rows), BOX_DTYPE)
-    boxes["x"], boxes["y"], boxes["w"], boxes["h"], boxes["class_id"] = rows.T
-    boxes["t"] = int(batch.label_t[k])
-    return boxes
+    return boxes_from_rows(batch.bbox[batch.bbox_batch == k].cpu().numpy(), int(batch.label_t[k]))
 
 
 def detect(model, loader, device) -> tuple[list[tuple[np.ndarray, np.ndarray]], float]:

@@ -82,6 +82,15 @@ def read_boxes(path: str | Path) -> np.ndarray:
     return _copy_fields(loaded, names, BOX_DTYPE, where)
 
 
+def boxes_from_rows(rows, t: int = 0) -> np.ndarray:
+    """``BOX_DTYPE`` boxes from rows of (x, y, w, h, class), all labelled at time ``t``."""
+    rows = np.asarray(rows, dtype=np.float64).reshape(-1, 5)
+    boxes = np.zeros(len(rows), BOX_DTYPE)
+    boxes["x"], boxes["y"], boxes["w"], boxes["h"], boxes["class_id"] = rows.T
+    boxes["t"] = t
+    return boxes
+
+
 def encode_boxes(boxes: np.ndarray, variant: str = "legacy", where: str = "<boxes>") -> bytes:
     """The bytes of a ``.npy`` file holding ``BOX_DTYPE`` boxes in the ``"legacy"`` or ``"current"`` real dtype."""
     if variant not in VARIANT_DTYPES:

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from evrepro.datasets.recordings_store import RecordingsStore
 from evrepro.datasets.store import EventsStore
 from evrepro.detection.windows import Window, windows
-from evrepro.events.boxes import BOX_DTYPE
+from evrepro.events.boxes import boxes_from_rows
 from evrepro.graphs.detection_params import DetectionGraphParams
 from evrepro.graphs.params import GRAPH_ALGORITHM
 from evrepro.graphs.store import GraphSplitWriter
@@ -50,9 +50,7 @@ def _boxed_samples(store: EventsStore, split: str):
             continue
         events = store.sample(split, index)
         label_t = int(events["t"][-1]) if events.size else 0
-        truth = np.zeros(1, BOX_DTYPE)
-        truth["t"], truth["class_id"] = label_t, labels[index]
-        truth["x"], truth["y"], truth["w"], truth["h"] = box
+        truth = boxes_from_rows([*box, labels[index]], label_t)
         yield index, Window(0, label_t + 1, label_t, truth), events
 
 
@@ -135,6 +133,17 @@ class DetectionGraphStore(SampleCacheReader):
             group = self.handle[split]
             self._offsets[split] = tuple(group[name][:] for name in ("node_offsets", "edge_offsets", "box_offsets"))
         return self._offsets[split]
+
+    def recordings(self, split: str) -> list[str]:
+        """The recording id of every sample of a split."""
+        group = self.handle[split]
+        ids = [value.decode() for value in group["recording_id"][:]]
+        return [ids[index] for index in group["recording"][:]]
+
+    def split_boxes(self, split: str):
+        """Every true box of a split, as ``BOX_DTYPE`` (times left 0)."""
+        group = self.handle[split]
+        return boxes_from_rows(np.stack([group[f"box_{k}"][:] for k in BOX_COLUMNS], axis=1))
 
     def sample(self, split: str, index: int) -> dict:
         """``pos``, ``x``, ``edge_index`` (sample-local), ``boxes`` (K×5: x, y, w, h, class), ``label_t`` and the
