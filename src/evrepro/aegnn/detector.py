@@ -17,13 +17,19 @@ def yolo_grid(config: DetectorConfig) -> YoloGrid:
                     class_weight=config.class_weight)
 
 
-def cell_max_pool(x: Tensor, pos: Tensor, batch: Tensor, num_graphs: int, grid: YoloGrid) -> Tensor:
-    """Max features per grid cell, (graphs, rows, columns, C); empty cells 0."""
+def cell_index(pos: Tensor, grid: YoloGrid) -> Tensor:
+    """Cell of each position in the head's grid, row-major (row · columns + column)."""
     columns, rows = grid.cells
     width, height = grid.cell_size
     column = (pos[:, 0] / width).floor().long().clamp(0, columns - 1)
     row = (pos[:, 1] / height).floor().long().clamp(0, rows - 1)
-    slot = (batch * rows + row) * columns + column
+    return row * columns + column
+
+
+def cell_max_pool(x: Tensor, pos: Tensor, batch: Tensor, num_graphs: int, grid: YoloGrid) -> Tensor:
+    """Max features per grid cell, (graphs, rows, columns, C); empty cells 0."""
+    columns, rows = grid.cells
+    slot = batch * (rows * columns) + cell_index(pos, grid)
     out = x.new_full((num_graphs * rows * columns, x.shape[1]), float("-inf")).scatter_reduce(
         0, slot[:, None].expand_as(x), x, reduce="amax", include_self=True)
     out = torch.where(torch.isinf(out), torch.zeros_like(out), out)
@@ -42,6 +48,7 @@ class GraphResDetector(GraphRes):
 
     def __init__(self, config: DetectorConfig):
         self.grid = yolo_grid(config)
+        self.detector_config = config
         super().__init__(replace(config.backbone, num_classes=self.grid.outputs))
         self.head_kind = config.head
         if config.head == "grid":

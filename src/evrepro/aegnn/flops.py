@@ -13,9 +13,13 @@ Definition (evrepro FLOPs, version 1):
 - Residual addition: 1 per element of each recomputed node.
 - Voxel max-pool: (m - 1)·C comparisons per recomputed voxel of m members; its mean position costs
   one addition per member coordinate summed and one division per coordinate of each recomputed mean.
-- Grid max-pool (4×4): (m - 1)·C comparisons per recomputed cell of m coarse nodes.
+- Grid max-pool (4×4, or the detector's 8×6 cells): (m - 1)·C comparisons per recomputed cell of m
+  coarse nodes.
 - Linear head: 2·in·out + out (bias) for a full pass; an update y += W[:, changed]·Δ costs |Δ|
   subtractions plus 2·|Δ|·out.
+- The detector's grid head (one linear layer on each cell's 3×3 neighbourhood): every cell's 2·9C·out +
+  out for a full pass; an update costs |Δ| subtractions plus 2·|Δ_c|·out for each cell that reads a
+  changed cell c.
 
 Not counted, in either pass: graph construction and neighbour search (radius graph, neighbour caps,
 spatial hashing), edge-attribute (pseudo-coordinate) computation, voxel and grid-cell assignment,
@@ -34,7 +38,8 @@ DEFINITION = ("evrepro FLOPs v1: multiply-add = 2, other arithmetic/max/comparis
               "node: deg·2^d·(d + 2·Fin·Fout) + Fout (mean) + 2·Fin·Fout (root) + Fout (bias); ELU 1 and "
               "BatchNorm 2 per element; residual 1 per element; max-pools (m-1)·C per recomputed voxel/cell, "
               "mean positions 1 per member coordinate summed + 1 per coordinate divided; head 2·in·out + out "
-              "dense, |Δ| + 2·|Δ|·out per update. Not counted: graph construction and neighbour search, edge "
+              "dense, |Δ| + 2·|Δ|·out per update (a detector's grid head: per cell, and 2·|Δ_c|·out per cell reading "
+              "a changed cell c). Not counted: graph construction and neighbour search, edge "
               "attributes, voxel/cell assignment, pooled-edge construction, change detection, copies.")
 
 
@@ -77,8 +82,8 @@ class GraphSize:
     grid_cells: int
 
 
-def dense_flops(config: GraphResConfig, size: GraphSize) -> dict[str, int]:
-    """FLOPs per layer of one dense GraphRes pass on a graph of the given size."""
+def backbone_flops(config: GraphResConfig, size: GraphSize) -> dict[str, int]:
+    """FLOPs per layer of one dense pass of GraphRes's backbone (conv1 to conv7) on a graph of the given size."""
     c, dim, root, bias = config.channels, config.dim, config.root_weight, config.bias
     flops = {}
     for i in range(5):
@@ -89,6 +94,11 @@ def dense_flops(config: GraphResConfig, size: GraphSize) -> dict[str, int]:
     for i in (5, 6):
         flops[f"conv{i + 1}"] = spline_block(size.coarse_nodes, size.coarse_edges, c[i], c[i + 1], dim, root, bias)
     flops["conv7"] += residual(size.coarse_nodes, c[7])
-    flops["pool7"] = max_pool(size.coarse_nodes, size.grid_cells, c[7])
-    flops["head"] = head_dense(GRID_CELLS**2 * c[7], config.num_classes, config.fc_bias)
     return flops
+
+
+def dense_flops(config: GraphResConfig, size: GraphSize) -> dict[str, int]:
+    """FLOPs per layer of one dense GraphRes pass on a graph of the given size."""
+    c = config.channels
+    return {**backbone_flops(config, size), "pool7": max_pool(size.coarse_nodes, size.grid_cells, c[7]),
+            "head": head_dense(GRID_CELLS**2 * c[7], config.num_classes, config.fc_bias)}

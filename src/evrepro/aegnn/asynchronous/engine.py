@@ -1,6 +1,7 @@
 """Exact event-by-event GraphRes inference: each new event recomputes only what it changes.
 
-After event k the engine's logits, and every layer's output, equal the dense ``GraphRes`` on the
+After event k the engine's output (logits, or a detector's raw grid outputs), and every layer's output,
+equal the dense ``GraphRes`` or ``GraphResDetector`` on the
 graph of events 0..k (``radius_graph(pos[:k+1], r, max_neighbors)``) to float rounding.
 
 Per event, with ``T`` the nodes whose incoming edges changed (the new node and the older nodes it
@@ -13,9 +14,9 @@ entered, evictions included) and ``X`` the nodes whose block input changed:
   voxel gets a new mean position, which changes the attributes of every pooled edge at it, so its
   coarse node and all that node's out-neighbours are recomputed by conv6 and conv7, as are the
   targets of pooled edges that appeared or vanished;
-- the 4×4 grid max-pool recomputes the cells of changed coarse nodes and the cells a coarse node
-  left or entered;
-- the head adds W[:, j]·Δ_j for every changed input j (its bias is constant).
+- the grid max-pool (GraphRes's 4×4 grid, or the detector's 8×6 cells) recomputes the cells of changed
+  coarse nodes and the cells a coarse node left or entered; the head adds the change of each cell to the
+  outputs that read it (``readout``: GraphRes's linear head, or the detector's per-cell 3×3 head).
 
 New rows start as NaN, so a new node always counts as changed. ``last_flops`` holds the FLOPs
 (``evrepro.aegnn.flops``) of the last event, per layer; ``dense_flops()`` those of one dense pass
@@ -30,15 +31,9 @@ from evrepro.aegnn import flops
 from evrepro.aegnn.asynchronous.graph import StreamGraph
 from evrepro.aegnn.asynchronous.layers import block_rows, folded_norm, index_tensor, max_rows
 from evrepro.aegnn.asynchronous.pooled import PooledGraph
-from evrepro.aegnn.graph_res import GraphRes, grid_cells
-from evrepro.aegnn.presets import GRID_CELLS, LAYERS
-
-SLOTS = GRID_CELLS**2
-
-
-def grid_slots(pos: np.ndarray, sensor_size) -> np.ndarray:
-    """Cells of ``grid_max_pool``'s 4×4 grid for positions (m, >= 2), computed by ``grid_cells`` itself."""
-    return grid_cells(torch.from_numpy(np.ascontiguousarray(pos, dtype=np.float32)), sensor_size).numpy()
+from evrepro.aegnn.asynchronous.readout import readout_for
+from evrepro.aegnn.graph_res import GraphRes
+from evrepro.aegnn.presets import LAYERS
 
 
 def _union(*parts) -> np.ndarray:
@@ -47,7 +42,7 @@ def _union(*parts) -> np.ndarray:
 
 
 class AsyncGraphRes:
-    """Event-by-event inference with a trained GraphRes (eval mode) on its device."""
+    """Event-by-event inference with a trained GraphRes or GraphResDetector (eval mode) on its device."""
 
     def __init__(self, model: GraphRes, radius: float, max_neighbors: int):
         if model.training:
@@ -65,12 +60,7 @@ class AsyncGraphRes:
             ("conv4", c[4]), ("conv5", c[5]))}
         self.level1 = {name: self._rows(0, width) for name, width in (
             ("pos", dim), ("pool5", c[5]), ("conv6", c[6]), ("conv7_block", c[7]), ("conv7", c[7]))}
-        self.slot_of_coarse = np.zeros(0, dtype=np.int64)
-        self.slot_members: list[set[int]] = [set() for _ in range(SLOTS)]
-        self.grid = torch.zeros(SLOTS, c[7], device=self.device)
-        head = model.head
-        self.logits = head.bias.detach().clone() if head.bias is not None else \
-            torch.zeros(head.out_features, device=self.device)
+        self.readout = readout_for(model, self.device)
         self.last_flops: dict[str, int] = {}
 
     @property
@@ -102,7 +92,7 @@ class AsyncGraphRes:
 
     @torch.inference_mode()
     def step(self, pos, x) -> Tensor:
-        """Process the next event: position (x, y, t') float32 and features; returns the logits."""
+        """Process the next event: position (x, y, t') float32 and features; returns the model's output."""
         pos = np.asarray(pos, dtype=np.float32).reshape(3)
         node = self.graph.size
         self._add_rows(node + 1, pos[None], x)
@@ -112,7 +102,7 @@ class AsyncGraphRes:
         moved = self.pooled.add_nodes(pos[None])
         touched = self.pooled.update_edges(added, insertion.evicted)
         self._propagate(_union([node], insertion.entered), np.array([node]), moved, touched, 1)
-        return self.logits.clone()
+        return self.readout.output()
 
     @torch.inference_mode()
     def initialise(self, pos: np.ndarray, x: np.ndarray) -> Tensor:
@@ -129,7 +119,7 @@ class AsyncGraphRes:
         cell = np.floor(pos[:, :2] / (4 * self.graph.radius)).astype(np.int64)
         everything = np.lexsort((cell[:, 0], cell[:, 1]))
         self._propagate(everything, everything, moved, touched, n)
-        return self.logits.clone()
+        return self.readout.output()
 
     def _add_rows(self, n: int, pos: np.ndarray, x) -> None:
         first = self.graph.size
@@ -200,54 +190,18 @@ class AsyncGraphRes:
             changed = self._store(state[name], targets, values)
         changed = self._residual(state["conv7"], state["conv7_block"], state["pool5"], _union(changed, changed_skip),
                                  "conv7", cost)
-        self._grid_and_head(changed, moved, cost)
-
-    def _grid_and_head(self, changed: np.ndarray, moved: np.ndarray, cost: dict) -> None:
-        """Grid cells of changed or moved coarse nodes, then the head from the grid entries that changed."""
-        cfg = self.config
-        if self.slot_of_coarse.size < self.pooled.size:
-            self.slot_of_coarse = np.concatenate(
-                [self.slot_of_coarse, np.full(self.pooled.size - self.slot_of_coarse.size, -1)])
-        slots = set()
-        for c, slot in zip(moved.tolist(), grid_slots(self.pooled.pos[moved], cfg.sensor_size).tolist()):
-            old = self.slot_of_coarse[c]
-            if old != slot:
-                if old >= 0:
-                    self.slot_members[old].discard(c)
-                    slots.add(int(old))
-                self.slot_members[slot].add(c)
-                self.slot_of_coarse[c] = slot
-                slots.add(slot)
-        slots.update(self.slot_of_coarse[changed].tolist())
-        slots = sorted(slots)
-        occupied = [s for s in slots if self.slot_members[s]]
-        members = [np.fromiter(self.slot_members[s], dtype=np.int64) for s in occupied]
-        new = torch.zeros(len(slots), cfg.channels[7], device=self.device)
-        if members:
-            position = {s: i for i, s in enumerate(slots)}
-            new[[position[s] for s in occupied]] = max_rows(self.level1["conv7"], members)
-        cost["pool7"] = flops.max_pool(sum(m.size for m in members), len(members), cfg.channels[7])
-
-        index = index_tensor(np.asarray(slots, dtype=np.int64), self.device)
-        delta = (new - self.grid[index]).reshape(-1)
-        self.grid[index] = new
-        columns = (index[:, None] * cfg.channels[7] + torch.arange(cfg.channels[7], device=self.device)).reshape(-1)
-        nonzero = delta != 0
-        columns, delta = columns[nonzero], delta[nonzero]
-        self.logits += self.model.head.weight[:, columns] @ delta
-        cost["head"] = flops.head_update(int(delta.numel()), cfg.num_classes)
+        cost.update(self.readout.update(pooled.pos, moved, changed, state["conv7"]))
 
     def dense_flops(self) -> dict[str, int]:
         """FLOPs per layer of one dense pass on the current graph."""
         size = flops.GraphSize(self.graph.size, self.graph.num_edges, self.pooled.size, self.pooled.num_edges,
-                               sum(1 for members in self.slot_members if members))
-        return flops.dense_flops(self.config, size)
+                               self.readout.pool.occupied)
+        return {**flops.backbone_flops(self.config, size), **self.readout.dense_flops(self.pooled.size)}
 
     def layers(self) -> dict[str, Tensor]:
         """Every layer's current output, in the dense model's node order (``forward(return_layers=True)``)."""
         n, order = self.graph.size, index_tensor(self.pooled.dense_order(), self.device)
         out = {name: self.level0[name][:n] for name in ("conv1", "conv2", "conv3", "conv4", "conv5")}
         out.update({name: self.level1[name][order] for name in ("pool5", "conv6", "conv7")})
-        out["pool7"] = self.grid.reshape(1, -1)
-        out["head"] = self.logits[None]
+        out.update(self.readout.layers())
         return {name: value.clone() for name, value in out.items()}
