@@ -92,7 +92,7 @@ def async_on(cache: Path, folder: Path, device: str) -> dict:
     from evrepro.aegnn.async_eval import evaluate_async
 
     result = evaluate_async(cache, folder / "checkpoints" / "best.pt", folder / "model.json", folder / "async.json",
-                            folder / "accuracy_vs_events.csv", max_streams=2, check_every=100, device=device,
+                            folder / "score_vs_events.csv", max_streams=2, check_every=100, device=device,
                             threads=1)
     return {"latency_ms_per_event": asdict(result.latency_ms_per_event), "mflops_per_event": asdict(result.flops),
             "max_abs_difference": asdict(result.max_abs_difference)}

@@ -5,5 +5,6 @@ from evrepro.logs import logged
 from evrepro.report.detection import write_detection_tables
 
 with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake's script directive
-    write_detection_tables(snakemake.input.paper_results, snakemake.input.metrics, snakemake.params.datasets,
+    write_detection_tables(snakemake.input.paper_results, snakemake.input.metrics, snakemake.input.asyncs,
+                           snakemake.params.datasets,
                            {"detection": snakemake.output.detection, "detection_claims": snakemake.output.claims})

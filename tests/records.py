@@ -2,8 +2,8 @@
 
 import math
 
-from evrepro.training.record import (ASYNC_FORMAT, AccuracyCurve, AsyncResult, Convention, Exactness, LayerFlops,
-                                     Latencies, Latency, Speedup)
+from evrepro.training.record import (ASYNC_FORMAT, AsyncResult, Convention, Exactness, Latencies, Latency, LayerFlops,
+                                     ScoreCurve, Speedup)
 
 
 def async_result(mflops: float, latency_ms: float) -> AsyncResult:
@@ -16,4 +16,4 @@ def async_result(mflops: float, latency_ms: float) -> AsyncResult:
         graph={}, conventions=conventions, layers={"conv1": LayerFlops(100.0, mflops, math.log10(100.0 / mflops))},
         latency_ms_per_event=latency, speedup=Speedup(100.0 / mflops, 9.0 / latency_ms, 9.0 / latency_ms),
         max_abs_difference=Exactness(0.0, 0.0, 2, "in words"),
-        accuracy_vs_events=AccuracyCurve([1, 10], [0.5, 0.9], [2, 2], "in words"))
+        score_vs_events=ScoreCurve([1, 10], "accuracy", [0.5, 0.9], [2, 2], "in words"))

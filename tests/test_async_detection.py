@@ -119,3 +119,39 @@ def test_detector_head_update_flops_by_hand(traffic_windows):
     changed = int((engine.readout.pool.features[2 * 8 + 3] != 0).sum())
     assert engine.last_flops["head"] == changed + 9 * 2 * changed * per_cell
     assert flops.head_dense(9 * c, per_cell, True) * 48 == engine.dense_flops()["head"]
+
+
+def test_a_trained_detector_s_asynchronous_evaluation(traffic_windows, tmp_path):
+    """async.json of a detection run: exact against the dense detector, FLOPs under every convention, and the test
+    COCO AP50 after n events, whose last point is the dense detector's on whole windows."""
+    from training import outputs_in, train
+
+    from evrepro.aegnn.async_eval import evaluate_async
+    from evrepro.aegnn.detection_family import TRAINER
+    from evrepro.aegnn.evaluate import load_best
+    from evrepro.aegnn.tasks import Detection, loader
+    from evrepro.training.record import AsyncResult, ModelRecord, read_record
+
+    cache, windows = traffic_windows
+    train(TRAINER, cache, tmp_path, {"preset": "ncars", "pool_voxel": [4, 4]}, {"epochs": 1, "batch_size": 8})
+    outputs = outputs_in(tmp_path, TRAINER)
+    threads = torch.get_num_threads()
+    try:
+        result = evaluate_async(cache, outputs.best, outputs.model, tmp_path / "async.json",
+                                tmp_path / "score_vs_events.csv", max_streams=2, device="cpu", check_every=250,
+                                threads=1)
+    finally:
+        torch.set_num_threads(threads)
+    assert read_record(AsyncResult, tmp_path / "async.json") == result
+    assert result.streams == 2 and result.max_abs_difference.checks >= 2
+    assert result.max_abs_difference.any_layer <= TOLERANCE
+    assert set(result.conventions) == {"evrepro", "dagr_last_event", "aegnn_paper_protocol"}
+    for convention in result.conventions.values():
+        assert 0 < convention.async_mflops_per_event < convention.dense_mflops_per_event
+    assert result.layers["head"].dense_mflops_per_event > result.layers["head"].async_mflops_per_event > 0
+
+    curve = result.score_vs_events
+    assert curve.metric == "coco_ap50" and curve.samples == len(windows) and curve.events[-1] == 1000
+    model, _ = load_best(cache, outputs.best, read_record(ModelRecord, outputs.model))
+    whole = Detection.test_score(model, loader(Detection, Detection.dataset(cache, "test"), batch_size=64), "cpu")
+    assert curve.score[-1] == pytest.approx(whole)  # every window whole (none has more than 1,000 events)

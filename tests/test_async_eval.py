@@ -1,4 +1,4 @@
-"""Asynchronous evaluation of a trained run: async.json and accuracy_vs_events.csv, consistent with themselves."""
+"""Asynchronous evaluation of a trained run: async.json and score_vs_events.csv, consistent with themselves."""
 
 import pandas as pd
 import pytest
@@ -40,7 +40,7 @@ def test_async_json_is_complete_and_consistent(trained):
     try:
         outputs = outputs_in(run_dir, TRAINER)
         result = evaluate_async(graphs, outputs.best, outputs.model, run_dir / "async.json",
-                                run_dir / "accuracy_vs_events.csv", max_streams=3, device="cpu", check_every=40,
+                                run_dir / "score_vs_events.csv", max_streams=3, device="cpu", check_every=40,
                                 threads=1)
         assert torch.get_num_threads() == 1
     finally:
@@ -69,17 +69,17 @@ def test_async_json_is_complete_and_consistent(trained):
     difference = result.max_abs_difference
     assert 0 <= difference.logits <= difference.any_layer <= 1e-4
 
-    curve = result.accuracy_vs_events
+    curve = result.score_vs_events
     with GraphStore(graphs) as store:
         assert curve.samples == store.num_samples("test")
     assert curve.events == [25, 50, 100, 200]
-    assert all(0 <= a <= 1 for a in curve.accuracy)
+    assert curve.metric == "accuracy" and all(0 <= a <= 1 for a in curve.score)
     model, _ = load_best(graphs, outputs.best, read_record(ModelRecord, outputs.model))
     _, accuracy, _, _ = run_batches(model, DataLoader(GraphStoreDataset(graphs, "test"), batch_size=64), "cpu")
-    assert curve.accuracy[-1] == pytest.approx(accuracy)  # all events: the ordinary test accuracy
-    table = pd.read_csv(run_dir / "accuracy_vs_events.csv")
+    assert curve.score[-1] == pytest.approx(accuracy)  # all events: the ordinary test accuracy
+    table = pd.read_csv(run_dir / "score_vs_events.csv")
     assert table["events"].tolist() == curve.events
-    assert table["accuracy"].tolist() == pytest.approx(curve.accuracy)
+    assert set(table["metric"]) == {"accuracy"} and table["score"].tolist() == pytest.approx(curve.score)
     check_flop_conventions(result, graphs, outputs)
 
 
@@ -107,7 +107,7 @@ def check_flop_conventions(result, graphs, outputs):
     totals = {"async": [], "dense": []}
     c = model.config.channels
     for stream in streams:
-        costs = paper_protocol_costs(model.config, stream, 3.0, 8, "cpu")
+        costs = paper_protocol_costs(model, stream, 3.0, 8, "cpu")
         flat = np.array(stream["pos"], dtype=np.float32)
         flat[:, 2] = 0
         edges = radius_graph(flat, 3.0, 8)  # 2-D: the new (last) node's incoming edges, counted independently

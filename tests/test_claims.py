@@ -185,7 +185,8 @@ def test_detection_claims_meet_runs_under_their_own_definition_only():
     scores = {"coco_ap": 0.12, "coco_ap50": 0.30, "gen1_ap": 0.11, "gen1_ap50": 0.31, "per_sample_map": 0.50}
     table = pd.DataFrame([{"run": "det", "seed": seed, "dataset": "gen1", "metric": metric, "value": value + seed / 100}
                           for seed in (0, 2) for metric, value in scores.items()])
-    claims = detection_claims_table(published, tolerance, table)
+    no_flops = pd.DataFrame(columns=["run", "seed", "dataset", "convention", "async_mflops_per_event"])
+    claims = detection_claims_table(published, tolerance, table, no_flops)
     gen1 = claims[(claims["dataset"] == "gen1") & (claims["metric"] == "map")].iloc[0]
     assert gen1["definition"] == "unknown" and gen1["status"] == "definition unknown" and gen1["seeds"] == 2
     assert gen1["coco_ap"] == pytest.approx(0.13) and gen1["per_sample_map"] == pytest.approx(0.51)
@@ -196,11 +197,37 @@ def test_detection_claims_meet_runs_under_their_own_definition_only():
     # a cell whose definition is known gets a verdict under that definition alone
     known = published.copy()
     known.loc[(known["dataset"] == "gen1") & (known["metric"] == "map"), "definition"] = "gen1_ap"
-    row = detection_claims_table(known, tolerance, table).query("dataset == 'gen1' and metric == 'map'").iloc[0]
+    row = detection_claims_table(known, tolerance, table, no_flops).query(
+        "dataset == 'gen1' and metric == 'map'").iloc[0]
     assert row["reproduced_mean"] == pytest.approx(0.12) and row["status"] == "not reproduced"  # 0.145 - 0.01 > 0.12
     known.loc[(known["dataset"] == "gen1") & (known["metric"] == "map"), "definition"] = "gen1_ap50"
-    row = detection_claims_table(known, tolerance, table).query("dataset == 'gen1' and metric == 'map'").iloc[0]
+    row = detection_claims_table(known, tolerance, table, no_flops).query(
+        "dataset == 'gen1' and metric == 'map'").iloc[0]
     assert row["status"] == "reproduced"
+
+
+def test_detection_mflops_claims_meet_the_runs_asynchronous_flops_under_evrepro_s_convention(tmp_path):
+    from evrepro.report.detection import detection_claims_table, detection_flops
+
+    _, published, tolerance = load_paper_results(REPO / layout.PAPER_RESULTS)
+    paths = []
+    for seed, mflops in ((0, 5.0), (1, 6.0)):  # mean 5.5: within 1.1 × 5.26 = 5.786
+        path = tmp_path / "results" / "runs" / "det" / f"seed-{seed}" / "async.json"
+        path.parent.mkdir(parents=True)
+        write_record(path, async_result(mflops, 1.0))
+        paths.append(path)
+    flops = detection_flops(paths, {"det": "gen1"})
+    assert sorted(set(flops["convention"])) == ["aegnn_paper_protocol", "dagr_last_event", "evrepro"]
+    empty = pd.DataFrame(columns=["run", "seed", "dataset", "metric", "value"])
+    claims = detection_claims_table(published, tolerance, empty, flops)
+    row = claims.query("dataset == 'gen1' and metric == 'mflops_per_event'").iloc[0]
+    assert row["run"] == "det" and row["seeds"] == 2 and row["convention"] == "evrepro"
+    assert row["reproduced_mean"] == pytest.approx(5.5) and row["status"] == "reproduced"
+    assert row["mflops_evrepro"] == pytest.approx(5.5) and row["mflops_dagr_last_event"] == pytest.approx(
+        flops.query("convention == 'dagr_last_event'")["async_mflops_per_event"].mean())
+    flops.loc[flops["convention"] == "evrepro", "async_mflops_per_event"] += 1.0  # mean 6.5 > 5.786
+    claims = detection_claims_table(published, tolerance, empty, flops)
+    assert claims.query("dataset == 'gen1' and metric == 'mflops_per_event'")["status"].tolist() == ["not reproduced"]
 
 
 def test_a_detection_cell_without_its_definition_is_refused(tmp_path):

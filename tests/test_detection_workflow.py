@@ -42,6 +42,14 @@ def test_a_detection_run_trains_evaluates_and_reaches_its_table_and_the_report(t
     claims = pd.read_csv(root / "results/tables/detection_claims.csv")  # AEGNN's Gen1 and N-Caltech101 cells
     assert set(claims["dataset"]) == {"gen1", "ncaltech101"} and set(claims["status"]) <= {"not run",
                                                                                            "no published value"}
+    # event by event: exact against the dense detector, its FLOPs and its COCO AP50 after n events
+    asynchronous = pd.read_csv(root / "results/tables/async.csv").set_index("run").loc["d"]
+    assert asynchronous["metric"] == "coco_ap50" and asynchronous["max_abs_difference"] <= 1e-4
+    assert 0 < asynchronous["async_mflops_per_event"] < asynchronous["dense_mflops_per_event"]
+    curve = pd.read_csv(root / "results/runs/d/seed-0/score_vs_events.csv")
+    assert curve["events"].iloc[-1] == 300
+    assert asynchronous["score_all_events"] == pytest.approx(curve["score"].iloc[-1])
+    assert (root / "results/figures/score_vs_events.png").exists()
     assert not (root / "results/tables/runs.csv").exists()  # no classification run, no classification tables
     compute = pd.read_csv(root / "results/tables/compute.csv")
     assert "d" in set(compute["run"].dropna())

@@ -83,7 +83,7 @@ def test_aegnn_and_ecn_runs_train_evaluate_and_reach_the_tables_figures_and_repo
     assert runs["seed"].astype(str).tolist() == ["0", "1", "0", "mean"]
     assert runs["test_accuracy"].iloc[3] == pytest.approx(runs["test_accuracy"].iloc[:2].mean(), abs=1e-4)
     assert pd.read_csv(root / "results/tables/async.csv")["seed"].tolist() == [0, 1]
-    figures = ["training_curves.png", "async_flops_per_layer.png", "accuracy_vs_events.png", "accuracy_vs_mflops.png",
+    figures = ["training_curves.png", "async_flops_per_layer.png", "score_vs_events.png", "accuracy_vs_mflops.png",
                f"streams/digits-{caches[1].stem}_levels.png", f"streams/digits-{caches[1].stem}_neighbourhood.png",
                f"graphs/digits-{caches[0].stem}_graph.png"]
     for figure in figures:

@@ -143,14 +143,15 @@ def cmd_async(args) -> None:
 
     config, run = _run(args)
     if not family(run["family"]).asynchronous:
-        asynchronous = ", ".join(known.title for known in FAMILIES.values() if known.asynchronous)
-        raise ConfigError(f"run {args.run!r} is an {run['family']} run: asynchronous inference is {asynchronous}'s")
+        asynchronous = ", ".join(known.name for known in FAMILIES.values() if known.asynchronous)
+        raise ConfigError(f"run {args.run!r} is an {run['family']} run: asynchronous inference is for the families "
+                          f"{asynchronous}")
     from evrepro.aegnn.async_eval import evaluate_async
 
     cache, best, model = _trained(args, run)
     wildcards = {"run": args.run, "seed": args.seed}
     result = evaluate_async(cache, best, model, layout.fill(layout.ASYNC, **wildcards),
-                            layout.fill(layout.ACCURACY_VS_EVENTS, **wildcards), **config["async_eval"],
+                            layout.fill(layout.SCORE_VS_EVENTS, **wildcards), **config["async_eval"],
                             threads=args.threads)
     print(json.dumps({"mflops_per_event": asdict(result.flops), "speedup": asdict(result.speedup),
                       "max_abs_difference": asdict(result.max_abs_difference)}, indent=2))

@@ -69,7 +69,7 @@ FAMILIES = {
         Family(name="aegnn_detection", title="AEGNN detection", cache_kind="detection_graphs",
                params_type=DetectionGraphParams, presets=DETECTION_GRAPH_PRESETS,
                cache_builder="evrepro.graphs.detection_store:build_detection_graph_store", cache_threads=True,
-               trainer_module="evrepro.aegnn.detection_family", checkpoint_suffix=".pt", asynchronous=False,
+               trainer_module="evrepro.aegnn.detection_family", checkpoint_suffix=".pt", asynchronous=True,
                colour=5, task="detection", environment="aegnn", evaluation="detections"),
     )
 }

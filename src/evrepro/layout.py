@@ -33,7 +33,7 @@ METRICS = RUN + "/metrics.json"
 CONFUSION = RUN + "/confusion.csv"
 DETECTIONS = RUN + "/detections.npz"  # a detection run's test windows: true boxes and detections
 ASYNC = RUN + "/async.json"
-ACCURACY_VS_EVENTS = RUN + "/accuracy_vs_events.csv"
+SCORE_VS_EVENTS = RUN + "/score_vs_events.csv"
 
 # report
 TABLE = "results/tables/{name}.csv"

@@ -39,7 +39,7 @@ rule async_eval:
         model=layout.MODEL,
     output:
         result=layout.ASYNC,
-        accuracy=layout.ACCURACY_VS_EVENTS,
+        accuracy=layout.SCORE_VS_EVENTS,
     params:
         options=canonical(config["async_eval"]),
         record_format=ASYNC_FORMAT,  # a change of async.json's shape re-runs the evaluation

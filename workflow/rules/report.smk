@@ -88,6 +88,7 @@ rule detection_tables:
     input:
         paper_results=layout.PAPER_RESULTS,
         metrics=run_files(layout.METRICS, DETECTION_RUNS),
+        asyncs=run_files(layout.ASYNC, ASYNCHRONOUS_DETECTION_RUNS),
     output:
         detection=report(
             layout.fill(layout.TABLE, name="detection"),
@@ -257,7 +258,7 @@ rule async_figures:
     input:
         paper_results=layout.PAPER_RESULTS,
         results=run_files(layout.ASYNC, ASYNCHRONOUS_RUNS),
-        accuracy=run_files(layout.ACCURACY_VS_EVENTS, ASYNCHRONOUS_RUNS),
+        scores=run_files(layout.SCORE_VS_EVENTS, ASYNCHRONOUS_RUNS),
     output:
         flops=report(
             layout.fill(layout.FIGURE, name="async_flops_per_layer"),
@@ -265,14 +266,14 @@ rule async_figures:
             category="AEGNN model",
             subcategory="asynchronous evaluation",
         ),
-        accuracy=report(
-            layout.fill(layout.FIGURE, name="accuracy_vs_events"),
-            caption="../report/accuracy_vs_events.rst",
+        scores=report(
+            layout.fill(layout.FIGURE, name="score_vs_events"),
+            caption="../report/score_vs_events.rst",
             category="AEGNN model",
             subcategory="asynchronous evaluation",
         ),
         flops_pdf=layout.pdf(layout.fill(layout.FIGURE, name="async_flops_per_layer")),
-        accuracy_pdf=layout.pdf(layout.fill(layout.FIGURE, name="accuracy_vs_events")),
+        scores_pdf=layout.pdf(layout.fill(layout.FIGURE, name="score_vs_events")),
     localrule: True
     threads: 1
     resources:
@@ -319,7 +320,7 @@ rule paper_tables:
         paper_results=layout.PAPER_RESULTS,
         metrics=run_files(layout.METRICS, CLASSIFICATION_RUNS),
         models=run_files(layout.MODEL, CLASSIFICATION_RUNS),
-        asyncs=run_files(layout.ASYNC, ASYNCHRONOUS_RUNS),
+        asyncs=run_files(layout.ASYNC, ASYNCHRONOUS_CLASSIFICATION_RUNS),
     output:
         **{
             name: report(
@@ -351,7 +352,7 @@ rule paper_figure:
         paper_results=layout.PAPER_RESULTS,
         metrics=run_files(layout.METRICS, CLASSIFICATION_RUNS),
         models=run_files(layout.MODEL, CLASSIFICATION_RUNS),
-        asyncs=run_files(layout.ASYNC, ASYNCHRONOUS_RUNS),
+        asyncs=run_files(layout.ASYNC, ASYNCHRONOUS_CLASSIFICATION_RUNS),
     output:
         png=report(
             layout.fill(layout.FIGURE, name="accuracy_vs_mflops"),

@@ -26,6 +26,7 @@ class Classification:
     """GraphRes on labelled samples: cross-entropy; the best checkpoint has the best validation accuracy."""
 
     name, score, follow_batch = "classification", "val_accuracy", ()
+    test_metric = "accuracy"  # what ``test_score`` gives
 
     @staticmethod
     def model(config: GraphResConfig) -> torch.nn.Module:
@@ -51,12 +52,17 @@ class Classification:
         loss, accuracy, *_ = run_batches(model, loader, device)
         return {"val_loss": loss, "val_accuracy": accuracy}
 
+    @staticmethod
+    def test_score(model, loader, device) -> float:
+        return run_batches(model, loader, device)[1]
+
 
 class Detection:
     """GraphRes with a YOLO grid head on windows with boxes: YOLO's loss; the best checkpoint has the best COCO AP on
     the validation windows."""
 
     name, score, follow_batch = "detection", "val_coco_ap", ("bbox",)
+    test_metric = "coco_ap50"  # what ``test_score`` gives
 
     @staticmethod
     def model(config: DetectorConfig) -> torch.nn.Module:
@@ -78,9 +84,18 @@ class Detection:
     @staticmethod
     def validate(model, loader, device) -> dict:
         frames, loss = detect(model, loader, device)
-        classes = [str(k) for k in range(model.grid.num_classes)]  # COCO needs only the ids
-        scores = coco_scores(frames, classes, model.grid.sensor_size)
+        scores = detector_coco_scores(model, frames)
         return {"val_loss": loss, "val_coco_ap": scores["coco_ap"] or 0.0, "val_coco_ap50": scores["coco_ap50"] or 0.0}
+
+    @staticmethod
+    def test_score(model, loader, device) -> float:
+        return detector_coco_scores(model, detect(model, loader, device)[0])["coco_ap50"] or 0.0
+
+
+def detector_coco_scores(model, frames) -> dict:
+    """COCO's scores of a detector's frames (``detect``)."""
+    classes = [str(k) for k in range(model.grid.num_classes)]  # COCO needs only the ids
+    return coco_scores(frames, classes, model.grid.sensor_size)
 
 
 def true_boxes(batch, k: int) -> np.ndarray:
@@ -106,6 +121,11 @@ def detect(model, loader, device) -> tuple[list[tuple[np.ndarray, np.ndarray]], 
 def task_for(model_config):
     """The task a model configuration trains for."""
     return Detection if isinstance(model_config, DetectorConfig) else Classification
+
+
+def task_of(model: torch.nn.Module):
+    """The task a built model does."""
+    return Detection if isinstance(model, GraphResDetector) else Classification
 
 
 def loader(task, dataset, **options) -> DataLoader:

@@ -1,4 +1,4 @@
-"""Figures of AEGNN's asynchronous evaluation (async.json, accuracy_vs_events.csv of each run × seed)."""
+"""Figures of AEGNN's asynchronous evaluation (async.json, score_vs_events.csv of each run × seed)."""
 
 from pathlib import Path
 
@@ -37,18 +37,24 @@ def plot_async_flops(async_paths, out_png, paper_results_path=None) -> None:
     save(figure, out_png)
 
 
-def plot_accuracy_vs_events(csv_paths, out_png) -> None:
-    """Test accuracy after the first n events of each stream, one line per run × seed."""
-    figure, ax = plt.subplots(figsize=(5.5, 3.6))
-    counts = set()
-    for path in csv_paths:
-        run, seed = run_and_seed(path)
-        table = pd.read_csv(path)
-        counts |= set(table["events"].tolist())
-        ax.plot(table["events"], table["accuracy"], "o-", label=f"{run} seed {seed}")
-    ax.set(xscale="log", xlabel="events seen", ylabel="test accuracy", ylim=(0, 1),
-           title="accuracy as events arrive")
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xticks(sorted(counts), [str(count) for count in sorted(counts)])
-    ax.legend(fontsize=7)
+METRIC_LABELS = {"accuracy": "test accuracy", "coco_ap50": "test COCO AP50"}
+
+
+def plot_score_vs_events(csv_paths, out_png) -> None:
+    """The test score after the first n events of each sample, one line per run × seed, one panel per metric
+    (classification runs: accuracy; detection runs: COCO AP50)."""
+    curves = [(*run_and_seed(path), pd.read_csv(path)) for path in csv_paths]
+    metrics = sorted({table["metric"].iloc[0] for _, _, table in curves}) or ["accuracy"]
+    figure, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.6), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        counts = set()
+        for run, seed, table in curves:
+            if table["metric"].iloc[0] == metric:
+                counts |= set(table["events"].tolist())
+                ax.plot(table["events"], table["score"], "o-", label=f"{run} seed {seed}")
+        ax.set(xscale="log", xlabel="events seen", ylabel=METRIC_LABELS.get(metric, metric), ylim=(0, 1),
+               title=f"{METRIC_LABELS.get(metric, metric)} as events arrive")
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticks(sorted(counts), [str(count) for count in sorted(counts)])
+        ax.legend(fontsize=7)
     save(figure, out_png)

@@ -90,7 +90,8 @@ def measured(datasets: dict[str, str], metrics_paths, model_paths, async_paths) 
     return pd.DataFrame(rows, columns=columns)
 
 
-def _status(metric: str, published, mean, tolerance: dict) -> str:
+def claim_status(metric: str, published, mean, tolerance: dict) -> str:
+    """A claim's status: its reproduced mean against the published value under the metric's tolerance."""
     if published is None or pd.isna(published):
         return "no published value"
     if pd.isna(mean):
@@ -112,7 +113,7 @@ def claims_table(paper: str, papers: dict, published: pd.DataFrame, per_seed: pd
         base = {"dataset": claim.dataset, "task": claim.task, "metric": claim.metric, "published": claim.value,
                 "verified": claim.verified, "source": claim.source}
         if runs.empty:
-            rows.append({**base, "run": "", "seeds": 0, "status": _status(claim.metric, claim.value, np.nan,
+            rows.append({**base, "run": "", "seeds": 0, "status": claim_status(claim.metric, claim.value, np.nan,
                                                                           tolerance)})
             continue
         for run, seeds in runs.groupby("run", sort=True):
@@ -127,7 +128,7 @@ def claims_table(paper: str, papers: dict, published: pd.DataFrame, per_seed: pd
                          "train_hours": seeds["train_hours"].sum(),
                          "checkpoint": "best validation accuracy, epoch " + "/".join(
                              str(int(e)) for e in seeds.sort_values("seed")["best_epoch"]),
-                         "status": _status(claim.metric, claim.value, mean, tolerance)})
+                         "status": claim_status(claim.metric, claim.value, mean, tolerance)})
     columns = ["dataset", "task", "metric", "published", "verified", "run", "seeds", "reproduced_mean",
                "reproduced_std", "delta", "epochs", "paper_epochs", "train_hours", "checkpoint", "status", "source"]
     return pd.DataFrame(rows, columns=columns)

@@ -5,7 +5,9 @@ and AEGNN's published detection numbers beside them.
 out), and a ``mean`` row per run and metric over its seeds: no cell without the definition that produced it.
 ``detection_claims``: per published cell of AEGNN's detection table, the runs on its dataset; a cell whose definition
 is known meets the reproduced mean under that definition (and gets a status), one whose definition is unknown gets
-every definition's mean beside it and the status "definition unknown" — never a verdict across definitions.
+every definition's mean beside it and the status "definition unknown" — never a verdict across definitions. An
+MFLOP/ev cell meets the runs' asynchronous MFLOP/ev (async.json) under evrepro's convention, judged as the
+recognition claims are (``evrepro.report.claims.claim_status``), with every convention's value beside it.
 """
 
 import numpy as np
@@ -13,9 +15,11 @@ import pandas as pd
 
 from evrepro.detection.metrics import METRICS
 from evrepro.layout import run_and_seed
-from evrepro.report.claims import load_paper_results
+from evrepro.report.claims import claim_status, load_paper_results
 from evrepro.report.table_files import write_table
-from evrepro.training.record import DetectionMetricsRecord, read_record
+from evrepro.training.record import AsyncResult, DetectionMetricsRecord, read_record
+
+CONVENTIONS = ("evrepro", "dagr_last_event", "aegnn_paper_protocol")  # async.json's FLOP conventions, shown beside
 
 
 def detection_table(metrics_paths, datasets: dict[str, str]) -> pd.DataFrame:
@@ -35,20 +39,46 @@ def detection_table(metrics_paths, datasets: dict[str, str]) -> pd.DataFrame:
     return pd.concat([table, means[table.columns]], ignore_index=True) if len(table) else table
 
 
-def detection_claims_table(published: pd.DataFrame, tolerance: dict, table: pd.DataFrame) -> pd.DataFrame:
+def detection_flops(async_paths, datasets: dict[str, str]) -> pd.DataFrame:
+    """Rows of (run, seed, dataset, convention, async_mflops_per_event) from the detection runs' async.json."""
+    rows = [{"run": run, "seed": seed, "dataset": datasets[run], "convention": name,
+             "async_mflops_per_event": convention.async_mflops_per_event}
+            for path in async_paths for run, seed in [run_and_seed(path)]
+            for name, convention in read_record(AsyncResult, path).conventions.items()]
+    return pd.DataFrame(rows, columns=["run", "seed", "dataset", "convention", "async_mflops_per_event"])
+
+
+def _flops_rows(base: dict, claim, runs: pd.DataFrame, tolerance: dict) -> list[dict]:
+    """One row per run of an MFLOP/ev claim's dataset: evrepro's convention judged, every convention beside it."""
+    rows = []
+    for run, seeds in runs.groupby("run", sort=True):
+        means = seeds.groupby("convention")["async_mflops_per_event"].mean()
+        mean = means.get("evrepro", np.nan)
+        rows.append({**base, "run": run, "seeds": seeds["seed"].nunique(), "convention": "evrepro",
+                     "reproduced_mean": mean, **{f"mflops_{name}": means.get(name, np.nan) for name in CONVENTIONS},
+                     "status": claim_status("mflops_per_event", claim.value, mean, tolerance)})
+    return rows
+
+
+def detection_claims_table(published: pd.DataFrame, tolerance: dict, table: pd.DataFrame,
+                           flops: pd.DataFrame) -> pd.DataFrame:
     """Per detection claim of a paper's own method (``published``, from paper_results.yaml: AEGNN's), the detection
-    runs on its dataset (``table``: ``detection_table``'s rows) under the claim's definition, or under each when it is
-    unknown."""
+    runs on its dataset: a mAP claim meets ``table`` (``detection_table``'s rows) under the claim's definition, or
+    each definition when it is unknown; an MFLOP/ev claim meets ``flops`` (``detection_flops``)."""
     claims = published[published["ours"] & (published["task"] == "detection")]
     per_seed = table[table["seed"] != "mean"]
     rows = []
     for claim in claims.itertuples(index=False):
         base = {"dataset": claim.dataset, "metric": claim.metric, "definition": claim.definition,
                 "published": claim.value, "verified": claim.verified, "source": claim.source}
-        runs = per_seed[per_seed["dataset"] == claim.dataset]
-        if claim.metric != "map" or runs.empty:  # MFLOP/ev: the asynchronous detector is not built yet
+        runs = (flops if claim.metric == "mflops_per_event" else per_seed)
+        runs = runs[runs["dataset"] == claim.dataset]
+        if runs.empty:
             status = "no published value" if claim.value is None or pd.isna(claim.value) else "not run"
             rows.append({**base, "run": "", "seeds": 0, "status": status})
+            continue
+        if claim.metric == "mflops_per_event":
+            rows += _flops_rows(base, claim, runs, tolerance)
             continue
         for run, seeds in runs.groupby("run", sort=True):
             means = seeds.groupby("metric")["value"].mean()
@@ -56,19 +86,20 @@ def detection_claims_table(published: pd.DataFrame, tolerance: dict, table: pd.D
             if claim.definition in METRICS:
                 mean = means.get(claim.definition, np.nan)
                 row["reproduced_mean"] = mean
-                row["status"] = ("no published value" if claim.value is None or pd.isna(claim.value) else
-                                 "reproduced" if mean >= claim.value - tolerance["map"] else "not reproduced")
+                row["status"] = claim_status("map", claim.value, mean, tolerance)
             else:
                 row["status"] = "definition unknown"
             rows.append(row)
-    columns = ["dataset", "metric", "definition", "published", "verified", "run", "seeds", "reproduced_mean",
-               "status", *METRICS, "source"]
+    columns = ["dataset", "metric", "definition", "published", "verified", "run", "seeds", "convention",
+               "reproduced_mean", "status", *METRICS, *(f"mflops_{name}" for name in CONVENTIONS), "source"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def write_detection_tables(paper_results_path, metrics_paths, datasets: dict[str, str], out_csv: dict) -> None:
+def write_detection_tables(paper_results_path, metrics_paths, async_paths, datasets: dict[str, str],
+                           out_csv: dict) -> None:
     """``detection`` and ``detection_claims`` at the CSV paths of ``out_csv`` (each also as Markdown and LaTeX)."""
     _, published, tolerance = load_paper_results(paper_results_path)
     table = detection_table(metrics_paths, datasets)
     write_table(table, out_csv["detection"])
-    write_table(detection_claims_table(published, tolerance, table), out_csv["detection_claims"])
+    claims = detection_claims_table(published, tolerance, table, detection_flops(async_paths, datasets))
+    write_table(claims, out_csv["detection_claims"])

@@ -20,7 +20,7 @@ FIGURES = {
     "accuracy_vs_mflops": "accuracy against MFLOP per event, the published methods beside the runs",
     "training_curves": "loss and accuracy per epoch, train and validation, every run × seed",
     "async_flops_per_layer": "log10(dense / asynchronous) FLOPs per layer",
-    "accuracy_vs_events": "test accuracy after the first n events",
+    "score_vs_events": "test accuracy (a detector's COCO AP50) after the first n events",
 }
 TEMPLATES = [  # (template, what); the first that matches a path describes it
     (layout.EVENTS, "events store of {dataset}: every sample per split (Gen1: recordings with boxes)"),
@@ -35,7 +35,7 @@ TEMPLATES = [  # (template, what); the first that matches a path describes it
     (layout.CONFUSION, "run {run} seed {seed}: test confusion matrix"),
     (layout.DETECTIONS, "run {run} seed {seed}: true boxes and detections of every test window"),
     (layout.ASYNC, "run {run} seed {seed}: AEGNN event by event, FLOPs and latency per event"),
-    (layout.ACCURACY_VS_EVENTS, "run {run} seed {seed}: accuracy after n events"),
+    (layout.SCORE_VS_EVENTS, "run {run} seed {seed}: test score after n events"),
     (layout.CHECKPOINTS + "/{file}", "run {run} seed {seed}: checkpoint {file}"),
     (layout.RUN + "/superseded/{aside}/{file}", "run {run} seed {seed}: a training an edit replaced ({aside})"),
     (layout.SAMPLES_FIGURE, "figure: samples of {dataset} per class"),

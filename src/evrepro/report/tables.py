@@ -110,7 +110,7 @@ def async_table(async_paths) -> pd.DataFrame:
                      "dense_ms_per_event": latency.dense.mean, "async_ms_per_event": latency.asynchronous.mean,
                      "latency_ratio": result.speedup.latency_mean, "device": latency.device,
                      "max_abs_difference": result.max_abs_difference.any_layer,
-                     "accuracy_all_events": result.accuracy_vs_events.accuracy[-1]})
+                     "metric": result.score_vs_events.metric, "score_all_events": result.score_vs_events.score[-1]})
     return pd.DataFrame(rows).sort_values(["run", "seed"]).reset_index(drop=True)
 
 

@@ -26,7 +26,7 @@ from evrepro.evaluation.metrics import classification_metrics
 from evrepro.layout import run_and_seed
 from evrepro.storage.fileio import atomic_output
 
-ASYNC_FORMAT = 2  # async.json's shape; a rule that writes it re-runs when it changes (its params hold it)
+ASYNC_FORMAT = 3  # async.json's shape; a rule that writes it re-runs when it changes (its params hold it)
 
 
 class RecordError(EvreproError):
@@ -152,9 +152,13 @@ class Exactness:
 
 
 @dataclass(frozen=True)
-class AccuracyCurve:
+class ScoreCurve:
+    """The test score of the dense model after the first n events of every stream: ``metric`` is ``accuracy``
+    (classification) or ``coco_ap50`` (detection, ``evrepro.detection.metrics.METRICS``)."""
+
     events: list
-    accuracy: list
+    metric: str
+    score: list
     samples: list
     method: str
 
@@ -179,7 +183,7 @@ class AsyncResult:
     latency_ms_per_event: Latencies
     speedup: Speedup
     max_abs_difference: Exactness
-    accuracy_vs_events: AccuracyCurve
+    score_vs_events: ScoreCurve
 
     @property
     def flops(self) -> Convention:

@@ -1,7 +1,7 @@
-"""Event-by-event evaluation of a trained GraphRes: FLOPs, latency and exactness, dense vs asynchronous.
+"""Event-by-event evaluation of a trained GraphRes or detector: FLOPs, latency and exactness, dense vs asynchronous.
 
 ``evaluate_async`` runs the asynchronous engine over a fixed subset of the test streams of a graph
-cache and writes ``async.json`` (and ``accuracy_vs_events.csv``):
+cache and writes ``async.json`` (and ``score_vs_events.csv``):
 
 - FLOPs per event (``evrepro.aegnn.flops``), per layer and in all: dense = one full pass on the graph
   of all events so far, asynchronous = what the engine recomputed for the event; means over all
@@ -11,11 +11,12 @@ cache and writes ``async.json`` (and ``accuracy_vs_events.csv``):
   and the last) because it is slow; on CUDA, timings are bracketed by ``torch.cuda.synchronize``;
 - the largest difference between the engine and the dense model, logits and every layer, at those
   same event counts;
-- accuracy as a function of the number of events seen, over every test stream, from the dense model
-  on prefixes: the engine gives the same outputs, as the difference check verifies.
+- the test score (accuracy; a detector's COCO AP50) as a function of the number of events seen, over every
+  test sample, from the dense model on prefixes: the engine gives the same outputs, as the difference check
+  verifies.
 
 Its parts, by job: ``timing`` (a clock that waits for CUDA), ``dense`` (the dense reference: a full pass on a
-prefix, the difference to the engine, accuracy after n events), ``measure`` (the engine run over a stream, with its
+prefix, the difference to the engine, the score after n events), ``measure`` (the engine run over a stream, with its
 FLOPs, latencies and checks), ``paper_protocol`` (AEGNN's own FLOP protocol) and ``run`` (the orchestration;
 async.json's shape is ``evrepro.training.record.AsyncResult``).
 """

@@ -1,14 +1,15 @@
 """The dense reference of the asynchronous evaluation: a full pass on a prefix's graph, the engine's largest
-difference to it, and the dense model's accuracy after the first n events of every stream."""
+difference to it, and the dense model's test score after the first n events of every stream."""
 
 import math
 
 import numpy as np
 import torch
+from torch_geometric.data import Data
 
 from evrepro.aegnn.asynchronous import AsyncGraphRes
+from evrepro.aegnn.tasks import loader
 from evrepro.graphs.radius import radius_graph
-from evrepro.graphs.store import GraphStore
 
 
 def dense_pass(model, pos: np.ndarray, x: np.ndarray, radius: float, max_neighbors: int, device):
@@ -34,26 +35,21 @@ def event_counts(events_per_sample: int, first: int = 25) -> list[int]:
     return sorted({c for c in counts if c < events_per_sample} | {events_per_sample})
 
 
-def accuracy_vs_events(model, store: GraphStore, split: str, counts: list[int], device, batch_size: int = 64):
-    """Accuracy of the dense model on the first n events of every stream of a split, for each n in ``counts``."""
-    streams = [store.sample(split, i) for i in range(store.num_samples(split))]
-    radius, max_neighbors = store.params.radius, store.params.max_neighbors
-    labels = np.array([s["label"] for s in streams])
-    accuracy = []
+def prefix(data: Data, count: int, radius: float, max_neighbors: int) -> Data:
+    """A sample's first ``count`` events with their own radius graph (the engine's graph after ``count`` events)."""
+    cut = data.clone()
+    cut.x, cut.pos = data.x[:count], data.pos[:count]
+    cut.edge_index = torch.from_numpy(radius_graph(cut.pos.numpy(), radius, max_neighbors))
+    return cut
+
+
+def score_vs_events(model, task, cache_path, split: str, counts: list[int], radius: float, max_neighbors: int,
+                    device, batch_size: int = 64) -> tuple[list[float], int]:
+    """The task's test score (``task.test_metric``) of the dense model on the first n events of every sample of a
+    split, for each n in ``counts``; and the number of samples."""
+    samples = list(task.dataset(cache_path, split))
+    scores = []
     for count in counts:
-        predicted = []
-        for start in range(0, len(streams), batch_size):
-            chunk = [(s["pos"][:count], s["x"][:count]) for s in streams[start : start + batch_size]]
-            sizes = [len(pos) for pos, _ in chunk]
-            offsets = np.cumsum([0] + sizes[:-1])
-            edges = np.concatenate([radius_graph(pos, radius, max_neighbors) + o
-                                    for (pos, _), o in zip(chunk, offsets)],
-                                   axis=1)
-            batch = torch.repeat_interleave(torch.arange(len(chunk)), torch.tensor(sizes))
-            with torch.inference_mode():
-                logits = model(torch.from_numpy(np.concatenate([x for _, x in chunk])).to(device),
-                               torch.from_numpy(np.concatenate([pos for pos, _ in chunk])).to(device),
-                               torch.from_numpy(edges).to(device), batch.to(device), len(chunk))
-            predicted.append(logits.argmax(1).cpu().numpy())
-        accuracy.append(float(np.mean(np.concatenate(predicted) == labels)))
-    return accuracy, len(streams)
+        prefixes = [prefix(data, count, radius, max_neighbors) for data in samples]
+        scores.append(float(task.test_score(model, loader(task, prefixes, batch_size=batch_size), device)))
+    return scores, len(samples)

@@ -5,7 +5,7 @@ from evrepro.aegnn.async_eval.dense import dense_pass, largest_difference
 from evrepro.aegnn.async_eval.paper_protocol import paper_protocol_costs
 from evrepro.aegnn.async_eval.timing import Clock
 from evrepro.aegnn.asynchronous import AsyncGraphRes
-from evrepro.aegnn.presets import LAYERS, GraphResConfig
+from evrepro.aegnn.presets import LAYERS
 
 
 class Measurements:
@@ -44,8 +44,8 @@ class Measurements:
         self.last_event["async"].append(sum(engine.last_flops.values()))
         self.last_event["dense"].append(sum(engine.dense_flops().values()))
 
-    def paper_protocol_stream(self, config: GraphResConfig, stream: dict, radius: float, cap: int, device) -> None:
+    def paper_protocol_stream(self, model, stream: dict, radius: float, cap: int, device) -> None:
         """Add one stream's FLOPs under AEGNN's protocol (``paper_protocol_costs``)."""
-        costs = paper_protocol_costs(config, stream, radius, cap, device)
+        costs = paper_protocol_costs(model, stream, radius, cap, device)
         self.paper_protocol["async"].append(sum(costs["async"].values()))
         self.paper_protocol["dense"].append(sum(costs["dense"].values()))

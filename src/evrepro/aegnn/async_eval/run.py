@@ -8,18 +8,17 @@ import pandas as pd
 import torch
 
 from evrepro.aegnn import flops
-from evrepro.aegnn.async_eval.dense import accuracy_vs_events, dense_pass, event_counts
+from evrepro.aegnn.async_eval.dense import dense_pass, event_counts, score_vs_events
 from evrepro.aegnn.async_eval.measure import Measurements
 from evrepro.aegnn.async_eval.timing import Clock
 from evrepro.aegnn.asynchronous import AsyncGraphRes
-from evrepro.aegnn.data import GraphStoreDataset
 from evrepro.aegnn.evaluate import load_best
 from evrepro.aegnn.loop import device_name
 from evrepro.aegnn.presets import LAYERS
-from evrepro.graphs.store import GraphStore
+from evrepro.aegnn.tasks import task_of
 from evrepro.storage.fileio import atomic_output
-from evrepro.training.record import (ASYNC_FORMAT, AccuracyCurve, AsyncResult, Convention, Exactness, LayerFlops,
-                                     Latencies, Latency, ModelRecord, Speedup, read_record, write_record)
+from evrepro.training.record import (ASYNC_FORMAT, AsyncResult, Convention, Exactness, Latencies, Latency, LayerFlops,
+                                     ModelRecord, ScoreCurve, Speedup, read_record, write_record)
 
 WARMUP_EVENTS = 20
 CONVENTIONS = {
@@ -43,8 +42,7 @@ def _log_ratio(dense: float, asynchronous: float) -> float | None:
     return math.log10(dense / asynchronous) if asynchronous > 0 and dense > 0 else None
 
 
-def _result(m: Measurements, params, split: str, subset, check_every: int, device, counts, accuracy,
-            samples) -> AsyncResult:
+def _result(m: Measurements, params, split: str, subset, check_every: int, device, curve: ScoreCurve) -> AsyncResult:
     """async.json's content."""
     dense_total, async_total = sum(m.dense_flops.values()) / m.events, sum(m.async_flops.values()) / m.events
     asynchronous, dense = _latency(m.async_ms), _latency(m.dense_ms)
@@ -71,27 +69,26 @@ def _result(m: Measurements, params, split: str, subset, check_every: int, devic
         speedup=Speedup(flops=dense_total / async_total, latency_mean=dense.mean / asynchronous.mean,
                         latency_median=dense.median / asynchronous.median),
         max_abs_difference=Exactness(m.worst_logits, m.worst_layers, m.checks, every),
-        accuracy_vs_events=AccuracyCurve(
-            counts, accuracy, samples, "dense model on the first n events of every stream of the split; the "
-            "asynchronous engine gives the same outputs after n events, up to max_abs_difference (checked above)"),
+        score_vs_events=curve,
     )
 
 
-def evaluate_async(cache_path, best_path, model_json, result_path, accuracy_path, *, max_streams: int = 8,
+def evaluate_async(cache_path, best_path, model_json, result_path, score_path, *, max_streams: int = 8,
                    device: str = "auto", check_every: int = 50, split: str = "test",
                    threads: int | None = None) -> AsyncResult:
-    """Asynchronous evaluation of a run's best model: ``result_path`` (async.json), ``accuracy_path`` (CSV).
+    """Asynchronous evaluation of a run's best model (a classifier or a detector): ``result_path`` (async.json),
+    ``score_path`` (the test score after n events, CSV).
 
     ``threads`` sets torch's CPU threads for the process (the engine's per-event work is small: one
     thread is usually fastest, and the dense pass is timed under the same setting).
     """
     model, _ = load_best(cache_path, best_path, read_record(ModelRecord, model_json), threads, device)
     device = next(model.parameters()).device
-    clock = Clock(device)
-    subset = GraphStoreDataset(cache_path, split, limit=max_streams).subset
-    with GraphStore(cache_path) as store:
+    clock, task = Clock(device), task_of(model)
+    dataset = task.dataset(cache_path, split, limit=max_streams)
+    with dataset.STORE(cache_path) as store:
         params = store.params
-        streams = [store.sample(split, int(i)) for i in subset]
+        streams = [store.sample(split, int(i)) for i in dataset.subset]
         engine = AsyncGraphRes(model, params.radius, params.max_neighbors)  # warm-up, not measured
         for k in range(min(WARMUP_EVENTS, len(streams[0]["pos"]))):
             engine.step(streams[0]["pos"][k], streams[0]["x"][k])
@@ -99,11 +96,17 @@ def evaluate_async(cache_path, best_path, model_json, result_path, accuracy_path
         measured = Measurements()
         for stream in streams:
             measured.stream(model, stream, params.radius, params.max_neighbors, device, clock, check_every)
-            measured.paper_protocol_stream(model.config, stream, params.radius, params.max_neighbors, device)
-        counts = event_counts(params.events_per_sample)
-        accuracy, samples = accuracy_vs_events(model, store, split, counts, device)
-    result = _result(measured, params, split, subset, check_every, device, counts, accuracy, samples)
-    with atomic_output(accuracy_path) as temporary:
-        pd.DataFrame({"events": counts, "accuracy": accuracy, "samples": samples}).to_csv(temporary, index=False)
+            measured.paper_protocol_stream(model, stream, params.radius, params.max_neighbors, device)
+    counts = event_counts(params.events_per_sample)
+    scores, samples = score_vs_events(model, task, cache_path, split, counts, params.radius, params.max_neighbors,
+                                      device)
+    curve = ScoreCurve(counts, task.test_metric, scores, samples,
+                       f"dense model on the first n events of every sample of the split, scored by {task.test_metric};"
+                       " the asynchronous engine gives the same outputs after n events, up to max_abs_difference "
+                       "(checked above)")
+    result = _result(measured, params, split, dataset.subset, check_every, device, curve)
+    with atomic_output(score_path) as temporary:
+        pd.DataFrame({"events": counts, "metric": task.test_metric, "score": scores, "samples": samples}).to_csv(
+            temporary, index=False)
     write_record(result_path, result)
     return result
