@@ -1,9 +1,10 @@
 """Asynchronous vs dense GraphRes per event: FLOPs and latency at the papers' stream lengths.
 
 Run: .venv/bin/python bench/bench_async.py [--device cuda] [--dims 3 2]  ->  results/bench/async.json
-Configurations: N-CARS (kernel 2 layers, radius 3, cap 32, 10,000 events, 120×100) and N-Caltech101
-(kernel 8 layers, radius 5, cap 32, 25,000 events, 240×180), voxel pool (16, 12), random weights and
-BatchNorm statistics. Streams are synthetic (uniform in space, sorted in time) and go through the graph
+Configurations: N-CARS (kernel 2 layers, radius 3, cap 32, 10,000 events, 120×100), N-Caltech101
+(kernel 8 layers, radius 5, cap 32, 25,000 events, 240×180) and the Gen1 detector (N-Caltech101's layers and
+the 8×6 grid head, radius 3, cap 128, 25,000 events of a 100 ms window, 304×240), voxel pool (16, 12), random
+weights and BatchNorm statistics. Streams are synthetic (uniform in space, sorted in time) and go through the graph
 cache's preprocessing. The engine is initialised densely on all but the last ``TIMED`` events, then
 times each of them; the dense recomputation (radius graph of the prefix + full forward) is timed
 ``DENSE_REPEATS`` times on the full stream. FLOPs follow ``evrepro.aegnn.flops`` (per event, exact).
@@ -13,6 +14,7 @@ import argparse
 import json
 import platform
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +25,16 @@ from evrepro.aegnn import flops
 from evrepro.aegnn.async_eval.dense import dense_pass, largest_difference
 from evrepro.aegnn.async_eval.timing import Clock
 from evrepro.aegnn.asynchronous import AsyncGraphRes
+from evrepro.aegnn.detector import GraphResDetector, yolo_grid
 from evrepro.aegnn.graph_res import GraphRes
 from evrepro.aegnn.loop import pick_device
-from evrepro.aegnn.presets import PRESET_LAYERS, GraphResConfig
-from evrepro.graphs.params import PRESETS
+from evrepro.aegnn.presets import LAYERS, PRESET_LAYERS, DetectorConfig, GraphResConfig
+from evrepro.graphs.detection_params import PRESETS as DETECTION_PRESETS
+from evrepro.graphs.params import PRESETS as GRAPH_PRESETS
 from evrepro.graphs.preprocess import event_graph
+
+PRESETS = {**GRAPH_PRESETS, "gen1": DETECTION_PRESETS["gen1"]}
+LAYER_PRESET = {"ncars": "ncars", "ncaltech101": "ncaltech101", "gen1": "ncaltech101"}  # as config/paper.yaml
 
 OUT = Path("results/bench/async.json")
 TIMED = 20
@@ -41,12 +48,17 @@ def stream_nodes(preset: str, seed: int = 0):
 
 
 def random_model(preset: str, dim: int, device) -> GraphRes:
+    """GraphRes of the preset's layers (Gen1: the detector with its grid head), random BatchNorm statistics."""
     width, height, _, _, classes = PAPER_STREAMS[preset]
-    layers = PRESET_LAYERS[preset]
+    layers = PRESET_LAYERS[LAYER_PRESET[preset]]
     torch.manual_seed(0)
-    model = GraphRes(GraphResConfig(num_classes=classes, sensor_size=(width, height),
-                                    edge_scale=PRESETS[preset].radius, dim=dim, kernel_size=layers["kernel_size"],
-                                    channels=tuple(layers["channels"])))
+    config = GraphResConfig(num_classes=classes, sensor_size=(width, height), edge_scale=PRESETS[preset].radius,
+                            dim=dim, kernel_size=layers["kernel_size"], channels=tuple(layers["channels"]))
+    if preset == "gen1":
+        detector = DetectorConfig(backbone=config, num_classes=classes)
+        model = GraphResDetector(replace(detector, backbone=replace(config, num_classes=yolo_grid(detector).outputs)))
+    else:
+        model = GraphRes(config)
     with torch.no_grad():
         for norm in model.norms:
             norm.running_mean.uniform_(-1.0, 1.0)
@@ -94,7 +106,7 @@ def bench(preset: str, dim: int, device) -> dict:
         "timed_events": TIMED, "initialise_s": initialise_s,
         "mflops_per_event": {"dense": dense_total, "async": async_total, "ratio": dense_total / async_total},
         "layers_mflops_per_event": {name: {"dense": mean_mflops(dense_flops, name),
-                                           "async": mean_mflops(async_flops, name)} for name in flops.LAYERS},
+                                           "async": mean_mflops(async_flops, name)} for name in LAYERS},
         "latency_ms_per_event": {"async_mean": float(np.mean(async_ms)), "async_median": float(np.median(async_ms)),
                                  "dense_mean": float(np.mean(dense_ms)), "dense_median": float(np.median(dense_ms)),
                                  "ratio_median": float(np.median(dense_ms) / np.median(async_ms))},

@@ -9,6 +9,7 @@ from evrepro.events import make_events
 PAPER_STREAMS = {
     "ncars": (120, 100, 30_000, 100_000, 2),
     "ncaltech101": (240, 180, 100_000, 300_000, 101),
+    "gen1": (304, 240, 100_000, 100_000, 2),  # a 100 ms detection window (cars, pedestrians)
 }
 
 
