@@ -158,7 +158,7 @@ def open_output(path: Path) -> None:
     elif suffix == ".pt":
         import torch
 
-        torch.load(path, map_location="cpu", weights_only=False)
+        torch.load(path, map_location="cpu", weights_only=True)
     elif suffix == ".npz":
         with np.load(path) as data:
             for name in data.files:

@@ -95,7 +95,7 @@ def test_a_signal_to_the_job_stops_every_replica_at_one_checkpoint_and_the_rerun
     process.send_signal(signal.SIGTERM)  # to the job's main process only; it passes it on to the replicas
     stderr = process.communicate(timeout=120)[1]
     assert process.returncode == 1, stderr[-2000:]
-    position = torch.load(last, weights_only=False)["position"]
+    position = torch.load(last, weights_only=True)["position"]
     assert stderr.strip().splitlines()[-1] == (
         f"error: training stopped by a signal at epoch {position['epoch']}, batch {position['batch']}: its "
         f"checkpoint {last} is written and the next run resumes from it")

@@ -44,7 +44,7 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(graphs, tmp_path)
               f"train(TRAINER, {str(graphs)!r}, {str(tmp_path / 'killed')!r}, NETWORK, TRAINING)")
     last = tmp_path / "killed" / "checkpoints" / "last.pt"
     kill_when_written(script, last, cwd=Path(__file__).parent)
-    checkpoint = torch.load(last, weights_only=False)
+    checkpoint = torch.load(last, weights_only=True)
     assert checkpoint["position"]["batch"] == 0 and checkpoint["partial"] is None  # an epoch's end
     interrupted_at = checkpoint["position"]["epoch"] - 1
     assert interrupted_at < TRAINING["epochs"] - 1, "the kill came too late to test anything"
@@ -57,8 +57,8 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(graphs, tmp_path)
     assert resumed["seconds"].iloc[: interrupted_at + 1].tolist() == [row["seconds"] for row in checkpoint["history"]]
     resumed = resumed.drop(columns="seconds")
     pd.testing.assert_frame_equal(whole, resumed)
-    a = torch.load(tmp_path / "whole" / "checkpoints" / "best.pt", weights_only=False)
-    b = torch.load(tmp_path / "killed" / "checkpoints" / "best.pt", weights_only=False)
+    a = torch.load(tmp_path / "whole" / "checkpoints" / "best.pt", weights_only=True)
+    b = torch.load(tmp_path / "killed" / "checkpoints" / "best.pt", weights_only=True)
     assert a["epoch"] == b["epoch"]
     for name, tensor in a["model"].items():
         torch.testing.assert_close(b["model"][name], tensor, rtol=0, atol=0)
@@ -93,7 +93,7 @@ def assert_same_training(whole: Path, resumed: Path, atol: float = 0.0) -> None:
     """Two run folders hold the same history (timings aside) and the same best weights."""
     a, b = (pd.read_csv(folder / "history.csv").drop(columns="seconds") for folder in (whole, resumed))
     pd.testing.assert_frame_equal(a, b, atol=atol, rtol=0)
-    a, b = (torch.load(folder / "checkpoints" / "best.pt", weights_only=False) for folder in (whole, resumed))
+    a, b = (torch.load(folder / "checkpoints" / "best.pt", weights_only=True) for folder in (whole, resumed))
     assert a["epoch"] == b["epoch"]
     for name, tensor in a["model"].items():
         torch.testing.assert_close(b["model"][name], tensor, rtol=0, atol=atol)
@@ -106,7 +106,7 @@ def test_a_signal_mid_epoch_checkpoints_that_batch_and_the_rerun_ends_as_the_uni
     last = tmp_path / "stopped" / "checkpoints" / "last.pt"
     line = stopped.stderr.strip().splitlines()[-1]
     assert line.startswith("error: training stopped by SIGUSR1 at epoch 1, batch ") and str(last) in line
-    checkpoint = torch.load(last, weights_only=False)
+    checkpoint = torch.load(last, weights_only=True)
     with GraphStore(graphs) as store:
         per_epoch = -(-store.num_samples("train") // TRAINING["batch_size"])
     assert 11 - per_epoch in range(1, per_epoch), "the signal must come mid-epoch"
@@ -126,7 +126,7 @@ def test_a_checkpoint_every_few_minutes_resumes_mid_epoch(graphs, tmp_path):
               f"execution={{'checkpoint_minutes': 1e-9}})")
     last = tmp_path / "killed" / "checkpoints" / "last.pt"
     kill_when_written(script, last, cwd=Path(__file__).parent)
-    position = torch.load(last, weights_only=False)["position"]
+    position = torch.load(last, weights_only=True)["position"]
     assert position == {"epoch": 0, "batch": 1}
     train(TRAINER, graphs, tmp_path / "killed", NETWORK, TRAINING)
     train(TRAINER, graphs, tmp_path / "whole", NETWORK, TRAINING)
@@ -139,7 +139,7 @@ def test_evaluation_writes_metrics_and_a_confusion_matrix(graphs, tmp_path):
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     channels = PRESET_LAYERS["ncars"]["channels"]
     assert on_disk == metrics and metrics["parameters"] == sum(
-        p.numel() for p in torch.load(tmp_path / "checkpoints/best.pt", weights_only=False)["model"].values()
+        p.numel() for p in torch.load(tmp_path / "checkpoints/best.pt", weights_only=True)["model"].values()
         if p.dtype.is_floating_point) - 2 * sum(channels[1:])  # minus BatchNorm running statistics
     record = json.loads((tmp_path / "model.json").read_text())
     assert record["non_trainable_parameters"] == 2 * sum(channels[1:]) and record["threads"] == 1

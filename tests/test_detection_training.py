@@ -62,7 +62,7 @@ def test_more_epochs_extend_a_detection_training_exactly(cache, tmp_path):
     whole, extended = (pd.read_csv(tmp_path / name / "history.csv").drop(columns="seconds")
                        for name in ("whole", "extended"))
     pd.testing.assert_frame_equal(whole, extended)
-    a, b = (torch.load(tmp_path / name / "checkpoints/last.pt", weights_only=False)["model"]
+    a, b = (torch.load(tmp_path / name / "checkpoints/last.pt", weights_only=True)["model"]
             for name in ("whole", "extended"))
     assert all(torch.equal(a[key], b[key]) for key in a)
 

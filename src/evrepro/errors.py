@@ -21,6 +21,14 @@ class ConfigError(EvreproError):
     """The workflow config cannot be read or does not validate."""
 
 
+class DamagedFile(EvreproError):
+    """A file evrepro wrote does not open as what it should be (cut short, overwritten, or refused)."""
+
+
+class DiskFull(EvreproError):
+    """A write failed for lack of space; nothing partial was left."""
+
+
 def is_expected(error: BaseException) -> bool:
     """Whether ``error`` is a user-fixable failure (reported in one line) rather than a bug."""
     if isinstance(error, EvreproError):

@@ -5,6 +5,7 @@ from pathlib import Path
 import torch
 from torch_geometric.loader import DataLoader
 
+from evrepro.aegnn.checkpoint import load_checkpoint
 from evrepro.aegnn.data import GraphStoreDataset
 from evrepro.aegnn.loop import pick_device, run_batches
 from evrepro.aegnn.presets import DetectorConfig, GraphResConfig
@@ -32,7 +33,7 @@ def load_best(cache_path, best_path, record: ModelRecord, threads: int | None = 
     config = model_config(record.config)
     task = task_for(config)
     model = task.model(config)
-    best = torch.load(Path(best_path), map_location=device, weights_only=False)
+    best = load_checkpoint(Path(best_path), device)
     model.load_state_dict(best["model"])
     return model.to(device).eval(), {"epoch": best["epoch"], task.score: best[task.score]}
 

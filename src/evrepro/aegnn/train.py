@@ -19,16 +19,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
+from evrepro.aegnn.checkpoint import load_checkpoint, numpy_rng_state, save_checkpoint, set_numpy_rng_state
 from evrepro.aegnn.loop import device_name, pick_device
 from evrepro.aegnn.presets import parameter_counts
 from evrepro.aegnn.tasks import loader, task_for
 from evrepro.aegnn.replicas import STOPPED_EXIT, Replica, launch, set_shard_weight
 from evrepro.layout import last_checkpoint
-from evrepro.storage.fileio import atomic_output
 from evrepro.training.execution import Execution
 from evrepro.training.folder import ComputeMeter
 from evrepro.training.preemption import CheckpointCadence, Stopped
@@ -71,12 +70,7 @@ def epoch_order(size: int, seed: int, epoch: int) -> list[int]:
 
 def epochs_done(last: Path) -> int:
     """Epochs a checkpoint ``last.pt`` has trained."""
-    return len(torch.load(last, map_location="cpu", weights_only=False)["history"])
-
-
-def _save(obj, path: Path) -> None:
-    with atomic_output(path) as temporary:
-        torch.save(obj, temporary)
+    return len(load_checkpoint(last)["history"])
 
 
 class Training:
@@ -96,12 +90,12 @@ class Training:
 
     def restore(self, last: Path, device) -> None:
         """Continue from a checkpoint: every state as it was at its position."""
-        state = torch.load(last, map_location=device, weights_only=False)
+        state = load_checkpoint(last, device)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"]["torch"])
-        np.random.set_state(state["rng"]["numpy"])
+        set_numpy_rng_state(state["rng"]["numpy"])
         random.setstate(state["rng"]["python"])
         self.history, self.best = state["history"], state["best"]
         # checkpoints written before mid-epoch ones were possible hold the last completed epoch only
@@ -112,8 +106,8 @@ class Training:
 
     def save(self, last: Path, epoch: int, batch: int, partial: dict | None) -> None:
         """last.pt at (epoch, batch), with the epoch's running sums when mid-epoch."""
-        rng = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-        _save({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+        rng = {"torch": torch.get_rng_state(), "numpy": numpy_rng_state(), "python": random.getstate()}
+        save_checkpoint({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                "scheduler": self.scheduler.state_dict(), "rng": rng, "position": {"epoch": epoch, "batch": batch},
                "partial": partial, "history": self.history, "best": self.best, "compute": self.meter.update()}, last)
 
@@ -141,10 +135,10 @@ def train_run(cache_path, best_path, model_config, train_config: TrainConfig, se
     if execution.workers == 1:
         _train(Replica(0, 1, device), *args)
     elif launch(_train, execution.workers, device.type == "cuda", *args) == STOPPED_EXIT:
-        state = torch.load(last, map_location="cpu", weights_only=False)["position"]
+        state = load_checkpoint(last)["position"]
         raise Stopped(f"training stopped by a signal at epoch {state['epoch']}, batch {state['batch']}: its "
                       f"checkpoint {last} is written and the next run resumes from it")
-    state = torch.load(last, map_location="cpu", weights_only=False)
+    state = load_checkpoint(last)
     return Trained(history=state["history"], device=device_name(device),
                    threads=max(1, (threads or torch.get_num_threads()) // execution.workers),
                    parameters=parameter_counts(model_config), compute=state["compute"])
@@ -184,7 +178,7 @@ def _train(replica: Replica, cache_path, best_path: Path, model_config, train_co
             if on_epoch and replica.leader:
                 on_epoch(training.history)
     if replica.leader:
-        _save(training.best, best_path)
+        save_checkpoint(training.best, best_path)
 
 
 def _train_epoch(replica: Replica, training: Training, model, train_set, train_config: TrainConfig, seed: int,

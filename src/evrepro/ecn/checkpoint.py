@@ -1,10 +1,12 @@
 """ECN checkpoints: groups of arrays (variables keyed by their path) and a JSON state in one ``.npz``, atomically."""
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from evrepro.errors import DamagedFile
 from evrepro.storage.fileio import atomic_output
 
 
@@ -39,11 +41,18 @@ def save_arrays(path: Path, groups: dict[str, dict[str, np.ndarray]], state: dic
 
 
 def load_arrays(path: Path) -> tuple[dict[str, dict[str, np.ndarray]], dict]:
-    """The groups of arrays and the JSON state of a file written by ``save_arrays``."""
-    with np.load(path) as data:
-        groups: dict[str, dict[str, np.ndarray]] = {}
-        for name in data.files:
-            if name != "state":
-                group, key = name.split("/", 1)
-                groups.setdefault(group, {})[key] = data[name]
-        return groups, json.loads(str(data["state"]))
+    """The groups of arrays and the JSON state of a file written by ``save_arrays``; ``DamagedFile`` if it does not
+    load as such (cut short, overwritten, or holding pickled objects, which are never loaded)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            groups: dict[str, dict[str, np.ndarray]] = {}
+            for name in data.files:
+                if name != "state":
+                    group, key = name.split("/", 1)
+                    groups.setdefault(group, {})[key] = data[name]
+            return groups, json.loads(str(data["state"]))
+    except (zipfile.BadZipFile, ValueError, KeyError, EOFError, OSError) as damaged:
+        if isinstance(damaged, OSError) and damaged.errno is not None:
+            raise  # a missing or unreadable file is not a damaged one
+        reason = str(damaged).strip().splitlines()[0] if str(damaged).strip() else type(damaged).__name__
+        raise DamagedFile(f"{path}: damaged checkpoint ({reason})") from damaged

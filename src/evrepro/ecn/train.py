@@ -17,7 +17,6 @@ replicas (``execution.replicas`` or GPUs) the training is data-parallel (``evrep
 global batch.
 """
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -82,8 +81,7 @@ class Plateau:
 
 def epochs_done(last: Path) -> int:
     """Epochs a checkpoint ``last.npz`` has trained."""
-    with np.load(last) as data:
-        return len(json.loads(str(data["state"]))["history"])
+    return len(load_arrays(last)[1]["history"])
 
 
 class Training:

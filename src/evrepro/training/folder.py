@@ -15,6 +15,10 @@ the cache it trains on, and every network and training value (how the job execut
   checkpoint with no record): the folder's contents move to ``superseded/<time>-<fingerprint>/``
   and training starts afresh — unless a superseded training matches the one asked for, which is
   then moved back and resumed. Nothing is deleted.
+
+A checkpoint that does not load (``evrepro.errors.DamagedFile``: cut short, overwritten, or refused because it
+holds more than tensors and plain data) is set aside the same way, with the reason, and never loaded; the training
+then restores a matching superseded one or starts over, and says which in one line.
 """
 
 import json
@@ -25,6 +29,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from evrepro.errors import DamagedFile
 from evrepro.layout import CHECKPOINTS, SUPERSEDED, SUPERSEDED_NOTE, TRAINING_RECORD
 from evrepro.storage.fileio import atomic_output, params_hash
 
@@ -118,8 +123,13 @@ class RunFolder:
         last = self.last_checkpoint()
         if last is not None:
             recorded = json.loads(self.record.read_text())["identity"] if self.record.exists() else None
-            done = epochs_done(last)
-            if recorded is None:
+            try:
+                done, damaged = epochs_done(last), None
+            except DamagedFile as error:
+                done, damaged = 0, str(error)
+            if damaged:
+                because = [f"damaged: {damaged}"]
+            elif recorded is None:
                 because = ["no record of what it was trained with"]
             elif fingerprint(recorded) != fingerprint(identity):
                 because = [d for d in differences(recorded, identity) if not d.startswith("training.epochs:")]
@@ -128,10 +138,10 @@ class RunFolder:
             else:
                 self._write_record(identity)
                 return "resume"
-            self._set_aside(recorded, done, because)
+            self._set_aside(recorded, done, because, usable=damaged is None)
         action = "restore" if self._restore(identity) else "fresh"
         if action == "fresh":
-            log.info("%s: training from scratch", self.path)
+            (log.warning if last is not None else log.info)("%s: training from scratch", self.path)
         self._write_record(identity)
         return action
 
@@ -142,16 +152,16 @@ class RunFolder:
         with atomic_output(self.record) as temporary:
             temporary.write_text(json.dumps(record, indent=2))
 
-    def _set_aside(self, recorded: dict | None, done: int, because: list[str]) -> None:
+    def _set_aside(self, recorded: dict | None, done: int, because: list[str], usable: bool = True) -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         target = self.path / SUPERSEDED / f"{stamp}-{fingerprint(recorded) if recorded else 'unrecorded'}"
         target.mkdir(parents=True)
         for item in sorted(self.path.iterdir()):
             if item.name != SUPERSEDED:
                 os.replace(item, target / item.name)
-        note = {"epochs_done": done, "set_aside": stamp, "because": because}
+        note = {"epochs_done": done, "set_aside": stamp, "because": because, "usable": usable}
         (target / SUPERSEDED_NOTE).write_text(json.dumps(note, indent=2))
-        log.warning("%s: the checkpoint belongs to another training (%s); moved to %s",
+        log.warning("%s: the checkpoint is set aside (%s); moved to %s",
                     self.path, "; ".join(because), target.relative_to(self.path))
 
     def _restore(self, identity: dict) -> bool:
@@ -162,9 +172,10 @@ class RunFolder:
             record, note = folder / self.checkpoints.name / TRAINING_RECORD, folder / SUPERSEDED_NOTE
             if not (record.exists() and note.exists() and self.last_checkpoint(folder)):
                 continue
-            done = json.loads(note.read_text())["epochs_done"]
-            if fingerprint(json.loads(record.read_text())["identity"]) == fingerprint(identity) \
-                    and done <= identity["training"]["epochs"]:
+            noted = json.loads(note.read_text())
+            done, same = noted["epochs_done"], fingerprint(json.loads(record.read_text())["identity"]) == fingerprint(
+                identity)
+            if noted.get("usable", True) and same and done <= identity["training"]["epochs"]:
                 candidates.append((done, folder.name))
         if not candidates:
             return False
