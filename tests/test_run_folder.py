@@ -5,6 +5,7 @@ import json
 import h5py
 import pytest
 
+from evrepro.storage.h5meta import root_attributes
 from evrepro.training.folder import RunFolder, fingerprint, training_identity, training_params
 
 
@@ -12,8 +13,7 @@ from evrepro.training.folder import RunFolder, fingerprint, training_identity, t
 def cache(tmp_path):
     path = tmp_path / "cache.h5"
     with h5py.File(path, "w") as handle:
-        handle.attrs.update(format="evrepro.graphs/1", params=json.dumps({"radius": 3.0}),
-                            inputs=json.dumps({"digits.h5": "ab" * 32}))
+        handle.attrs.update(root_attributes("evrepro.graphs/1", {"radius": 3.0}, {"digits.h5": "ab" * 32}))
     return path
 
 

@@ -16,10 +16,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from evrepro.datasets.store import EventColumnsStore, write_split_store
+from evrepro.datasets.store import EventColumnsStore, EventsStore, write_split_store
 from evrepro.events import EVENT_DTYPE, make_events
 from evrepro.events.array import EventFormatError
 from evrepro.events.boxes import BOX_DTYPE
+from evrepro.storage.h5meta import open_store
 from evrepro.storage.ragged import RaggedWriter
 
 FORMAT = "evrepro.recordings/1"
@@ -129,3 +130,11 @@ class RecordingsStore(EventColumnsStore):
         group = self.handle[split]
         start, stop = group["offsets"][index : index + 2]
         return make_events(*(group[f][start:stop] for f in EVENT_FIELDS))
+
+
+def open_events(path: str | Path) -> EventsStore | RecordingsStore:
+    """The events store of a classification dataset (or of one whose samples have boxes), or the recordings store of
+    a detection dataset, by the store's format."""
+    with open_store(path) as handle:
+        recordings = handle.attrs.get("format") == RecordingsStore.FORMAT
+    return RecordingsStore(path) if recordings else EventsStore(path)

@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from evrepro.datasets.recordings_store import RecordingsStore
+from evrepro.datasets.recordings_store import RecordingsStore, open_events
 from evrepro.datasets.store import EventsStore
 from evrepro.detection.windows import Window, windows
 from evrepro.events.boxes import boxes_from_rows
@@ -67,13 +67,6 @@ def _split_samples(store, split: str, params: DetectionGraphParams):
     return samples, skipped
 
 
-def _open_source(path):
-    """The recordings store of a detection dataset, or the events store of one whose samples have boxes."""
-    with h5py.File(path, "r") as handle:
-        recordings = handle.attrs.get("format") == RecordingsStore.FORMAT
-    return RecordingsStore(path) if recordings else EventsStore(path)
-
-
 def _source_ids(store, split: str) -> list[str]:
     return store.recording_ids(split) if isinstance(store, RecordingsStore) else store.sample_ids(split)
 
@@ -84,7 +77,7 @@ def build_detection_graph_store(events_path, out_path, params: DetectionGraphPar
     graph store, atomically; samples per split."""
     require_algorithm(params, GRAPH_ALGORITHM, "graph")
     counts = {}
-    with _open_source(events_path) as store, atomic_output(out_path) as temporary:
+    with open_events(events_path) as store, atomic_output(out_path) as temporary:
         with h5py.File(temporary, "w") as handle:
             handle.attrs.update(root_attributes(
                 FORMAT, stored(params), {Path(events_path).name: sha256_file(events_path)},

@@ -2,22 +2,14 @@
 
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 
-from evrepro.datasets.recordings_store import RecordingsStore
+from evrepro.datasets.recordings_store import RecordingsStore, open_events
 from evrepro.datasets.store import EventsStore
 from evrepro.layout import run_and_seed
 from evrepro.report.table_files import write_table
 from evrepro.training.record import AsyncResult, RunRecord, read_record, read_run_records
-
-
-def open_events(path: str | Path) -> EventsStore | RecordingsStore:
-    """The events store of a classification dataset, or the recordings store of a detection dataset."""
-    with h5py.File(path, "r") as handle:
-        detection = handle.attrs.get("format") == RecordingsStore.FORMAT
-    return RecordingsStore(path) if detection else EventsStore(path)
 
 
 def class_counts(store: EventsStore | RecordingsStore, split: str) -> dict:

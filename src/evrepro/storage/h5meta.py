@@ -6,7 +6,9 @@ from pathlib import Path
 import h5py
 
 from evrepro import __version__
+from evrepro.errors import DamagedFile
 from evrepro.storage.fileio import params_hash
+from evrepro.storage.verify import set_aside, store_problems
 
 
 def root_attributes(format_name: str, params: dict, inputs: dict, **extra) -> dict:
@@ -15,14 +17,30 @@ def root_attributes(format_name: str, params: dict, inputs: dict, **extra) -> di
             "evrepro_version": __version__, "inputs": json.dumps(inputs, sort_keys=True), **extra}
 
 
-def open_store(path: str | Path, format_name: str) -> h5py.File:
-    """Open an HDF5 store for reading; the error names the file when its ``format`` attribute differs."""
-    handle = h5py.File(path, "r")
-    found = handle.attrs.get("format")
-    if found != format_name:
-        handle.close()
+def open_store(path: str | Path, format_name: str | None = None) -> h5py.File:
+    """Open an HDF5 store for reading, verified (``storage.verify``); the error names the file when its ``format``
+    attribute is not ``format_name`` (any format when None). A damaged store is set aside and refused in one line:
+    the next run builds it again."""
+    found = _format_of(path)
+    if format_name is not None and found is not None and found != format_name:
         raise ValueError(f"{path}: format attribute is {found!r}, expected {format_name!r}")
-    return handle
+    problems = store_problems(path)
+    if problems:
+        try:
+            aside = f"set aside as {set_aside(path).name}"
+        except FileNotFoundError:
+            aside = "set aside by another job"
+        raise DamagedFile(f"{path}: damaged store: {'; '.join(problems)}; {aside}, run again to build it anew")
+    return h5py.File(path, "r")
+
+
+def _format_of(path) -> str | None:
+    """The ``format`` attribute of a file that opens as HDF5, else None."""
+    try:
+        with h5py.File(path, "r") as handle:
+            return handle.attrs.get("format")
+    except OSError:
+        return None
 
 
 class H5Store:

@@ -4,6 +4,8 @@ Columns grow along one axis (``axis``), are chunked and gzip-compressed, and are
 buffered blocks, so a store of any size is written in bounded memory and one sample reads alone.
 """
 
+import json
+
 import h5py
 import numpy as np
 
@@ -67,5 +69,7 @@ class RaggedWriter:
         self.buffered = 0
 
     def close(self) -> None:
+        """Write what is buffered, then the offsets, which name their columns (``storage.verify`` checks them)."""
         self.flush()
-        self.group.create_dataset(self.offsets_name, data=np.asarray(self.offsets, dtype=np.int64))
+        offsets = self.group.create_dataset(self.offsets_name, data=np.asarray(self.offsets, dtype=np.int64))
+        offsets.attrs["columns"] = json.dumps({name: axis for name, (_, _, axis) in self.columns.items()})

@@ -45,9 +45,9 @@ def training_params(run: dict) -> dict:
 
 def cache_identity(cache_path) -> dict:
     """What identifies a cache's content: its format, preprocessing parameters and the inputs it was built from."""
-    import h5py
+    from evrepro.storage.h5meta import open_store
 
-    with h5py.File(cache_path, "r") as handle:
+    with open_store(cache_path) as handle:
         return {"format": handle.attrs["format"], "params": json.loads(handle.attrs["params"]),
                 "inputs": json.loads(handle.attrs["inputs"])}
 
