@@ -3,6 +3,8 @@ line naming the file, the damaged file kept aside, and a rerun that completes wi
 of the shared trained project carries through the tests in order, as in test_faults.py."""
 
 import json
+import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -88,3 +90,43 @@ def test_a_store_whose_columns_disagree_with_its_offsets_or_its_name_is_refused(
         handle.attrs["params"] = json.dumps({**json.loads(handle.attrs["params"]), "radius": 9.0})
     assert any(problem.startswith("its params hash to") for problem in store_problems(renamed))
     assert np.all(store_problems(cache, deep=True) == [])
+
+
+def test_check_names_every_damaged_file_and_repair_lets_the_workflow_build_them_again(project):
+    seed0, seed1 = project.seed_dir("a", 0), project.seed_dir("a", 1)
+    metrics = json.loads((seed0 / "metrics.json").read_text())
+    damaged = {seed0 / "metrics.json": 20, seed1 / "checkpoints/best.pt": 3000,
+               project.root / "results/figures/training_curves.png": 500}
+    for path, size in damaged.items():
+        path.write_bytes(path.read_bytes()[:size])
+    archive = project.root / "resources/archives/digits/digits.zip"
+    original = archive.read_bytes()
+    archive.write_bytes(original[:100] + bytes([original[100] ^ 1]) + original[101:])  # one bit flipped
+    before = {path: path.read_bytes() for path in project.root.joinpath("results").rglob("*") if path.is_file()}
+
+    checked = evrepro_check(project.root)
+    assert checked.returncode == 1
+    lines = checked.stdout.splitlines()
+    assert lines[-1].endswith(f"{len(damaged) + 1} damaged, run with --repair to set them aside")
+    for path in damaged:
+        assert sum(line.startswith(f"{path}: ") for line in lines) == 1, (path, lines)
+    assert any(line.startswith(f"{archive}: sha256 ") for line in lines)
+    after = {path: path.read_bytes() for path in project.root.joinpath("results").rglob("*") if path.is_file()}
+    assert after == before  # checking changes nothing
+    archive.write_bytes(original)
+
+    repaired = evrepro_check(project.root, "--repair")
+    assert repaired.returncode == 0 and "set aside as" in repaired.stdout
+    assert all(not path.exists() and len(list(path.parent.glob(f"{path.name}.damaged-*"))) == 1 for path in damaged)
+    command = repaired.stdout.splitlines()[-1].split("`")[1].split()
+    assert command[0] == "snakemake" and {project.root / p for p in command[1:]} == set(damaged)
+    project.run(*command[1:])
+    project.run()
+    assert evrepro_check(project.root).stdout.splitlines()[-1].endswith("nothing damaged")
+    assert json.loads((seed0 / "metrics.json").read_text()) == metrics
+    check_every_output_opens(project.root)
+
+
+def evrepro_check(root, *args):
+    return subprocess.run([sys.executable, "-m", "evrepro", "check", "--root", str(root), *args],
+                          capture_output=True, text=True, timeout=600)

@@ -190,6 +190,14 @@ def cmd_figure(args) -> None:
     plot_samples(args.store, args.out, args.samples_per_class, args.max_classes, args.split)
 
 
+def cmd_check(args) -> None:
+    from evrepro.check import check
+
+    damaged = check(args.root, repair=args.repair)
+    if damaged and not args.repair:
+        raise SystemExit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="evrepro", description=__doc__)
     parser.add_argument("--log", help="also write logs and progress to this file")
@@ -248,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     figure.add_argument("--max-classes", type=int, default=10)
     figure.add_argument("--split", default="test")
     figure.set_defaults(func=cmd_figure)
+    checking = add_command("check", "verify every file under results/ and the archives; --repair sets the damaged "
+                                    "ones aside for the workflow to build again")
+    checking.add_argument("--root", default=".", help="the project folder (results/, resources/)")
+    checking.add_argument("--repair", action="store_true", help="set the damaged files aside (never deletes)")
+    checking.set_defaults(func=cmd_check)
     return parser
 
 

@@ -30,7 +30,8 @@ def open_store(path: str | Path, format_name: str | None = None) -> h5py.File:
             aside = f"set aside as {set_aside(path).name}"
         except FileNotFoundError:
             aside = "set aside by another job"
-        raise DamagedFile(f"{path}: damaged store: {'; '.join(problems)}; {aside}, run again to build it anew")
+        raise DamagedFile(f"{path}: damaged store: {'; '.join(problems)}; {aside}; the workflow builds it anew when "
+                          f"a job needs it")
     return h5py.File(path, "r")
 
 
