@@ -69,6 +69,19 @@ def write_config(root, config: dict) -> None:
     (Path(root) / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
+def paper_config_with_local_copies(root) -> dict:
+    """Point every ``root:`` of the project's config/paper.yaml at an (empty) folder in ``root``, as a user with the
+    datasets would: planning refuses a root that does not exist. Returns the config written."""
+    path = Path(root) / "config/paper.yaml"
+    paper = yaml.safe_load(path.read_text())
+    for name, dataset in paper["datasets"].items():
+        if "root" in dataset:
+            dataset["root"] = str(Path(root) / "copies" / name)
+            Path(dataset["root"]).mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(paper, sort_keys=False))
+    return paper
+
+
 def tiny_config(max_images=30, recordings=1, runs=None, **report):
     return {"datasets": {"digits": {"generator": {"max_images": max_images, "recordings_per_image": recordings},
                                     "val_fraction": 0.2}},

@@ -6,7 +6,7 @@ import re
 
 import pytest
 import yaml
-from project import dry_run_resources, make_project, tiny_config
+from project import dry_run_resources, make_project, paper_config_with_local_copies, tiny_config
 
 from evrepro.config import SCHEMA, validate_config
 from evrepro.errors import ConfigError
@@ -59,8 +59,8 @@ def test_the_paper_config_planned_through_the_slurm_profile_asks_for_gpus(tmp_pa
     # typed as a user types it at the repository root: `slurm` there is the cluster profile
     root = make_project(tmp_path, tiny_config())
     assert os.path.realpath(root / "slurm") == str((root / "profiles" / "slurm").resolve())
+    paper = paper_config_with_local_copies(root)
     jobs = dry_run_resources(root, "--configfile", "config/paper.yaml", "--profile", "slurm")
-    paper = yaml.safe_load((root / "config" / "paper.yaml").read_text())
     training = {job: resources for job, resources in jobs.items() if job.startswith("train_")}
     assert len(training) == sum(len(run.get("seeds", [0])) for run in paper["runs"].values()) == 35
     for job, resources in training.items():

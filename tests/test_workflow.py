@@ -11,7 +11,7 @@ from PIL import Image
 from browser import rendered_dom, screenshot
 from evrepro.datasets.store import EventsStore
 from evrepro.training.record import AsyncResult, read_record
-from project import copy_project, dry_run_jobs, make_project, snakemake, tiny_config
+from project import copy_project, dry_run_jobs, make_project, paper_config_with_local_copies, snakemake, tiny_config
 
 pytestmark = pytest.mark.workflow
 
@@ -190,7 +190,7 @@ def test_lint_reports_no_problems(tmp_path):
 
 def test_the_paper_configuration_plans_every_dataset_and_both_families(tmp_path):
     make_project(tmp_path, tiny_config())  # config/config.yaml is digits; --configfile replaces it
-    paper = yaml.safe_load((tmp_path / "config/paper.yaml").read_text())
+    paper = paper_config_with_local_copies(tmp_path)
     jobs = dry_run_jobs(tmp_path, "--configfile", "config/paper.yaml")
     datasets = {"nmnist", "ncaltech101", "ncars", "cifar10-dvs", "mnist-dvs", "asl-dvs"}
     assert set(paper["datasets"]) == datasets | {"gen1"}
@@ -213,3 +213,16 @@ def test_the_paper_configuration_plans_every_dataset_and_both_families(tmp_path)
     seeds = sum(len(run.get("seeds", [0])) for run in paper["runs"].values())
     evaluations = ("evaluate_aegnn[", "evaluate_ecn[", "evaluate_aegnn_detection[")
     assert sum(job.startswith(evaluations) for job in jobs) == seeds
+
+
+@pytest.mark.parametrize("dataset, block, refusal", [
+    ("ncars", {"root": "/no/such/ncars"},
+     "config datasets.ncars.root: /no/such/ncars does not exist (point it at your copy of ncars;"),
+    ("gen1", {}, "config datasets.gen1: cannot be downloaded and has no root: "),
+])
+def test_planning_refuses_a_dataset_it_cannot_obtain_in_one_line(tmp_path, dataset, block, refusal):
+    config = tiny_config()
+    config["datasets"][dataset] = block
+    result = snakemake(make_project(tmp_path, config), "-n")
+    assert result.returncode != 0
+    assert refusal in result.stdout + result.stderr

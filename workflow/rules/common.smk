@@ -1,6 +1,7 @@
 # Config helpers shared by the workflow files: dataset lists, per-job parameters and the target list.
 
 import re
+from pathlib import Path
 
 import yaml
 
@@ -61,6 +62,20 @@ def check_runs():
                 f"config runs.{name}.dataset: {run['dataset']!r} is a {' and '.join(tasks)} dataset and family "
                 f"{run['family']!r} trains {needed} runs (for {run['dataset']}: {fitting})"
             )
+
+
+def check_datasets():
+    """Fail at start-up, naming the dataset, when one cannot be obtained: a ``root`` that does not exist, or a dataset
+    that cannot be downloaded (Gen1: registration) without one."""
+    for name, dataset in config["datasets"].items():
+        spec = get_dataset(name)
+        if "root" in dataset and not Path(dataset["root"]).exists():
+            raise ValueError(
+                f"config datasets.{name}.root: {dataset['root']} does not exist (point it at your copy of {name}; "
+                f"`python -m evrepro datasets {name}` says how to obtain it)"
+            )
+        if spec.manual and "root" not in dataset:
+            raise ValueError(f"config datasets.{name}: cannot be downloaded and has no root: {spec.manual}")
 
 
 def runs_of(family_name):
@@ -217,3 +232,4 @@ def all_targets():
 
 
 check_runs()
+check_datasets()
