@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -39,9 +40,11 @@ LOCAL_RULES = {"datasets_table", "samples_figure", "runs_table", "training_curve
 
 
 def cluster_config() -> dict:
-    aegnn = {**TINY_AEGNN, "seeds": [0], "training": {**TINY_AEGNN["training"], "epochs": 4, "batch_size": 4},
+    # a tiny epoch takes 0.1-0.3 s: enough of them that each training is still running seconds after its first
+    # checkpoint, when the test signals it (a signal after the last epoch lets the job end normally)
+    aegnn = {**TINY_AEGNN, "seeds": [0], "training": {**TINY_AEGNN["training"], "epochs": 40, "batch_size": 4},
              "execution": EXECUTION}
-    ecn = {**TINY_ECN, "training": {**TINY_ECN["training"], "epochs": 3, "batch_size": 4}, "execution": EXECUTION}
+    ecn = {**TINY_ECN, "training": {**TINY_ECN["training"], "epochs": 30, "batch_size": 4}, "execution": EXECUTION}
     config = tiny_config(max_images=30, runs={"a": aegnn, "e": ecn})
     config["async_eval"] = {"max_streams": 2, "check_every": 100}
     return config
@@ -81,6 +84,13 @@ def release_when_requeued(job: str) -> None:
     subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
 
 
+def requeue_when_checkpointed(root: Path, rule: str, run: str, checkpoint: str, process) -> str:
+    """Requeue ``run``'s training job once it has written a checkpoint, and let it start again at once."""
+    job = interrupt_when_checkpointed(root, rule, run, checkpoint, ["scontrol", "requeue"], process)
+    release_when_requeued(job)
+    return job
+
+
 def test_the_default_pipeline_runs_through_slurm_with_gpus_and_survives_a_requeue_and_a_retry(tmp_path):
     for name in ("local", "cluster"):
         (tmp_path / name).mkdir()
@@ -92,10 +102,13 @@ def test_the_default_pipeline_runs_through_slurm_with_gpus_and_survives_a_requeu
                                 "--slurm-init-seconds-before-status-checks", "2"], cwd=root,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     # AEGNN's job is requeued (SIGTERM, then it runs again under the same id); ECN's is told to stop (SIGUSR1),
-    # fails, and Snakemake resubmits it. Both resume from the checkpoint they write on the signal.
-    requeued = interrupt_when_checkpointed(root, "train_aegnn", "a", "last.pt", ["scontrol", "requeue"], process)
-    release_when_requeued(requeued)
-    signalled = interrupt_when_checkpointed(root, "train_ecn", "e", "last.npz", ["scancel", "--signal=USR1"], process)
+    # fails, and Snakemake resubmits it. Both resume from the checkpoint they write on the signal. Each is watched
+    # on a thread of its own, so that each is signalled at its first checkpoint, well before its last epoch.
+    with ThreadPoolExecutor(2) as watchers:
+        aegnn = watchers.submit(requeue_when_checkpointed, root, "train_aegnn", "a", "last.pt", process)
+        ecn = watchers.submit(interrupt_when_checkpointed, root, "train_ecn", "e", "last.npz",
+                              ["scancel", "--signal=USR1"], process)
+        requeued, signalled = aegnn.result(), ecn.result()
     output = process.communicate(timeout=1500)[0]
     assert process.returncode == 0, output[-5000:]
 

@@ -7,6 +7,10 @@ current batch when either signal arrives and then stops with ``Stopped`` (one li
 requeued or retried job resumes at that batch. It also checkpoints every ``minutes`` of training (and every
 ``every_batches`` batches when set), so that a SIGKILL without warning loses at most that much.
 
+A training job runs inside ``held_signals``: a signal that arrives outside its loop (while the model is built, or while
+the job writes its outputs after the last epoch) is held instead of ending the job — the loop then stops at its first
+checkpoint, or the job finishes its outputs (seconds) and ends normally — so that a warning never wastes the work.
+
 A cluster job's own Snakemake process calls ``outlive_a_warned_training``: SLURM signals every process of the job
 step, Python's default for SIGUSR1 ends that Snakemake at once, and SLURM then kills what is left of the step —
 the training, before it could write its checkpoint. (Snakemake already waits for its jobs on SIGTERM.)
@@ -16,11 +20,14 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from evrepro.errors import EvreproError
 
 log = logging.getLogger(__name__)
 SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+_held: list[int] = []  # the signals ``held_signals`` received outside a CheckpointCadence, in order
 
 
 def outlive_a_warned_training() -> None:
@@ -29,6 +36,32 @@ def outlive_a_warned_training() -> None:
     A Python handler, not ``SIG_IGN``: the processes it starts begin with the default again, as a training expects.
     """
     signal.signal(signal.SIGUSR1, lambda number, frame: None)
+
+
+@contextmanager
+def held_signals() -> Iterator[None]:
+    """Around a whole training job: SIGTERM and SIGUSR1 received outside its ``CheckpointCadence`` are held.
+
+    One held when the cadence starts makes it checkpoint at the first batch and stop; one received after the loop
+    lets the job write its outputs and end normally. Only in the main thread (elsewhere it changes nothing).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def hold(number, frame):
+        if not _held:
+            log.warning("%s received outside the training loop: the job goes on to its next checkpoint or to its "
+                        "outputs, then ends", signal.Signals(number).name)
+        _held.append(number)
+
+    previous = {number: signal.signal(number, hold) for number in SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        _held.clear()
 
 
 class Stopped(EvreproError):
@@ -51,6 +84,8 @@ class CheckpointCadence:
 
     def __enter__(self) -> "CheckpointCadence":
         self._last = time.monotonic()
+        if _held and self.signal is None:
+            self._receive(_held[0], None)
         if threading.current_thread() is threading.main_thread():
             self._previous = {number: signal.signal(number, self._receive) for number in SIGNALS}
         return self

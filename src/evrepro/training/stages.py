@@ -20,6 +20,7 @@ import numpy as np
 from evrepro.layout import run_folder
 from evrepro.training.execution import Execution
 from evrepro.training.folder import RunFolder, training_identity
+from evrepro.training.preemption import held_signals
 from evrepro.training.record import (Compute, ModelRecord, read_record, write_config,
                                      write_detection_results, write_history, write_record, write_test_results)
 
@@ -73,8 +74,15 @@ def train_stage(family: Trainer, cache_path, outputs: TrainOutputs, name: str, r
                 threads: int | None = None, progress: bool = True) -> Trained:
     """Train one run × seed: resumed, restored or anew (``RunFolder.claim``), then its run record written.
 
-    ``run`` is the run's config block; its ``execution`` block says how (device, replicas, checkpoint cadence).
+    ``run`` is the run's config block; its ``execution`` block says how (device, replicas, checkpoint cadence). A
+    SIGTERM or SIGUSR1 outside the training loop is held (``evrepro.training.preemption``), never fatal.
     """
+    with held_signals():
+        return _train_and_record(family, cache_path, outputs, name, run, seed, threads, progress)
+
+
+def _train_and_record(family: Trainer, cache_path, outputs: TrainOutputs, name: str, run: dict, seed: int,
+                      threads: int | None, progress: bool) -> Trained:
     execution = Execution.of(run.get("execution"), family.name)
     config = family.model_config(cache_path, run["network"])
     training = family.train_config(**run["training"])
