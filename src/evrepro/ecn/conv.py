@@ -8,10 +8,13 @@ dt_ij = (t_i - t_j) / τ:
 with λ (``decay``, [P, K]) initialised to ones and kept non-negative, W (``kernel``) [P, K, F_in, F_out]
 glorot-uniform and an L2-regularisable kernel. Neighbourhoods arrive as flat edge arrays (see
 ``evrepro.streams.batches``): ``segments`` = i·P + p, ``sources`` = j, ``dt``. A batch is one
-block-diagonal problem, computed with segment sums instead of the original's P·K sparse products:
-gather x_j, weight it by the K exponentials, sum per segment into [N_out·P, K, F_in], and multiply
-by W reshaped to [P·K·F_in, F_out]. The first layer's input is binary polarity, so its per-segment
-sums are kept per polarity (the kernel is [P, 2K, F_out]) and no features are gathered.
+block-diagonal problem, computed edge-first (the original takes P·K sparse products): the edges are split by
+partition, each edge's K weighted copies of x_j [E_p, K·F_in] go through its partition's kernel [K·F_in, F_out] in
+one matrix product, and the products are summed per output event. The work and memory grow with the edges, not
+with N_out·P·K·F_in: most (event, partition) pairs have no edge, and summing into all of them first (a dense
+[N_out, P·K·F_in] tensor) made the scatter, not the products, the cost of a training step. The first layer's input
+is binary polarity, so its sums are kept per (event, partition, polarity) (the kernel is [P, 2K, F_out]) and no
+features are gathered.
 """
 
 import keras
@@ -47,20 +50,28 @@ class EventConv(keras.layers.Layer):
                                       initializer="glorot_uniform", regularizer=self.kernel_regularizer)
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
 
-    def temporal_weights(self, segments, dt):
-        """exp(-λ_{p,k} dt) per edge: [E, K]."""
-        decay = tf.reshape(self.decay, (self.partitions, self.temporal_kernel_size))
-        return tf.exp(-tf.gather(decay, segments % self.partitions) * dt[:, None])
+    def temporal_weights(self, partitions, dt):
+        """exp(-λ_{p,k} dt) per edge, p its partition: [E, K]."""
+        return tf.exp(-tf.gather(self.decays(), partitions) * dt[:, None])
 
-    def segment_sums(self, features, segments, sources, dt, num_outputs):
-        """Σ_j exp(-λ_{p,k} dt_ij) x_j per (output event, partition): [N_out, P·K·F_in]."""
-        weighted = self.temporal_weights(segments, dt)[:, :, None] * tf.gather(features, sources)[:, None, :]
-        sums = tf.math.unsorted_segment_sum(weighted, segments, num_outputs * self.partitions)
-        return tf.reshape(sums, (num_outputs, self.partitions * self.temporal_kernel_size * features.shape[-1]))
+    def decays(self):
+        """λ as [P, K]."""
+        return tf.reshape(self.decay, (self.partitions, self.temporal_kernel_size))
 
     def call(self, features, segments, sources, dt, *, num_outputs):
-        sums = self.segment_sums(features, segments, sources, dt, num_outputs)
-        out = tf.matmul(sums, tf.reshape(self.kernel, (-1, self.filters))) + self.bias
+        """y_i = act(b + Σ_p Σ_(edges of i in p) (exp(-λ_p dt) ⊗ x_j) W_p): one product per partition."""
+        kernel = tf.reshape(self.kernel, (self.partitions, -1, self.filters))  # [P, K·F_in, F_out]
+        width = kernel.shape[1]
+        edges = tf.range(tf.size(segments))
+        partition_of = segments % self.partitions
+        decays, products, outputs = self.decays(), [], []
+        for p, members in enumerate(tf.dynamic_partition(edges, partition_of, self.partitions)):
+            weights = tf.exp(-decays[p] * tf.gather(dt, members)[:, None])  # [E_p, K]
+            inputs = tf.gather(features, tf.gather(sources, members))
+            weighted = tf.reshape(weights[:, :, None] * inputs[:, None, :], (-1, width))
+            products.append(tf.matmul(weighted, kernel[p]))
+            outputs.append(tf.gather(segments, members) // self.partitions)
+        out = segment_sum(tf.concat(products, 0), tf.concat(outputs, 0), num_outputs) + self.bias
         return self.activation(out)
 
 
@@ -88,8 +99,24 @@ class BinaryEventConv(EventConv):
     def build(self, polarity_shape, *edges_shapes):
         super().build((*polarity_shape, 2))
 
-    def segment_sums(self, polarity, segments, sources, dt, num_outputs):
+    def call(self, polarity, segments, sources, dt, *, num_outputs):
+        """Σ_j exp(-λ_{p,k} dt_ij) per (output event, partition, polarity of j), then one product with the kernel."""
         keys = segments * 2 + tf.gather(tf.cast(polarity, segments.dtype), sources)
-        sums = tf.math.unsorted_segment_sum(self.temporal_weights(segments, dt), keys,
-                                            num_outputs * self.partitions * 2)
-        return tf.reshape(sums, (num_outputs, self.partitions * 2 * self.temporal_kernel_size))
+        sums = segment_sum(self.temporal_weights(segments % self.partitions, dt), keys,
+                           num_outputs * self.partitions * 2)
+        sums = tf.reshape(sums, (num_outputs, self.partitions * 2 * self.temporal_kernel_size))
+        return self.activation(tf.matmul(sums, tf.reshape(self.kernel, (-1, self.filters))) + self.bias)
+
+
+@tf.custom_gradient
+def segment_sum(data, segment_ids, num_segments):
+    """``tf.math.unsorted_segment_sum`` for ids that are all valid (0 <= id < num_segments), as every edge's are.
+
+    Its gradient is a plain gather: TensorFlow's own also masks out negative ids (a select and a tensor of zeros as
+    large as the data), which was a tenth of a training step.
+    """
+
+    def gradient(upstream):
+        return tf.gather(upstream, segment_ids), None, None
+
+    return tf.math.unsorted_segment_sum(data, segment_ids, num_segments), gradient
