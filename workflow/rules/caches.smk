@@ -13,6 +13,7 @@ rule graphs:
         layout.GRAPHS,
     params:
         preprocessing=lambda wildcards: GRAPH_PARAMS[wildcards.prep],
+    priority: CACHE_PRIORITY
     threads: 2  # the radius-graph search runs on them (numba); one process
     resources:
         mem_mb=4000,
@@ -34,6 +35,7 @@ rule streams:
         layout.STREAMS,
     params:
         preprocessing=lambda wildcards: STREAM_PARAMS[wildcards.prep],
+    priority: CACHE_PRIORITY
     threads: 1
     resources:
         mem_mb=4000,
@@ -55,6 +57,7 @@ rule detection_graphs:
         layout.DETECTION_GRAPHS,
     params:
         preprocessing=lambda wildcards: DETECTION_GRAPH_PARAMS[wildcards.prep],
+    priority: CACHE_PRIORITY
     threads: 2  # the radius-graph search runs on them (numba); one process
     resources:
         mem_mb=4000,

@@ -17,6 +17,9 @@ from evrepro.caches import cache_id, cache_params, cache_path
 from evrepro.storage.stored_names import stored
 
 DATASETS = list(config["datasets"])
+# the data and cache jobs go first when several are ready: they are short, each unlocks the jobs of several runs, and
+# on a laptop a cache that needs both cores would otherwise wait behind a one-thread training
+CACHE_PRIORITY = 10
 PAPERS = list(yaml.safe_load(open(layout.PAPER_RESULTS))["papers"])  # each gets a claims table
 PAPER_TABLES = [f"claims_{paper}" for paper in PAPERS] + ["cross", "flop_conventions", "summary"]
 # The report's description (workflow/report/workflow.rst) sees only the config: give it the summary of the claims

@@ -8,6 +8,7 @@ rule fetch:
         manifest=layout.MANIFEST,
     params:
         generator=fetch_params,
+    priority: CACHE_PRIORITY
     threads: 1
     resources:
         mem_mb=2000,
@@ -25,6 +26,7 @@ rule extract:
         manifest=layout.MANIFEST,
     output:
         temp(directory(layout.RAW)),
+    priority: CACHE_PRIORITY
     threads: 1
     resources:
         mem_mb=1000,
@@ -46,6 +48,7 @@ rule events:
         splits=layout.SPLITS,
     params:
         dataset_config=events_params,
+    priority: CACHE_PRIORITY
     threads: 2
     resources:
         mem_mb=8000,
