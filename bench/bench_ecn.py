@@ -88,7 +88,8 @@ def bench_training(epochs=24) -> dict:
         root = Path(folder)
         manifest = stages.fetch("digits", config, root / "archives" / "manifest.json", progress=False)
         stages.extract(manifest, root / "raw", progress=False)
-        stages.build_events("digits", config, manifest, root / "raw", root / "events.h5", progress=False)
+        stages.build_events("digits", config, manifest, root / "raw", root / "events.h5", root / "splits.json",
+                            progress=False)
         build_stream_store(root / "events.h5", root / "streams.h5", PRESETS["digits"], progress=False)
         model = ECNConfig(num_classes=10, level_shapes=((34, 34), (17, 17), (9, 9), (5, 5)), filters0=32,
                           vox_start=0, dropout_rate=0.2, batchnorm_momentum=0.9)

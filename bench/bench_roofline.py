@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results/bench/roofline.json"
 BASELINE = "c84963f"  # main before ECN's edge-first convolutions
-DATA = {"generator": {"max_images": 400, "recordings_per_image": 2}, "val_fraction": 0.1, "split_seed": 0}
+DATA = {"generator": {"max_images": 800, "recordings_per_image": 2}, "val_fraction": 0.1, "split_seed": 0}
 ECN_NETWORK = {"preset": "digits", "dropout_rate": 0.2, "batchnorm_momentum": 0.9}  # config/config.yaml's
 AEGNN_NETWORK = {"preset": "ncars", "pool_voxel": [8, 8]}
 ECN_BATCH, AEGNN_BATCH, WARMUP = 32, 16, 3
@@ -38,7 +38,7 @@ MATMUL_SIZE = 2048
 
 
 def build_caches(folder: Path) -> tuple[Path, Path]:
-    """The digits stream and graph caches of a 400-image embedded dataset."""
+    """The digits stream and graph caches of an 800-image embedded dataset."""
     from evrepro.datasets import stages
     from evrepro.graphs.params import PRESETS as GRAPH_PRESETS
     from evrepro.graphs.store import build_graph_store
@@ -47,7 +47,8 @@ def build_caches(folder: Path) -> tuple[Path, Path]:
 
     manifest = stages.fetch("digits", DATA, folder / "archives/manifest.json", progress=False)
     stages.extract(manifest, folder / "raw", progress=False)
-    stages.build_events("digits", DATA, manifest, folder / "raw", folder / "events.h5", progress=False)
+    stages.build_events("digits", DATA, manifest, folder / "raw", folder / "events.h5", folder / "splits.json",
+                        progress=False)
     build_stream_store(folder / "events.h5", folder / "streams.h5", STREAM_PRESETS["digits"], progress=False)
     build_graph_store(folder / "events.h5", folder / "graphs.h5", GRAPH_PRESETS["digits"], progress=False)
     return folder / "streams.h5", folder / "graphs.h5"
