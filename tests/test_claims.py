@@ -12,7 +12,7 @@ from conftest import REPO
 from records import async_result
 from evrepro import layout
 from evrepro.errors import ConfigError
-from evrepro.report.claims import load_paper_results, write_paper_tables
+from evrepro.report.claims import STATUSES, ablation_table, judge, load_paper_results, write_paper_tables
 from evrepro.training.record import Compute, ModelRecord, MetricsRecord, write_record
 
 FAMILY = {"aegnn_ncars": "aegnn", "ecn_nmnist": "ecn", "ecn_ncars": "ecn"}
@@ -49,7 +49,7 @@ def write_run_records(root) -> tuple[list, list, list]:
 @pytest.fixture()
 def tables(tmp_path):
     metrics, models, asyncs = write_run_records(tmp_path)
-    names = ["claims_aegnn", "claims_ecn", "cross", "flop_conventions", "summary"]
+    names = ["claims_aegnn", "claims_ecn", "cross", "flop_conventions", "ablation", "summary"]
     out = {name: tmp_path / f"tables/{name}.csv" for name in names}
     write_paper_tables(REPO / layout.PAPER_RESULTS, DATASETS, metrics, models, asyncs, out)
     return {name: pd.read_csv(path) for name, path in out.items()} | {"paths": out}
@@ -64,13 +64,37 @@ def test_each_claim_of_aegnn_stands_beside_the_mean_and_std_of_its_seeds(tables)
     assert accuracy["reproduced_mean"] == pytest.approx(np.mean(seeds))
     assert accuracy["reproduced_std"] == pytest.approx(np.std(seeds, ddof=1))
     assert accuracy["delta"] == pytest.approx(np.mean(seeds) - 0.945)
-    assert accuracy["status"] == "reproduced"  # 0.95 >= 0.945 - 0.01
+    half = 4.302652729911275 * np.std(seeds, ddof=1) / np.sqrt(3)  # Student t, 2 degrees of freedom, 97.5 %
+    assert (accuracy["ci_low"], accuracy["ci_high"]) == pytest.approx((np.mean(seeds) - half, np.mean(seeds) + half))
+    assert accuracy["status"] == "reproduced" and accuracy["criterion"] == "95% t-interval of 3 seeds"
+    assert accuracy["within_tolerance"]  # and 0.95 >= 0.945 - 0.01
     assert accuracy["epochs"] == 20 and accuracy["paper_epochs"] == 150
     assert accuracy["train_hours"] == pytest.approx((7200 + 14400 + 21600) / 3600)
     assert accuracy["checkpoint"] == "best validation accuracy, epoch 10/11/12"
     flops = claims.loc[("ncars", "mflops_per_event")]
     assert flops["reproduced_mean"] == pytest.approx(np.mean(list(MFLOPS.values())))
     assert flops["status"] == "reproduced"  # 0.43 <= 0.47 * 1.1
+    assert flops["criterion"] == "tolerance: at most 1.1x the published figure" and math.isnan(flops["ci_low"])
+
+
+STATISTICS = {"confidence": 0.95, "min_seeds": 3}
+TOLERANCE = {"accuracy": 0.01, "map": 0.01, "mflops_per_event": 1.1}
+
+
+def test_the_seeds_spread_decides_and_the_tolerance_stands_beside_it():
+    # tight seeds below the paper: outside the interval (and outside the tolerance)
+    tight = judge("accuracy", 0.945, [0.90, 0.905, 0.91], TOLERANCE, STATISTICS)
+    assert tight.status == "not reproduced" and tight.ci_high < 0.945 and tight.within_tolerance is False
+    # the same mean with a wide spread: the paper's value is within reach of the seeds, the fixed band says no
+    wide = judge("accuracy", 0.945, [0.85, 0.905, 0.96], TOLERANCE, STATISTICS)
+    assert wide.status == "reproduced" and wide.ci_high > 0.945 and wide.within_tolerance is False
+    # seeds well above the paper reproduce it too; two seeds are never enough, whatever they say
+    assert judge("accuracy", 0.945, [0.99, 0.991, 0.992], TOLERANCE, STATISTICS).status == "reproduced"
+    few = judge("accuracy", 0.945, [0.99, 0.99], TOLERANCE, STATISTICS)
+    assert few.status == "too few seeds" and few.criterion == "2 of the 3 seeds an interval needs"
+    assert few.within_tolerance is True and math.isnan(few.ci_low)
+    assert judge("map", None, [0.5] * 3, TOLERANCE, STATISTICS).status == "no published value"
+    assert judge("map", 0.5, [], TOLERANCE, STATISTICS).status == "not run"
 
 
 def test_a_claim_without_a_run_is_not_run_and_empty_never_zero(tables):
@@ -108,9 +132,12 @@ def test_the_summary_counts_every_claim_once(tables):
     own = {paper: sum(e["paper"] == paper and e["ours"] and e["task"] == "recognition" for e in published)
            for paper in ("aegnn", "ecn")}  # the detection claims are the detection claims table's
     for paper, count in own.items():
-        assert summary.loc[paper].sum() == count
+        assert summary.loc[paper, list(STATUSES)].sum() == count
     assert summary.loc["aegnn", "reproduced"] == 2
     assert summary.loc["ecn", "no published value"] == 5
+    # which criterion each status used, and how often
+    assert summary.loc["aegnn", "criteria"] == ("reproduced: 95% t-interval of 3 seeds (1); "
+                                                "reproduced: tolerance: at most 1.1x the published figure (1)")
 
 
 def test_latex_uses_booktabs_rules_and_escapes(tables):
@@ -133,7 +160,7 @@ def test_a_bad_entry_is_named_with_its_index_and_value(tmp_path):
 
 
 def test_every_published_entry_names_its_source_and_unverified_unknowns_stay_empty():
-    papers, published, _ = load_paper_results(REPO / layout.PAPER_RESULTS)
+    papers, published, _, _ = load_paper_results(REPO / layout.PAPER_RESULTS)
     assert published["source"].str.len().min() > 10
     assert not published["verified"].any()  # nobody has checked them against the PDFs yet
     unknown = published[published["value"].isna()]
@@ -181,14 +208,14 @@ def test_the_papers_per_layer_figure_is_recorded_unverified_with_known_layer_nam
 def test_detection_claims_meet_runs_under_their_own_definition_only():
     from evrepro.report.detection import detection_claims_table
 
-    _, published, tolerance = load_paper_results(REPO / layout.PAPER_RESULTS)
+    _, published, tolerance, statistics = load_paper_results(REPO / layout.PAPER_RESULTS)
     scores = {"coco_ap": 0.12, "coco_ap50": 0.30, "gen1_ap": 0.11, "gen1_ap50": 0.31, "per_sample_map": 0.50}
     table = pd.DataFrame([{"run": "det", "seed": seed, "dataset": "gen1", "metric": metric, "value": value + seed / 100}
-                          for seed in (0, 2) for metric, value in scores.items()])
+                          for seed in (0, 1, 2) for metric, value in scores.items()])
     no_flops = pd.DataFrame(columns=["run", "seed", "dataset", "convention", "async_mflops_per_event"])
-    claims = detection_claims_table(published, tolerance, table, no_flops)
+    claims = detection_claims_table(published, tolerance, statistics, table, no_flops)
     gen1 = claims[(claims["dataset"] == "gen1") & (claims["metric"] == "map")].iloc[0]
-    assert gen1["definition"] == "unknown" and gen1["status"] == "definition unknown" and gen1["seeds"] == 2
+    assert gen1["definition"] == "unknown" and gen1["status"] == "definition unknown" and gen1["seeds"] == 3
     assert gen1["coco_ap"] == pytest.approx(0.13) and gen1["per_sample_map"] == pytest.approx(0.51)
     assert math.isnan(gen1["reproduced_mean"])  # no number stands for a definition nobody stated
     assert set(claims[claims["dataset"] == "ncaltech101"]["status"]) <= {"not run", "no published value"}
@@ -197,19 +224,25 @@ def test_detection_claims_meet_runs_under_their_own_definition_only():
     # a cell whose definition is known gets a verdict under that definition alone
     known = published.copy()
     known.loc[(known["dataset"] == "gen1") & (known["metric"] == "map"), "definition"] = "gen1_ap"
-    row = detection_claims_table(known, tolerance, table, no_flops).query(
+    row = detection_claims_table(known, tolerance, statistics, table, no_flops).query(
         "dataset == 'gen1' and metric == 'map'").iloc[0]
-    assert row["reproduced_mean"] == pytest.approx(0.12) and row["status"] == "not reproduced"  # 0.145 - 0.01 > 0.12
+    # 0.11, 0.12, 0.13: the 95 % interval 0.12 ± 0.025 stays below 0.145
+    assert row["reproduced_mean"] == pytest.approx(0.12) and row["status"] == "not reproduced"
+    assert row["ci_high"] == pytest.approx(0.12 + 4.302652729911275 * 0.01 / np.sqrt(3))
     known.loc[(known["dataset"] == "gen1") & (known["metric"] == "map"), "definition"] = "gen1_ap50"
-    row = detection_claims_table(known, tolerance, table, no_flops).query(
+    row = detection_claims_table(known, tolerance, statistics, table, no_flops).query(
         "dataset == 'gen1' and metric == 'map'").iloc[0]
-    assert row["status"] == "reproduced"
+    assert row["status"] == "reproduced" and row["criterion"] == "95% t-interval of 3 seeds"
+    two_seeds = table[table["seed"] != 1]
+    row = detection_claims_table(known, tolerance, statistics, two_seeds, no_flops).query(
+        "dataset == 'gen1' and metric == 'map'").iloc[0]
+    assert row["status"] == "too few seeds" and row["within_tolerance"]
 
 
 def test_detection_mflops_claims_meet_the_runs_asynchronous_flops_under_evrepro_s_convention(tmp_path):
     from evrepro.report.detection import detection_claims_table, detection_flops
 
-    _, published, tolerance = load_paper_results(REPO / layout.PAPER_RESULTS)
+    _, published, tolerance, statistics = load_paper_results(REPO / layout.PAPER_RESULTS)
     paths = []
     for seed, mflops in ((0, 5.0), (1, 6.0)):  # mean 5.5: within 1.1 × 5.26 = 5.786
         path = tmp_path / "results" / "runs" / "det" / f"seed-{seed}" / "async.json"
@@ -219,14 +252,14 @@ def test_detection_mflops_claims_meet_the_runs_asynchronous_flops_under_evrepro_
     flops = detection_flops(paths, {"det": "gen1"})
     assert sorted(set(flops["convention"])) == ["aegnn_paper_protocol", "dagr_last_event", "evrepro"]
     empty = pd.DataFrame(columns=["run", "seed", "dataset", "metric", "value"])
-    claims = detection_claims_table(published, tolerance, empty, flops)
+    claims = detection_claims_table(published, tolerance, statistics, empty, flops)
     row = claims.query("dataset == 'gen1' and metric == 'mflops_per_event'").iloc[0]
     assert row["run"] == "det" and row["seeds"] == 2 and row["convention"] == "evrepro"
     assert row["reproduced_mean"] == pytest.approx(5.5) and row["status"] == "reproduced"
     assert row["mflops_evrepro"] == pytest.approx(5.5) and row["mflops_dagr_last_event"] == pytest.approx(
         flops.query("convention == 'dagr_last_event'")["async_mflops_per_event"].mean())
     flops.loc[flops["convention"] == "evrepro", "async_mflops_per_event"] += 1.0  # mean 6.5 > 5.786
-    claims = detection_claims_table(published, tolerance, empty, flops)
+    claims = detection_claims_table(published, tolerance, statistics, empty, flops)
     assert claims.query("dataset == 'gen1' and metric == 'mflops_per_event'")["status"].tolist() == ["not reproduced"]
 
 
@@ -235,3 +268,21 @@ def test_a_detection_cell_without_its_definition_is_refused(tmp_path):
     (tmp_path / "results.yaml").write_text(text)
     with pytest.raises(ConfigError, match=r"AEGNN, gen1, mflops_per_event\): a detection cell names its definition"):
         load_paper_results(tmp_path / "results.yaml")
+
+
+def test_the_ablation_puts_aegnn_as_published_beside_aegnn_as_fixed(tables):
+    assert tables["ablation"].empty  # no run sets network.compat
+    rows = [("fixed", 0, "", 0.90, 0.4), ("fixed", 1, "", 0.92, 0.4), ("published", 0, "pooled_edge_scale, data_origin",
+            0.85, np.nan), ("published", 1, "pooled_edge_scale, data_origin", 0.86, np.nan),
+            ("elsewhere", 0, "", 0.70, 0.3)]
+    per_seed = pd.DataFrame([{"run": run, "seed": seed, "family": "aegnn", "compat": compat, "accuracy": accuracy,
+                              "async_mflops_per_event": mflops, "dataset": "digits" if run != "elsewhere" else "ncars"}
+                             for run, seed, compat, accuracy, mflops in rows])
+    ablation = ablation_table(per_seed).set_index("run")
+    assert list(ablation.index) == ["fixed", "published"]  # only datasets where some run sets compat
+    assert ablation.loc["fixed", "original_behaviours"] == "none (evrepro's fixes)"
+    assert ablation.loc["published", "original_behaviours"] == "pooled_edge_scale, data_origin"
+    assert ablation.loc["published", "accuracy_mean"] == pytest.approx(0.855)
+    assert ablation.loc["published", "delta_vs_fixed"] == pytest.approx(0.855 - 0.91)
+    assert ablation.loc["fixed", "async_mflops_per_event"] == pytest.approx(0.4)
+    assert math.isnan(ablation.loc["published", "async_mflops_per_event"])

@@ -11,7 +11,8 @@ from PIL import Image
 from browser import rendered_dom, screenshot
 from evrepro.datasets.store import EventsStore
 from evrepro.training.record import AsyncResult, read_record
-from project import copy_project, dry_run_jobs, make_project, paper_config_with_local_copies, snakemake, tiny_config
+from project import (TINY_AEGNN, copy_project, dry_run_jobs, make_project, paper_config_with_local_copies, snakemake,
+                     tiny_config, write_config)
 
 pytestmark = pytest.mark.workflow
 
@@ -213,6 +214,18 @@ def test_the_paper_configuration_plans_every_dataset_and_both_families(tmp_path)
     seeds = sum(len(run.get("seeds", [0])) for run in paper["runs"].values())
     evaluations = ("evaluate_aegnn[", "evaluate_ecn[", "evaluate_aegnn_detection[")
     assert sum(job.startswith(evaluations) for job in jobs) == seeds
+
+
+def test_a_run_with_the_original_s_pooling_is_trained_and_evaluated_densely_not_event_by_event(tmp_path):
+    original = {**TINY_AEGNN, "seeds": [0], "network": {**TINY_AEGNN["network"], "compat": ["data_origin"]}}
+    jobs = dry_run_jobs(make_project(tmp_path, tiny_config(runs={"fixed": {**TINY_AEGNN, "seeds": [0]},
+                                                                  "original": original})))
+    for rule in ("train_aegnn", "evaluate_aegnn"):
+        assert {f"{rule}[run={run}, seed=0]" for run in ("fixed", "original")} <= jobs
+    assert {job for job in jobs if job.startswith("async_eval[")} == {"async_eval[run=fixed, seed=0]"}
+    write_config(tmp_path, tiny_config(runs={"bad": {**original, "network": {"preset": "ncars", "compat": ["x"]}}}))
+    refused = snakemake(tmp_path, "-n")
+    assert refused.returncode != 0 and "compat" in refused.stdout + refused.stderr
 
 
 @pytest.mark.parametrize("dataset, block, refusal", [

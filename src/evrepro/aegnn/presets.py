@@ -4,6 +4,12 @@ torch)."""
 from dataclasses import asdict, dataclass, replace
 
 GRID_CELLS = 4  # the final max-pool uses a GRID_CELLS × GRID_CELLS grid over the sensor
+# the original's behaviours GraphRes can reproduce (``network.compat``; docs/fidelity.md), each a fix evrepro makes:
+# pooled_edge_scale: after the voxel pool, edge attributes scaled by the batch's largest offset, not a fixed scale;
+# data_origin: the voxel pool's and the final grid's origin at the batch's smallest position, not (0, 0);
+# grid_extent: the final grid's cells numbered over the batch's extent (cells packed into fewer rows when the
+# positions span fewer than 4 cells), not a fixed 4 × 4 grid
+COMPAT = ("pooled_edge_scale", "data_origin", "grid_extent")
 # GraphRes's layers in order: what ``GraphRes.forward(return_layers=True)`` returns, what the FLOP counter counts
 # and what the asynchronous engine keeps, under these names
 LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "pool5", "conv6", "conv7", "pool7", "head")
@@ -29,23 +35,31 @@ class GraphResConfig:
     root_weight: bool = True
     bias: bool = True
     fc_bias: bool = True
+    compat: tuple[str, ...] = ()  # the original's behaviours to reproduce (COMPAT); none: evrepro's fixes
 
     def __post_init__(self):
         if len(self.channels) != 8:
             raise ValueError(f"GraphRes needs 8 channel counts (input and 7 convs), got {list(self.channels)}")
+        unknown = [name for name in self.compat if name not in COMPAT]
+        if unknown:
+            raise ValueError(f"network.compat: {', '.join(unknown)} is none of {', '.join(COMPAT)}")
 
     @property
     def pooled_scale(self) -> float:
         return self.pooled_edge_scale or 2.0 * max(self.pool_voxel)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """Its fields; ``compat`` only when set, so that trainings made before it existed keep their identity."""
+        values = asdict(self)
+        if not self.compat:
+            del values["compat"]
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> "GraphResConfig":
         """The configuration a model.json records (lists back to tuples)."""
         return cls(**{**values, "sensor_size": tuple(values["sensor_size"]), "channels": tuple(values["channels"]),
-                      "pool_voxel": tuple(values["pool_voxel"])})
+                      "pool_voxel": tuple(values["pool_voxel"]), "compat": tuple(values.get("compat", ()))})
 
 
 def network_options(network_block: dict) -> dict:
@@ -54,6 +68,8 @@ def network_options(network_block: dict) -> dict:
     options = {**PRESET_LAYERS[block.pop("preset")], **block}
     options["channels"] = tuple(options["channels"])
     options["pool_voxel"] = tuple(float(v) for v in options["pool_voxel"])
+    if "compat" in options:
+        options["compat"] = tuple(options["compat"])
     return options
 
 
@@ -108,7 +124,7 @@ class DetectorConfig:
             raise ValueError(f"detection head {self.head!r} is none of {', '.join(DETECTION_HEADS)}")
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "backbone": self.backbone.as_dict()}
 
     @classmethod
     def from_dict(cls, values: dict) -> "DetectorConfig":

@@ -7,6 +7,12 @@ that family on that dataset beside it (mean ± std over seeds, the delta, the bu
 paper's, the checkpoint scored) and a status; and the cross table of both families on every dataset.
 A claim without a run is "not run", a published cell nobody could read is "no published value": a
 missing number is never shown as zero.
+
+An accuracy or mAP claim is judged by its seeds' spread (``judge``): "reproduced" when the published value is not
+above the upper end of the seeds' two-sided Student-t confidence interval of the mean (``statistics.confidence``),
+"not reproduced" when it is, and "too few seeds" below ``statistics.min_seeds``, whatever the values. The fixed
+tolerance (at most one point below) stays beside it as a second, named criterion (``within_tolerance``). An MFLOP/ev
+claim, a count that barely varies with the seed and whose conventions differ, is judged by its tolerance alone.
 """
 
 from pathlib import Path
@@ -15,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 import yaml
+from scipy import stats
 
 from evrepro.detection.metrics import METRICS as DETECTION_METRICS
 from evrepro.errors import ConfigError
@@ -31,13 +38,25 @@ ENTRY_KEYS = ("paper", "source", "page", "verified", "task", "method", "ours", "
 # MFLOP/ev cell (the paper's own convention)
 DEFINITIONS = (*DETECTION_METRICS, "unknown", "paper")
 PAPER_KEYS = ("title", "citation", "family", "budget", "epochs", "checkpoint", "flops_convention")
-STATUSES = ("reproduced", "not reproduced", "not run", "no published value")
+STATUSES = ("reproduced", "not reproduced", "too few seeds", "not run", "no published value")
+STATISTICS = ("confidence", "min_seeds")
 
 
 class PaperResults(NamedTuple):
     papers: dict  # name -> title, citation, family, budget, epochs, checkpoint, flops_convention
     published: pd.DataFrame  # one row per published cell (ENTRY_KEYS)
-    tolerance: dict  # metric -> when a measured mean reproduces a published value
+    tolerance: dict  # metric -> the fixed band a measured mean must reach (the second criterion)
+    statistics: dict  # confidence, min_seeds: the seeds' criterion
+
+
+class Judgement(NamedTuple):
+    """A claim's status, the criterion that decided it, and both criteria's numbers."""
+
+    status: str
+    criterion: str  # what decided the status, in words
+    ci_low: float  # the seeds' confidence interval of the mean (NaN where none was formed)
+    ci_high: float
+    within_tolerance: bool | None  # the fixed tolerance's verdict (None: no mean to judge)
 
 
 def load_paper_results(path) -> PaperResults:
@@ -47,6 +66,10 @@ def load_paper_results(path) -> PaperResults:
     papers, entries, tolerance = data.get("papers") or {}, data.get("results") or [], data.get("tolerance") or {}
     if set(tolerance) != set(METRICS):
         raise ConfigError(f"{path}: tolerance must give {', '.join(METRICS)} (has {', '.join(tolerance) or 'none'})")
+    statistics = data.get("statistics") or {}
+    if set(statistics) != set(STATISTICS) or not 0 < statistics["confidence"] < 1 or statistics["min_seeds"] < 2:
+        raise ConfigError(f"{path}: statistics must give confidence (between 0 and 1) and min_seeds (2 or more), "
+                          f"has {statistics or 'none'}")
     for name, paper in papers.items():
         missing = [key for key in PAPER_KEYS if key not in paper]
         if missing:
@@ -65,7 +88,7 @@ def load_paper_results(path) -> PaperResults:
         if entry["task"] == "detection" and entry.get("definition") not in DEFINITIONS:
             raise ConfigError(f"{where}: a detection cell names its definition, one of {', '.join(DEFINITIONS)} "
                               f"(has {entry.get('definition')!r})")
-    return PaperResults(papers, pd.DataFrame(entries, columns=[*ENTRY_KEYS, "definition"]), tolerance)
+    return PaperResults(papers, pd.DataFrame(entries, columns=[*ENTRY_KEYS, "definition"]), tolerance, statistics)
 
 
 def measured(datasets: dict[str, str], metrics_paths, model_paths, async_paths) -> pd.DataFrame:
@@ -84,25 +107,44 @@ def measured(datasets: dict[str, str], metrics_paths, model_paths, async_paths) 
             "epochs": r.model.training.get("epochs", np.nan),
             "best_epoch": r.test.best_epoch,
             "train_hours": r.model.compute.train_hours,
+            "compat": ", ".join(r.model.config.get("compat", ())),
         })
     columns = ["run", "seed", "family", "dataset", "accuracy", "async_mflops_per_event", "dense_mflops_per_event",
-               "async_ms_per_event", "parameters", "epochs", "best_epoch", "train_hours"]
+               "async_ms_per_event", "parameters", "epochs", "best_epoch", "train_hours", "compat"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def claim_status(metric: str, published, mean, tolerance: dict) -> str:
-    """A claim's status: its reproduced mean against the published value under the metric's tolerance."""
+def judge(metric: str, published, values, tolerance: dict, statistics: dict) -> Judgement:
+    """A claim's status from its measured ``values`` (one per seed) against the published value (module docstring)."""
+    values = np.asarray([v for v in values if not pd.isna(v)], dtype=float)
     if published is None or pd.isna(published):
-        return "no published value"
-    if pd.isna(mean):
-        return "not run"
+        return Judgement("no published value", "", np.nan, np.nan, None)
+    if values.size == 0:
+        return Judgement("not run", "", np.nan, np.nan, None)
+    mean = values.mean()
     if metric == "mflops_per_event":  # fewer is better; conventions differ (see the FLOP conventions table)
-        return "reproduced" if mean <= published * tolerance["mflops_per_event"] else "not reproduced"
-    return "reproduced" if mean >= published - tolerance[metric] else "not reproduced"
+        within = bool(mean <= published * tolerance[metric])
+        return Judgement("reproduced" if within else "not reproduced",
+                         f"tolerance: at most {tolerance[metric]}x the published figure", np.nan, np.nan, within)
+    within = bool(mean >= published - tolerance[metric])
+    if values.size < statistics["min_seeds"]:
+        return Judgement("too few seeds", f"{values.size} of the {statistics['min_seeds']} seeds an interval needs",
+                         np.nan, np.nan, within)
+    half = stats.t.ppf((1 + statistics["confidence"]) / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size)
+    reproduced = bool(published <= mean + half)
+    return Judgement("reproduced" if reproduced else "not reproduced",
+                     f"{statistics['confidence']:.0%} t-interval of {values.size} seeds", mean - half, mean + half,
+                     within)
+
+
+def judged(judgement: Judgement) -> dict:
+    """A table row's columns of a judgement."""
+    return {"status": judgement.status, "criterion": judgement.criterion, "ci_low": judgement.ci_low,
+            "ci_high": judgement.ci_high, "within_tolerance": judgement.within_tolerance}
 
 
 def claims_table(paper: str, papers: dict, published: pd.DataFrame, per_seed: pd.DataFrame,
-                 tolerance: dict) -> pd.DataFrame:
+                 tolerance: dict, statistics: dict) -> pd.DataFrame:
     """Per recognition claim of ``paper``'s own method: one row per run of that family on that dataset (or one "not
     run" row). Detection claims have their own table (``evrepro.report.detection``)."""
     family = papers[paper]["family"]
@@ -113,8 +155,8 @@ def claims_table(paper: str, papers: dict, published: pd.DataFrame, per_seed: pd
         base = {"dataset": claim.dataset, "task": claim.task, "metric": claim.metric, "published": claim.value,
                 "verified": claim.verified, "source": claim.source}
         if runs.empty:
-            rows.append({**base, "run": "", "seeds": 0, "status": claim_status(claim.metric, claim.value, np.nan,
-                                                                          tolerance)})
+            rows.append({**base, "run": "", "seeds": 0,
+                         **judged(judge(claim.metric, claim.value, [], tolerance, statistics))})
             continue
         for run, seeds in runs.groupby("run", sort=True):
             values = seeds[MEASURED[claim.metric]].astype(float)
@@ -128,9 +170,10 @@ def claims_table(paper: str, papers: dict, published: pd.DataFrame, per_seed: pd
                          "train_hours": seeds["train_hours"].sum(),
                          "checkpoint": "best validation accuracy, epoch " + "/".join(
                              str(int(e)) for e in seeds.sort_values("seed")["best_epoch"]),
-                         "status": claim_status(claim.metric, claim.value, mean, tolerance)})
+                         **judged(judge(claim.metric, claim.value, values, tolerance, statistics))})
     columns = ["dataset", "task", "metric", "published", "verified", "run", "seeds", "reproduced_mean",
-               "reproduced_std", "delta", "epochs", "paper_epochs", "train_hours", "checkpoint", "status", "source"]
+               "reproduced_std", "ci_low", "ci_high", "delta", "epochs", "paper_epochs", "train_hours", "checkpoint",
+               "status", "criterion", "within_tolerance", "source"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -182,27 +225,54 @@ def flop_conventions_table(datasets: dict[str, str], async_paths, published: pd.
     return pd.DataFrame(rows, columns=columns)
 
 
+def ablation_table(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """AEGNN as published beside AEGNN as fixed: on every dataset where a run reproduces some of the original's
+    behaviours (``network.compat``), each AEGNN run's accuracy (mean ± std over seeds) with the behaviours it
+    reproduces, its difference to the runs with evrepro's fixes, and the fixed runs' MFLOP/ev (a run with the
+    original's batch-dependent pooling has no exact event-by-event form)."""
+    aegnn = per_seed[per_seed["family"] == "aegnn"]
+    rows = []
+    for dataset, runs in aegnn.groupby("dataset", sort=True):
+        if not (runs["compat"] != "").any():
+            continue
+        fixed = runs[runs["compat"] == ""]["accuracy"].astype(float)
+        for run, seeds in runs.groupby("run", sort=True):
+            accuracy = seeds["accuracy"].astype(float)
+            compat = seeds["compat"].iloc[0]
+            rows.append({"dataset": dataset, "run": run, "original_behaviours": compat or "none (evrepro's fixes)",
+                         "seeds": len(seeds), "accuracy_mean": accuracy.mean(),
+                         "accuracy_std": accuracy.std(ddof=1) if len(seeds) > 1 else np.nan,
+                         "delta_vs_fixed": accuracy.mean() - fixed.mean() if len(fixed) else np.nan,
+                         "async_mflops_per_event": seeds["async_mflops_per_event"].astype(float).mean()})
+    return pd.DataFrame(rows, columns=["dataset", "run", "original_behaviours", "seeds", "accuracy_mean",
+                                       "accuracy_std", "delta_vs_fixed", "async_mflops_per_event"])
+
+
 def summary_table(claims: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Per paper, how many of its claims (one per run where several runs answer one claim) are reproduced, not
-    reproduced, not run, or have no published value."""
+    reproduced, have too few seeds, are not run, or have no published value, and the criteria those statuses used."""
     rows = []
     for paper, table in claims.items():
         counts = table["status"].value_counts()
-        rows.append({"paper": paper, **{status: int(counts.get(status, 0)) for status in STATUSES}})
-    return pd.DataFrame(rows, columns=["paper", *STATUSES])
+        decided = table[table["criterion"].fillna("") != ""].groupby(["status", "criterion"], sort=True).size()
+        criteria = "; ".join(f"{status}: {criterion} ({count})" for (status, criterion), count in decided.items())
+        rows.append({"paper": paper, **{status: int(counts.get(status, 0)) for status in STATUSES},
+                     "criteria": criteria})
+    return pd.DataFrame(rows, columns=["paper", *STATUSES, "criteria"])
 
 
 def write_paper_tables(paper_results_path, datasets: dict[str, str], metrics_paths, model_paths, async_paths,
                        out_csv: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
-    """Write ``claims_<paper>`` for every paper, ``cross``, ``flop_conventions`` and ``summary`` to the CSV paths of
-    ``out_csv``
+    """Write ``claims_<paper>`` for every paper, ``cross``, ``flop_conventions``, ``ablation`` and ``summary`` to the
+    CSV paths of ``out_csv``
     (each also as Markdown and LaTeX beside it); returns the tables by name."""
-    papers, published, tolerance = load_paper_results(paper_results_path)
+    papers, published, tolerance, statistics = load_paper_results(paper_results_path)
     per_seed = measured(datasets, metrics_paths, model_paths, async_paths)
-    claims = {paper: claims_table(paper, papers, published, per_seed, tolerance) for paper in papers}
+    claims = {paper: claims_table(paper, papers, published, per_seed, tolerance, statistics) for paper in papers}
     tables = {**{f"claims_{paper}": table for paper, table in claims.items()},
               "cross": cross_table(per_seed),
               "flop_conventions": flop_conventions_table(datasets, async_paths, published),
+              "ablation": ablation_table(per_seed),
               "summary": summary_table(claims)}
     for name, table in tables.items():
         write_table(table, out_csv[name])

@@ -7,7 +7,7 @@ out), and a ``mean`` row per run and metric over its seeds: no cell without the 
 is known meets the reproduced mean under that definition (and gets a status), one whose definition is unknown gets
 every definition's mean beside it and the status "definition unknown" — never a verdict across definitions. An
 MFLOP/ev cell meets the runs' asynchronous MFLOP/ev (async.json) under evrepro's convention, judged as the
-recognition claims are (``evrepro.report.claims.claim_status``), with every convention's value beside it.
+recognition claims are (``evrepro.report.claims.judge``), with every convention's value beside it.
 """
 
 import numpy as np
@@ -15,7 +15,7 @@ import pandas as pd
 
 from evrepro.detection.metrics import METRICS
 from evrepro.layout import run_and_seed
-from evrepro.report.claims import claim_status, load_paper_results
+from evrepro.report.claims import judge, judged, load_paper_results
 from evrepro.report.table_files import write_table
 from evrepro.training.record import AsyncResult, DetectionMetricsRecord, read_record
 
@@ -48,19 +48,20 @@ def detection_flops(async_paths, datasets: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "seed", "dataset", "convention", "async_mflops_per_event"])
 
 
-def _flops_rows(base: dict, claim, runs: pd.DataFrame, tolerance: dict) -> list[dict]:
+def _flops_rows(base: dict, claim, runs: pd.DataFrame, tolerance: dict, statistics: dict) -> list[dict]:
     """One row per run of an MFLOP/ev claim's dataset: evrepro's convention judged, every convention beside it."""
     rows = []
     for run, seeds in runs.groupby("run", sort=True):
         means = seeds.groupby("convention")["async_mflops_per_event"].mean()
         mean = means.get("evrepro", np.nan)
+        values = seeds[seeds["convention"] == "evrepro"]["async_mflops_per_event"]
         rows.append({**base, "run": run, "seeds": seeds["seed"].nunique(), "convention": "evrepro",
                      "reproduced_mean": mean, **{f"mflops_{name}": means.get(name, np.nan) for name in CONVENTIONS},
-                     "status": claim_status("mflops_per_event", claim.value, mean, tolerance)})
+                     **judged(judge("mflops_per_event", claim.value, values, tolerance, statistics))})
     return rows
 
 
-def detection_claims_table(published: pd.DataFrame, tolerance: dict, table: pd.DataFrame,
+def detection_claims_table(published: pd.DataFrame, tolerance: dict, statistics: dict, table: pd.DataFrame,
                            flops: pd.DataFrame) -> pd.DataFrame:
     """Per detection claim of a paper's own method (``published``, from paper_results.yaml: AEGNN's), the detection
     runs on its dataset: a mAP claim meets ``table`` (``detection_table``'s rows) under the claim's definition, or
@@ -78,28 +79,29 @@ def detection_claims_table(published: pd.DataFrame, tolerance: dict, table: pd.D
             rows.append({**base, "run": "", "seeds": 0, "status": status})
             continue
         if claim.metric == "mflops_per_event":
-            rows += _flops_rows(base, claim, runs, tolerance)
+            rows += _flops_rows(base, claim, runs, tolerance, statistics)
             continue
         for run, seeds in runs.groupby("run", sort=True):
             means = seeds.groupby("metric")["value"].mean()
             row = {**base, "run": run, "seeds": seeds["seed"].nunique(), **{m: means.get(m, np.nan) for m in METRICS}}
             if claim.definition in METRICS:
-                mean = means.get(claim.definition, np.nan)
-                row["reproduced_mean"] = mean
-                row["status"] = claim_status("map", claim.value, mean, tolerance)
+                row["reproduced_mean"] = means.get(claim.definition, np.nan)
+                values = seeds[seeds["metric"] == claim.definition]["value"]
+                row.update(judged(judge("map", claim.value, values, tolerance, statistics)))
             else:
                 row["status"] = "definition unknown"
             rows.append(row)
     columns = ["dataset", "metric", "definition", "published", "verified", "run", "seeds", "convention",
-               "reproduced_mean", "status", *METRICS, *(f"mflops_{name}" for name in CONVENTIONS), "source"]
+               "reproduced_mean", "ci_low", "ci_high", "status", "criterion", "within_tolerance", *METRICS,
+               *(f"mflops_{name}" for name in CONVENTIONS), "source"]
     return pd.DataFrame(rows, columns=columns)
 
 
 def write_detection_tables(paper_results_path, metrics_paths, async_paths, datasets: dict[str, str],
                            out_csv: dict) -> None:
     """``detection`` and ``detection_claims`` at the CSV paths of ``out_csv`` (each also as Markdown and LaTeX)."""
-    _, published, tolerance = load_paper_results(paper_results_path)
+    _, published, tolerance, statistics = load_paper_results(paper_results_path)
     table = detection_table(metrics_paths, datasets)
     write_table(table, out_csv["detection"])
-    claims = detection_claims_table(published, tolerance, table, detection_flops(async_paths, datasets))
+    claims = detection_claims_table(published, tolerance, statistics, table, detection_flops(async_paths, datasets))
     write_table(claims, out_csv["detection_claims"])

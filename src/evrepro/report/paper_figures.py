@@ -12,7 +12,7 @@ def plot_accuracy_vs_mflops(paper_results_path, datasets: dict[str, str], metric
     """AEGNN's figure: accuracy against MFLOP per event on a log axis, one panel per dataset, the published
     methods (grey, AEGNN's own in black) and each run of this pipeline that has a per-event FLOP count (its
     asynchronous cost filled, the same network run densely hollow; bars: std over seeds)."""
-    _, published, _ = load_paper_results(paper_results_path)
+    published = load_paper_results(paper_results_path).published
     per_seed = measured(datasets, metrics_paths, model_paths, async_paths)
     points = published[(published["task"] == "recognition") & published["value"].notna()]
     points = points.pivot_table(index=["dataset", "method"], columns="metric", values="value").reset_index()

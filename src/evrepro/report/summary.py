@@ -15,7 +15,8 @@ def _number(text: str) -> str:
 
 
 def claim_line(paper: str, row: dict) -> str:
-    """One claim: the published value (and whether verified), what was measured, the delta and the status."""
+    """One claim: the published value (and whether verified), what was measured, the delta, the status and the
+    criterion that decided it."""
     published = _number(row["published"]) + ("" if row["verified"] == "True" else " (unverified)")
     line = f"{paper}, {row['dataset']} {row['metric']}: published {published}"
     if row["run"]:
@@ -24,7 +25,8 @@ def claim_line(paper: str, row: dict) -> str:
                  f"(run {row['run']}, {row['epochs']} of the paper's {row['paper_epochs']} epochs)")
         if row["delta"] not in ("", "nan"):
             line += f", delta {float(row['delta']):+.3g}"
-    return f"{line}: **{row['status']}**"
+    criterion = f" ({row['criterion']})" if row.get("criterion") else ""
+    return f"{line}: **{row['status']}**{criterion}"
 
 
 def reproduction_summary(root: str | Path, papers: list[str]) -> list[str]:

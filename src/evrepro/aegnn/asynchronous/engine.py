@@ -47,6 +47,9 @@ class AsyncGraphRes:
     def __init__(self, model: GraphRes, radius: float, max_neighbors: int):
         if model.training:
             raise ValueError("AsyncGraphRes needs the model in eval mode (BatchNorm from running statistics)")
+        if model.config.compat:
+            raise ValueError(f"asynchronous inference needs evrepro's fixed pooling grids and scales; this model "
+                             f"reproduces the original's {', '.join(model.config.compat)} (network.compat)")
         self.model, self.config = model, model.config
         self.device = next(model.parameters()).device
         self.norms = [folded_norm(norm) for norm in model.norms]
