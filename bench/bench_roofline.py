@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_ecn import per_second
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results/bench/roofline.json"
@@ -52,16 +53,6 @@ def build_caches(folder: Path) -> tuple[Path, Path]:
     build_stream_store(folder / "events.h5", folder / "streams.h5", STREAM_PRESETS["digits"], progress=False)
     build_graph_store(folder / "events.h5", folder / "graphs.h5", GRAPH_PRESETS["digits"], progress=False)
     return folder / "streams.h5", folder / "graphs.h5"
-
-
-def rate(call, minimum_s: float = 3.0) -> float:
-    """Calls per second of ``call`` (after one warm-up call), repeated for at least ``minimum_s``."""
-    call()
-    calls, began = 0, time.perf_counter()
-    while time.perf_counter() - began < minimum_s:
-        call()
-        calls += 1
-    return calls / (time.perf_counter() - began)
 
 
 def ecn_batches(cache: Path, count: int) -> list[dict]:
@@ -107,7 +98,7 @@ def ecn_step_case(cache: Path, steps: int, threads: int) -> dict:
     a = tf.random.normal((MATMUL_SIZE, MATMUL_SIZE))
     matmul = tf.function(lambda: tf.matmul(a, a))
     return {"ms_per_step": 1e3 * seconds,
-            "matmul_gflops": 2 * MATMUL_SIZE**3 * rate(lambda: matmul().numpy()) / 1e9}
+            "matmul_gflops": 2 * MATMUL_SIZE**3 * per_second(lambda: matmul().numpy()) / 1e9}
 
 
 def aegnn_step_case(cache: Path, steps: int, threads: int) -> dict:
@@ -143,7 +134,7 @@ def aegnn_step_case(cache: Path, steps: int, threads: int) -> dict:
     flops = float(np.mean([aegnn_step_flops(config, batch) for batch in timed]))
     a = torch.randn(MATMUL_SIZE, MATMUL_SIZE)
     return {"ms_per_step": 1e3 * seconds, "flops_per_step": flops,
-            "matmul_gflops": 2 * MATMUL_SIZE**3 * rate(lambda: a @ a) / 1e9}
+            "matmul_gflops": 2 * MATMUL_SIZE**3 * per_second(lambda: a @ a) / 1e9}
 
 
 def aegnn_step_flops(config, batch) -> int:
