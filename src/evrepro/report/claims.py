@@ -227,13 +227,13 @@ def flop_conventions_table(datasets: dict[str, str], async_paths, published: pd.
 
 def ablation_table(per_seed: pd.DataFrame) -> pd.DataFrame:
     """AEGNN as published beside AEGNN as fixed: on every dataset where a run reproduces some of the original's
-    behaviours (``network.compat``), each AEGNN run's accuracy (mean ± std over seeds) with the behaviours it
+    behaviours (``network.compat``), each run of that family's accuracy (mean ± std over seeds) with the behaviours it
     reproduces, its difference to the runs with evrepro's fixes, and the fixed runs' MFLOP/ev (a run with the
     original's batch-dependent pooling has no exact event-by-event form)."""
-    aegnn = per_seed[per_seed["family"] == "aegnn"]
+    published = per_seed[per_seed["compat"] != ""]
     rows = []
-    for dataset, runs in aegnn.groupby("dataset", sort=True):
-        if not (runs["compat"] != "").any():
+    for (family, dataset), runs in per_seed.groupby(["family", "dataset"], sort=True):
+        if not ((published["family"] == family) & (published["dataset"] == dataset)).any():
             continue
         fixed = runs[runs["compat"] == ""]["accuracy"].astype(float)
         for run, seeds in runs.groupby("run", sort=True):
@@ -263,16 +263,16 @@ def summary_table(claims: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def write_paper_tables(paper_results_path, datasets: dict[str, str], metrics_paths, model_paths, async_paths,
                        out_csv: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
-    """Write ``claims_<paper>`` for every paper, ``cross``, ``flop_conventions``, ``ablation`` and ``summary`` to the
-    CSV paths of ``out_csv``
-    (each also as Markdown and LaTeX beside it); returns the tables by name."""
+    """Write ``claims_<paper>`` for every paper, ``cross``, ``flop_conventions``, ``summary`` and, when ``out_csv``
+    asks for it (some run sets ``network.compat``), ``ablation`` to the CSV paths of ``out_csv`` (each also as
+    Markdown and LaTeX beside it); returns the tables by name."""
     papers, published, tolerance, statistics = load_paper_results(paper_results_path)
     per_seed = measured(datasets, metrics_paths, model_paths, async_paths)
     claims = {paper: claims_table(paper, papers, published, per_seed, tolerance, statistics) for paper in papers}
     tables = {**{f"claims_{paper}": table for paper, table in claims.items()},
               "cross": cross_table(per_seed),
               "flop_conventions": flop_conventions_table(datasets, async_paths, published),
-              "ablation": ablation_table(per_seed),
+              **({"ablation": ablation_table(per_seed)} if "ablation" in out_csv else {}),
               "summary": summary_table(claims)}
     for name, table in tables.items():
         write_table(table, out_csv[name])
