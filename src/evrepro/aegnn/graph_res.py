@@ -50,11 +50,17 @@ def voxel_max_pool(x: Tensor, pos: Tensor, edge_index: Tensor, batch: Tensor, vo
     return pooled_x, pooled_pos, pooled_edges, pooled_batch
 
 
-def grid_cells(pos: Tensor, sensor_size, origin=(0.0, 0.0)) -> Tensor:
-    """Cell of each position in the fixed 4×4 grid over the sensor from ``origin``, row-major (cy · 4 + cx)."""
+def _grid_coordinates(pos: Tensor, sensor_size, origin) -> tuple[Tensor, Tensor]:
+    """Column and row of each position in the 4×4 grid over the sensor, counted from ``origin``."""
     cell = (sensor_size[0] / GRID_CELLS, sensor_size[1] / GRID_CELLS)
     cx = ((pos[:, 0] - origin[0]) / cell[0]).floor().long().clamp(0, GRID_CELLS - 1)
     cy = ((pos[:, 1] - origin[1]) / cell[1]).floor().long().clamp(0, GRID_CELLS - 1)
+    return cx, cy
+
+
+def grid_cells(pos: Tensor, sensor_size, origin=(0.0, 0.0)) -> Tensor:
+    """Cell of each position in the fixed 4×4 grid over the sensor from ``origin``, row-major (cy · 4 + cx)."""
+    cx, cy = _grid_coordinates(pos, sensor_size, origin)
     return cy * GRID_CELLS + cx
 
 
@@ -62,9 +68,7 @@ def extent_slots(pos: Tensor, batch: Tensor, sensor_size, origin) -> Tensor:
     """The original's slots for the final pool (its ``voxel_grid`` over the batch): cx + nx·cy + nx·ny·graph, with
     nx × ny the cells the batch's positions span from ``origin``. With fewer than 4 × 4, a graph's cells are packed
     into fewer rows and the next graph's spill into its 16 slots: the bug the fixed grid fixes."""
-    cell = (sensor_size[0] / GRID_CELLS, sensor_size[1] / GRID_CELLS)
-    cx = ((pos[:, 0] - origin[0]) / cell[0]).floor().long().clamp(0, GRID_CELLS - 1)
-    cy = ((pos[:, 1] - origin[1]) / cell[1]).floor().long().clamp(0, GRID_CELLS - 1)
+    cx, cy = _grid_coordinates(pos, sensor_size, origin)
     nx, ny = (int(c.max()) + 1 if c.numel() else 1 for c in (cx, cy))
     return cx + nx * cy + nx * ny * batch
 

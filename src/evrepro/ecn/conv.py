@@ -50,10 +50,6 @@ class EventConv(keras.layers.Layer):
                                       initializer="glorot_uniform", regularizer=self.kernel_regularizer)
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
 
-    def temporal_weights(self, partitions, dt):
-        """exp(-λ_{p,k} dt) per edge, p its partition: [E, K]."""
-        return tf.exp(-tf.gather(self.decays(), partitions) * dt[:, None])
-
     def decays(self):
         """λ as [P, K]."""
         return tf.reshape(self.decay, (self.partitions, self.temporal_kernel_size))
@@ -102,8 +98,8 @@ class BinaryEventConv(EventConv):
     def call(self, polarity, segments, sources, dt, *, num_outputs):
         """Σ_j exp(-λ_{p,k} dt_ij) per (output event, partition, polarity of j), then one product with the kernel."""
         keys = segments * 2 + tf.gather(tf.cast(polarity, segments.dtype), sources)
-        sums = segment_sum(self.temporal_weights(segments % self.partitions, dt), keys,
-                           num_outputs * self.partitions * 2)
+        temporal_weights = tf.exp(-tf.gather(self.decays(), segments % self.partitions) * dt[:, None])  # [E, K]
+        sums = segment_sum(temporal_weights, keys, num_outputs * self.partitions * 2)
         sums = tf.reshape(sums, (num_outputs, self.partitions * 2 * self.temporal_kernel_size))
         return self.activation(tf.matmul(sums, tf.reshape(self.kernel, (-1, self.filters))) + self.bias)
 

@@ -50,7 +50,8 @@ class PaperResults(NamedTuple):
 
 
 class Judgement(NamedTuple):
-    """A claim's status, the criterion that decided it, and both criteria's numbers."""
+    """A claim's status, the criterion that decided it, and both criteria's numbers; ``_asdict()`` gives a table
+    row's columns of them."""
 
     status: str
     criterion: str  # what decided the status, in words
@@ -137,12 +138,6 @@ def judge(metric: str, published, values, tolerance: dict, statistics: dict) -> 
                      within)
 
 
-def judged(judgement: Judgement) -> dict:
-    """A table row's columns of a judgement."""
-    return {"status": judgement.status, "criterion": judgement.criterion, "ci_low": judgement.ci_low,
-            "ci_high": judgement.ci_high, "within_tolerance": judgement.within_tolerance}
-
-
 def claims_table(paper: str, papers: dict, published: pd.DataFrame, per_seed: pd.DataFrame,
                  tolerance: dict, statistics: dict) -> pd.DataFrame:
     """Per recognition claim of ``paper``'s own method: one row per run of that family on that dataset (or one "not
@@ -156,7 +151,7 @@ def claims_table(paper: str, papers: dict, published: pd.DataFrame, per_seed: pd
                 "verified": claim.verified, "source": claim.source}
         if runs.empty:
             rows.append({**base, "run": "", "seeds": 0,
-                         **judged(judge(claim.metric, claim.value, [], tolerance, statistics))})
+                         **judge(claim.metric, claim.value, [], tolerance, statistics)._asdict()})
             continue
         for run, seeds in runs.groupby("run", sort=True):
             values = seeds[MEASURED[claim.metric]].astype(float)
@@ -170,7 +165,7 @@ def claims_table(paper: str, papers: dict, published: pd.DataFrame, per_seed: pd
                          "train_hours": seeds["train_hours"].sum(),
                          "checkpoint": "best validation accuracy, epoch " + "/".join(
                              str(int(e)) for e in seeds.sort_values("seed")["best_epoch"]),
-                         **judged(judge(claim.metric, claim.value, values, tolerance, statistics))})
+                         **judge(claim.metric, claim.value, values, tolerance, statistics)._asdict()})
     columns = ["dataset", "task", "metric", "published", "verified", "run", "seeds", "reproduced_mean",
                "reproduced_std", "ci_low", "ci_high", "delta", "epochs", "paper_epochs", "train_hours", "checkpoint",
                "status", "criterion", "within_tolerance", "source"]

@@ -15,7 +15,7 @@ import pandas as pd
 
 from evrepro.detection.metrics import METRICS
 from evrepro.layout import run_and_seed
-from evrepro.report.claims import judge, judged, load_paper_results
+from evrepro.report.claims import judge, load_paper_results
 from evrepro.report.table_files import write_table
 from evrepro.training.record import AsyncResult, DetectionMetricsRecord, read_record
 
@@ -57,7 +57,7 @@ def _flops_rows(base: dict, claim, runs: pd.DataFrame, tolerance: dict, statisti
         values = seeds[seeds["convention"] == "evrepro"]["async_mflops_per_event"]
         rows.append({**base, "run": run, "seeds": seeds["seed"].nunique(), "convention": "evrepro",
                      "reproduced_mean": mean, **{f"mflops_{name}": means.get(name, np.nan) for name in CONVENTIONS},
-                     **judged(judge("mflops_per_event", claim.value, values, tolerance, statistics))})
+                     **judge("mflops_per_event", claim.value, values, tolerance, statistics)._asdict()})
     return rows
 
 
@@ -87,7 +87,7 @@ def detection_claims_table(published: pd.DataFrame, tolerance: dict, statistics:
             if claim.definition in METRICS:
                 row["reproduced_mean"] = means.get(claim.definition, np.nan)
                 values = seeds[seeds["metric"] == claim.definition]["value"]
-                row.update(judged(judge("map", claim.value, values, tolerance, statistics)))
+                row.update(judge("map", claim.value, values, tolerance, statistics)._asdict())
             else:
                 row["status"] = "definition unknown"
             rows.append(row)
