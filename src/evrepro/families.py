@@ -38,7 +38,6 @@ class Family:
     task: str = "classification"  # a run's dataset must have this task (evrepro.datasets.registry)
     environment: str = ""  # its jobs' conda environment (envs/<environment>.yaml); default: its name
     evaluation: str = "confusion"  # evaluate's output beside metrics.json: confusion (CSV) or detections (npz)
-    train_priority: int = 0  # its training jobs' Snakemake priority: the higher starts first when cores are short
 
     @property
     def conda_env(self) -> str:
@@ -66,8 +65,7 @@ FAMILIES = {
                trainer_module="evrepro.aegnn.family", checkpoint_suffix=".pt", asynchronous=True, colour=0),
         Family(name="ecn", title="ECN", cache_kind="streams", params_type=StreamParams, presets=STREAM_PRESETS,
                cache_builder="evrepro.streams.store:build_stream_store", cache_threads=False,
-               trainer_module="evrepro.ecn.family", checkpoint_suffix=".npz", asynchronous=False, colour=3,
-               train_priority=1),  # on a CPU its training takes longest: started first, it ends with the others
+               trainer_module="evrepro.ecn.family", checkpoint_suffix=".npz", asynchronous=False, colour=3),
         Family(name="aegnn_detection", title="AEGNN detection", cache_kind="detection_graphs",
                params_type=DetectionGraphParams, presets=DETECTION_GRAPH_PRESETS,
                cache_builder="evrepro.graphs.detection_store:build_detection_graph_store", cache_threads=True,

@@ -160,6 +160,11 @@ def run_threads(job):
     return lambda wildcards: run_execution(wildcards).job_threads(job)
 
 
+def run_priority(wildcards) -> int:
+    """The Snakemake priority of a run's training, from its execution block."""
+    return run_execution(wildcards).priority
+
+
 def run_resource(job, name, default=None):
     """One SLURM resource of a run's ``job`` from its execution block (``default`` where the block has none)."""
 

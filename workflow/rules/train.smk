@@ -21,7 +21,7 @@ for model_family in FAMILIES.values():
         wildcard_constraints:
             run=run_pattern(model_family.name),
         threads: run_threads("train")
-        priority: model_family.train_priority
+        priority: run_priority
         resources:  # from the run's execution block; a job cut off resumes from its checkpoint when resubmitted
             gpu=run_resource("train", "gpu"),
             gpu_model=run_resource("train", "gpu_model"),

@@ -31,6 +31,7 @@ class Execution:
     runtime: int  # minutes a training job may run
     checkpoint_minutes: float  # checkpoint within an epoch every N minutes of training
     checkpoint_every_batches: int | None  # and every N batches
+    priority: int  # the training's Snakemake priority: the higher starts first when cores are short
 
     @classmethod
     def of(cls, block: dict | None, family: str) -> "Execution":
