@@ -173,3 +173,16 @@ def test_two_mirrored_replicas_train_as_one_with_the_same_global_batch(streams, 
     assert a["weights"].keys() == b["weights"].keys()
     for key, array in a["weights"].items():
         np.testing.assert_allclose(b["weights"][key], array, atol=2e-2, rtol=0)
+
+
+def test_validating_on_test_as_ecn_s_n_mnist_did_chooses_and_reports_on_the_test_split(streams, tmp_path):
+    train(TRAINER, streams, tmp_path, NETWORK, {**TRAINING, "epochs": 1, "compat": ["validate_on_test"]}, seed=3)
+    history = pd.read_csv(tmp_path / "history.csv")
+    metrics = evaluate(TRAINER, streams, tmp_path)
+    # the one epoch's "validation" is the test split's score of the weights that are then evaluated on it
+    assert history["val_accuracy"].tolist() == [pytest.approx(metrics["test_accuracy"])]
+    assert metrics["best_val_accuracy"] == pytest.approx(metrics["test_accuracy"])
+    assert json.loads((tmp_path / "model.json").read_text())["training"]["compat"] == ["validate_on_test"]
+    assert "compat" not in TRAINER.train_config(**TRAINING).as_dict()  # trainings without it keep their identity
+    with pytest.raises(ValueError, match=r"^training.compat: on_test is none of validate_on_test$"):
+        TRAINER.train_config(**TRAINING, compat=["on_test"])

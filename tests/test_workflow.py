@@ -218,11 +218,17 @@ def test_the_paper_configuration_plans_every_dataset_and_both_families(tmp_path)
 
 def test_a_run_with_the_original_s_pooling_is_trained_and_evaluated_densely_not_event_by_event(tmp_path):
     original = {**TINY_AEGNN, "seeds": [0], "network": {**TINY_AEGNN["network"], "compat": ["data_origin"]}}
+    # the original's preprocessing gives another graph cache, which the exact engine can follow event by event
+    seconds = {**TINY_AEGNN, "seeds": [0],
+               "preprocessing": {**TINY_AEGNN["preprocessing"], "compat": ["time_in_seconds", "median_window"]}}
     jobs = dry_run_jobs(make_project(tmp_path, tiny_config(runs={"fixed": {**TINY_AEGNN, "seeds": [0]},
-                                                                  "original": original})))
+                                                                  "original": original, "seconds": seconds})))
     for rule in ("train_aegnn", "evaluate_aegnn"):
-        assert {f"{rule}[run={run}, seed=0]" for run in ("fixed", "original")} <= jobs
-    assert {job for job in jobs if job.startswith("async_eval[")} == {"async_eval[run=fixed, seed=0]"}
+        assert {f"{rule}[run={run}, seed=0]" for run in ("fixed", "original", "seconds")} <= jobs
+    assert {job for job in jobs if job.startswith("async_eval[")} == {"async_eval[run=fixed, seed=0]",
+                                                                       "async_eval[run=seconds, seed=0]"}
+    assert len({job for job in jobs if job.startswith("graphs[")}) == 2  # the fixed and the original's graphs
+    assert "paper_tables" in jobs
     write_config(tmp_path, tiny_config(runs={"bad": {**original, "network": {"preset": "ncars", "compat": ["x"]}}}))
     refused = snakemake(tmp_path, "-n")
     assert refused.returncode != 0 and "compat" in refused.stdout + refused.stderr

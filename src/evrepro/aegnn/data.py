@@ -1,4 +1,5 @@
-"""PyG datasets over the graph stores: one ``Data`` per sample, read from HDF5 on demand."""
+"""PyG datasets over the graph stores: one ``Data`` per sample, read from HDF5 on demand and kept in memory up to
+``KEPT_BYTES`` per dataset, so that a small store (the embedded datasets') is read from disk once, not every epoch."""
 
 import numpy as np
 import torch
@@ -6,6 +7,8 @@ from torch_geometric.data import Data, Dataset
 
 from evrepro.graphs.detection_store import DetectionGraphStore
 from evrepro.graphs.store import GraphStore
+
+KEPT_BYTES = 1 << 30  # samples a dataset keeps in memory after their first read, at most (a sample read: ~1 ms)
 
 
 class GraphStoreDataset(Dataset):
@@ -26,15 +29,21 @@ class GraphStoreDataset(Dataset):
             self.subset = np.arange(total)
         else:
             self.subset = np.sort(np.random.default_rng(0).choice(total, size=limit, replace=False))
-        self._store = None
+        self._store, self._kept, self._kept_bytes = None, {}, 0
 
     def len(self) -> int:
         return self.subset.size
 
     def get(self, index: int) -> Data:
-        if self._store is None:  # opened lazily, once per process
-            self._store = self.STORE(self.path)
-        return self.data(self._store.sample(self.split, int(self.subset[index])))
+        sample = self._kept.get(index)
+        if sample is None:
+            if self._store is None:  # opened lazily, once per process
+                self._store = self.STORE(self.path)
+            sample = self._store.sample(self.split, int(self.subset[index]))
+            size = sum(value.nbytes for value in sample.values() if isinstance(value, np.ndarray))
+            if self._kept_bytes + size <= KEPT_BYTES:
+                self._kept[index], self._kept_bytes = sample, self._kept_bytes + size
+        return self.data(sample)
 
     @staticmethod
     def data(sample: dict) -> Data:

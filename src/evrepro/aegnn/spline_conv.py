@@ -38,10 +38,14 @@ def open_bspline_basis(pseudo: Tensor, kernel_size: int) -> tuple[Tensor, Tensor
     v = pseudo * (kernel_size - 1)
     lower = v.floor().clamp(0, kernel_size - 2)
     frac = v - lower
-    corners = torch.tensor(list(itertools.product((0, 1), repeat=dim)), device=pseudo.device)  # (2^dim, dim)
-    factors = torch.where(corners.bool(), frac[:, None, :], 1 - frac[:, None, :])
+    # corners in itertools.product order (the last dimension's 0/1 fastest): the weights are the running outer
+    # product of each dimension's (1 - frac, frac), multiplied in dimension order
+    weights = torch.ones_like(frac[:, :1])
+    for d in range(dim):
+        weights = (weights[:, :, None] * torch.stack([1 - frac[:, d], frac[:, d]], dim=1)[:, None, :]).flatten(1)
     strides = kernel_size ** torch.arange(dim, device=pseudo.device)
-    return factors.prod(dim=2), ((lower.long()[:, None, :] + corners) * strides).sum(dim=2)
+    corners = torch.tensor(list(itertools.product((0, 1), repeat=dim)), device=pseudo.device)  # (2^dim, dim)
+    return weights, (lower.long() * strides).sum(dim=1, keepdim=True) + (corners * strides).sum(dim=1)
 
 
 class Tiles(NamedTuple):

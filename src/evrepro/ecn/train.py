@@ -12,14 +12,15 @@ rewritten atomically after every epoch, every ``execution.checkpoint_minutes`` o
 ``execution.checkpoint_every_batches`` batches when set) and at once on SIGTERM or SIGUSR1
 (``evrepro.training.preemption``); a restarted run continues from it and ends as the uninterrupted run would (op
 determinism is on, and an epoch's batch order depends only on (seed, epoch)). When training ends, the weights
-with the best validation accuracy are written to the best checkpoint, the one that is evaluated. With several
+with the best validation accuracy are written to the best checkpoint, the one that is evaluated (``compat:
+[validate_on_test]`` validates on the test split instead, as ECN's N-MNIST runs did). With several
 replicas (``execution.replicas`` or GPUs) the training is data-parallel (``evrepro.ecn.replicas``) with the same
 global batch.
 """
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import keras
@@ -41,6 +42,12 @@ from evrepro.training.stages import Trained
 
 log = logging.getLogger(__name__)
 
+# The original's training behaviours a run can reproduce (``training.compat``; docs/fidelity.md), each a fix evrepro
+# makes: validate_on_test: validation (the best epoch's choice, the plateau's monitor if set to it) on the test
+# split, which ECN's N-MNIST "validation" was (events-tfds' nmnist has only train and test), so the score it
+# reports is the best test accuracy over epochs
+TRAINING_COMPAT = ("validate_on_test",)
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -54,6 +61,25 @@ class TrainConfig:
     plateau_patience: int = 10
     plateau_factor: float = 0.2
     shuffle_buffer: int = 1024
+    compat: tuple[str, ...] = ()  # the original's behaviours to reproduce (TRAINING_COMPAT); none: evrepro's fixes
+
+    def __post_init__(self):
+        object.__setattr__(self, "compat", tuple(self.compat))  # a list from the config
+        unknown = [name for name in self.compat if name not in TRAINING_COMPAT]
+        if unknown:
+            raise ValueError(f"training.compat: {', '.join(unknown)} is none of {', '.join(TRAINING_COMPAT)}")
+
+    @property
+    def validation_split(self) -> str:
+        """The split each epoch is validated on (and the best checkpoint chosen by)."""
+        return "test" if "validate_on_test" in self.compat else "val"
+
+    def as_dict(self) -> dict:
+        """Its fields; ``compat`` only when set, so that trainings made before it existed keep their identity."""
+        values = asdict(self)
+        if not self.compat:
+            del values["compat"]
+        return values
 
 
 class Plateau:
@@ -153,7 +179,7 @@ def train_run(cache_path, best_path, model_config: ECNConfig, train_config: Trai
     train_passes = classifier.passes("train", train_config.batch_size, shuffle=True, seed=seed,
                                      shuffle_buffer=train_config.shuffle_buffer, first_epoch=start["epoch"],
                                      first_batch=start["batch"], replicas=classifier.replicas)
-    val_passes = classifier.passes("val")
+    val_passes = classifier.passes(train_config.validation_split)
     train_step = classifier.train_step_for(optimizer)
     with CheckpointCadence(execution.checkpoint_minutes, execution.checkpoint_every_batches) as cadence:
         for epoch in range(start["epoch"], train_config.epochs):

@@ -17,6 +17,7 @@ class DetectionGraphParams(GraphParams):
     min_events: int = 0
 
     def __post_init__(self):
+        super().__post_init__()
         self.windows  # refuses an unknown mode or filter at once
 
     @property

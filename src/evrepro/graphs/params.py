@@ -12,6 +12,13 @@ from typing import ClassVar
 #      reads them as 1.)
 #   2  strictly (d² < r·r), as torch_cluster's radius_graph (tests/data/reference/pyg_goldens.npz).
 GRAPH_ALGORITHM = 2
+# The original's preprocessing behaviours a graph cache can reproduce (``preprocessing.compat``; docs/fidelity.md),
+# each a fix evrepro makes (uzh-rpg/aegnn@d96e13b aegnn/datasets/ncaltech101.py ``load`` and ``pre_transform``):
+# time_in_seconds: β applied to times in seconds (N-Caltech101's loader divides by 1e6; N-Cars converted to seconds
+#   alike), which flattens the graph to (x, y);
+# median_window: N-Caltech101's "window of highest increase" cut, whose 50 ms in µs is taken from times in seconds:
+#   it keeps the events before the one preceding the median event's time (about the first half).
+GRAPH_COMPAT = ("time_in_seconds", "median_window")
 
 
 @dataclass(frozen=True)
@@ -25,12 +32,23 @@ class GraphParams:
     beta_per_us: float
     subsample_seed: int = 0
     algorithm: int = GRAPH_ALGORITHM
+    compat: tuple[str, ...] = ()  # the original's behaviours to reproduce (GRAPH_COMPAT); none: evrepro's fixes
 
     # renamed fields keep their first names in caches' attributes, ids and training records (storage.stored_names)
     STORED_NAMES: ClassVar[dict] = {"events_per_sample": "n_samples", "subsample_seed": "seed"}
 
+    def __post_init__(self):
+        object.__setattr__(self, "compat", tuple(self.compat))  # a list from the config or a stored cache
+        unknown = [name for name in self.compat if name not in GRAPH_COMPAT]
+        if unknown:
+            raise ValueError(f"preprocessing.compat: {', '.join(unknown)} is none of {', '.join(GRAPH_COMPAT)}")
+
     def as_dict(self) -> dict:
-        return asdict(self)
+        """Its fields; ``compat`` only when set, so that caches made before it existed keep their id."""
+        values = asdict(self)
+        if not self.compat:
+            del values["compat"]
+        return values
 
 
 # The papers' presets, and ours for the embedded digits (34×34, ~4,450 events over ~300 ms).

@@ -108,7 +108,7 @@ def measured(datasets: dict[str, str], metrics_paths, model_paths, async_paths) 
             "epochs": r.model.training.get("epochs", np.nan),
             "best_epoch": r.test.best_epoch,
             "train_hours": r.model.compute.train_hours,
-            "compat": ", ".join(r.model.config.get("compat", ())),
+            "compat": ", ".join([*r.model.preprocessing.get("compat", ()), *r.model.config.get("compat", ())]),
         })
     columns = ["run", "seed", "family", "dataset", "accuracy", "async_mflops_per_event", "dense_mflops_per_event",
                "async_ms_per_event", "parameters", "epochs", "best_epoch", "train_hours", "compat"]
@@ -222,9 +222,9 @@ def flop_conventions_table(datasets: dict[str, str], async_paths, published: pd.
 
 def ablation_table(per_seed: pd.DataFrame) -> pd.DataFrame:
     """AEGNN as published beside AEGNN as fixed: on every dataset where a run reproduces some of the original's
-    behaviours (``network.compat``), each run of that family's accuracy (mean ± std over seeds) with the behaviours it
-    reproduces, its difference to the runs with evrepro's fixes, and the fixed runs' MFLOP/ev (a run with the
-    original's batch-dependent pooling has no exact event-by-event form)."""
+    behaviours (``preprocessing.compat``, ``network.compat``), each run of that family's accuracy (mean ± std over
+    seeds) with the behaviours it reproduces, its difference to the runs with evrepro's fixes, and its MFLOP/ev where
+    it was evaluated event by event (a run with the original's batch-dependent pooling has no exact such form)."""
     published = per_seed[per_seed["compat"] != ""]
     rows = []
     for (family, dataset), runs in per_seed.groupby(["family", "dataset"], sort=True):

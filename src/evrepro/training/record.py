@@ -14,7 +14,7 @@ that ran the training (``Compute``, carried across resumes by the checkpoints) i
 import csv
 import json
 import types
-from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Union, get_args, get_origin, get_type_hints
 
@@ -61,6 +61,7 @@ class ModelRecord:
     parameters: int
     non_trainable_parameters: int
     compute: Compute
+    preprocessing: dict = field(default_factory=dict)  # its cache's parameters (absent from records before it)
 
 
 @dataclass(frozen=True)
@@ -216,10 +217,12 @@ def _value(kind, value, where: str):
 def _build(cls, data: dict, where: str):
     """``cls`` from its JSON form; a missing key stops with one line naming it (other keys are ignored)."""
     hints = get_type_hints(cls)
-    missing = [f.name for f in fields(cls) if f.name not in data and f.default is MISSING]
+    missing = [f.name for f in fields(cls) if f.name not in data and f.default is MISSING
+               and f.default_factory is MISSING]
     if missing:
         raise RecordError(f"{where}: lacks {', '.join(missing)} (written by an older evrepro? rerun its rule)")
-    return cls(**{f.name: _value(hints[f.name], data[f.name], f"{where}.{f.name}") for f in fields(cls)})
+    return cls(**{f.name: _value(hints[f.name], data[f.name], f"{where}.{f.name}") for f in fields(cls)
+                  if f.name in data})
 
 
 def read_record(cls, path):

@@ -11,13 +11,14 @@ checkpoint folder's own state (``last.*``, ``training.json``) beside the best ch
 """
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from evrepro.layout import run_folder
+from evrepro.storage.stored_names import stored
 from evrepro.training.execution import Execution
 from evrepro.training.folder import RunFolder, training_identity
 from evrepro.training.preemption import held_signals
@@ -86,20 +87,21 @@ def _train_and_record(family: Trainer, cache_path, outputs: TrainOutputs, name: 
     execution = Execution.of(run.get("execution"), family.name)
     config = family.model_config(cache_path, run["network"])
     training = family.train_config(**run["training"])
-    identity = training_identity(family.name, run["dataset"], seed, cache_path, config.as_dict(), asdict(training),
+    identity = training_identity(family.name, run["dataset"], seed, cache_path, config.as_dict(), stored(training),
                                  family.checkpoint_format)
     RunFolder(run_folder(outputs.best)).claim(identity, family.epochs_done)
     with family.store(cache_path) as store:
         preprocessing = store.params.as_dict()
     write_config(outputs.config, run=name, family=family.name, dataset=run["dataset"], seed=seed,
-                 preprocessing=preprocessing, network=config.as_dict(), training=asdict(training))
+                 preprocessing=preprocessing, network=config.as_dict(), training=stored(training))
     trained = family.train(cache_path, outputs.best, config, training, seed, execution=execution, threads=threads,
                            progress=progress, on_epoch=partial(write_history, outputs.history))
     write_history(outputs.history, trained.history)  # also when the training was complete before this job
     write_record(outputs.model, ModelRecord(
-        family=family.name, architecture=family.architecture, config=config.as_dict(), training=asdict(training),
+        family=family.name, architecture=family.architecture, config=config.as_dict(), training=stored(training),
         seed=seed, device=trained.device, threads=trained.threads, parameters=trained.parameters["trainable"],
-        non_trainable_parameters=trained.parameters["non_trainable"], compute=Compute(**trained.compute)))
+        non_trainable_parameters=trained.parameters["non_trainable"], compute=Compute(**trained.compute),
+        preprocessing=preprocessing))
     return trained
 
 
