@@ -8,7 +8,8 @@ the same framework (TensorFlow for ECN, torch for AEGNN; 2048×2048, same thread
 step's bound is its FLOPs at that rate; ``fraction_of_matmul`` says how close the step comes.
 
 ECN's step is also timed as the code stood at ``--baseline`` (default: the commit the speed work started from),
-on the same batches and threads, in the same run: ``speedup`` = baseline time / current time. Every measurement runs
+AEGNN's at ``--aegnn-baseline`` (before its basis was computed as a running outer product), on the same batches and
+threads, in the same run: ``speedup`` = baseline time / current time. Every measurement runs
 in a fresh process, so each sees only its own threads and its own code.
 
 Run: .venv/bin/python bench/bench_roofline.py [--threads 1] [--steps 20]   ->  results/bench/roofline.json
@@ -31,6 +32,7 @@ from bench_ecn import per_second
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results/bench/roofline.json"
 BASELINE = "c84963f"  # main before ECN's edge-first convolutions
+AEGNN_BASELINE = "d701dc4"  # main before AEGNN's basis as a running outer product
 DATA = {"generator": {"max_images": 800, "recordings_per_image": 2}, "val_fraction": 0.1, "split_seed": 0}
 ECN_NETWORK = {"preset": "digits", "dropout_rate": 0.2, "batchnorm_momentum": 0.9}  # config/config.yaml's
 AEGNN_NETWORK = {"preset": "ncars", "pool_voxel": [8, 8]}
@@ -169,11 +171,11 @@ def in_fresh_process(case: str, cache: Path, steps: int, threads: int, source: P
 
 def baseline_source(commit: str, folder: Path) -> Path:
     """``src/`` of the repository at ``commit``, unpacked under ``folder``."""
-    archive = folder / "baseline.tar"
+    archive = folder / f"{commit}.tar"
     subprocess.run(["git", "archive", "-o", str(archive), commit, "src"], check=True, cwd=ROOT)
     with tarfile.open(archive) as tar:
-        tar.extractall(folder / "baseline", filter="data")
-    return folder / "baseline/src"
+        tar.extractall(folder / commit, filter="data")
+    return folder / commit / "src"
 
 
 def roofline(ms_per_step: float, flops_per_step: float, matmul_gflops: float) -> dict:
@@ -183,7 +185,7 @@ def roofline(ms_per_step: float, flops_per_step: float, matmul_gflops: float) ->
             "fraction_of_matmul": achieved / matmul_gflops}
 
 
-def main(threads: int, steps: int, baseline: str) -> dict:
+def main(threads: int, steps: int, baseline: str, aegnn_baseline: str) -> dict:
     from evrepro.ecn.family import model_config as ecn_model_config
     from evrepro.ecn.flops import training_step_flops
 
@@ -195,9 +197,15 @@ def main(threads: int, steps: int, baseline: str) -> dict:
         current = in_fresh_process("ecn", streams, steps, threads)
         before = in_fresh_process("ecn", streams, steps, threads, baseline_source(baseline, Path(folder)))
         aegnn = in_fresh_process("aegnn", graphs, steps, threads)
+        aegnn_before = in_fresh_process("aegnn", graphs, steps, threads,
+                                        baseline_source(aegnn_baseline, Path(folder)))
     ecn = roofline(current["ms_per_step"], ecn_flops, current["matmul_gflops"])
     ecn["baseline"] = {"commit": baseline, **roofline(before["ms_per_step"], ecn_flops, before["matmul_gflops"])}
     ecn["speedup"] = before["ms_per_step"] / current["ms_per_step"]
+    aegnn_now = roofline(aegnn["ms_per_step"], aegnn["flops_per_step"], aegnn["matmul_gflops"])
+    aegnn_now["baseline"] = {"commit": aegnn_baseline, **roofline(aegnn_before["ms_per_step"], aegnn["flops_per_step"],
+                                                                  aegnn_before["matmul_gflops"])}
+    aegnn_now["speedup"] = aegnn_before["ms_per_step"] / aegnn["ms_per_step"]
     result = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                           "threads": threads},
               "definition": "FLOPs per step: 3 forward passes' products (evrepro.ecn.flops, evrepro.aegnn.flops); "
@@ -205,7 +213,7 @@ def main(threads: int, steps: int, baseline: str) -> dict:
               "steps": steps,
               "ecn": {"network": "digits default (N-MNIST's vox-pool, 32 filters)", "batch_size": ECN_BATCH, **ecn},
               "aegnn": {"network": "digits default (GraphRes, N-CARS layers)", "batch_size": AEGNN_BATCH,
-                        **roofline(aegnn["ms_per_step"], aegnn["flops_per_step"], aegnn["matmul_gflops"])}}
+                        **aegnn_now}}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2))
     return result
@@ -216,6 +224,7 @@ if __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--baseline", default=BASELINE)
+    parser.add_argument("--aegnn-baseline", default=AEGNN_BASELINE)
     parser.add_argument("--case", choices=["ecn", "aegnn"])
     parser.add_argument("--cache", type=Path)
     args = parser.parse_args()
@@ -223,4 +232,4 @@ if __name__ == "__main__":
         case = ecn_step_case if args.case == "ecn" else aegnn_step_case
         print(json.dumps(case(args.cache, args.steps, args.threads)))
     else:
-        print(json.dumps(main(args.threads, args.steps, args.baseline), indent=2))
+        print(json.dumps(main(args.threads, args.steps, args.baseline, args.aegnn_baseline), indent=2))

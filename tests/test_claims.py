@@ -1,6 +1,7 @@
 """The papers' claims beside the run records: every number traced to the file it came from, seeds aggregated,
 a missing run shown as missing (never zero), the three file formats, and bad entries named."""
 
+import json
 import math
 
 import numpy as np
@@ -270,8 +271,8 @@ def test_a_detection_cell_without_its_definition_is_refused(tmp_path):
         load_paper_results(tmp_path / "results.yaml")
 
 
-def test_the_ablation_puts_aegnn_as_published_beside_aegnn_as_fixed(tables):
-    assert tables["ablation"].empty  # no run sets network.compat
+def test_the_ablation_puts_a_family_as_published_beside_it_as_fixed(tables):
+    assert tables["ablation"].empty  # no run sets a compat list
     rows = [("fixed", 0, "", 0.90, 0.4), ("fixed", 1, "", 0.92, 0.4), ("published", 0, "pooled_edge_scale, data_origin",
             0.85, np.nan), ("published", 1, "pooled_edge_scale, data_origin", 0.86, np.nan),
             ("elsewhere", 0, "", 0.70, 0.3)]
@@ -286,3 +287,31 @@ def test_the_ablation_puts_aegnn_as_published_beside_aegnn_as_fixed(tables):
     assert ablation.loc["published", "delta_vs_fixed"] == pytest.approx(0.855 - 0.91)
     assert ablation.loc["fixed", "async_mflops_per_event"] == pytest.approx(0.4)
     assert math.isnan(ablation.loc["published", "async_mflops_per_event"])
+    assert set(ablation["family"]) == {"aegnn"}
+
+
+def test_a_run_s_original_behaviours_come_from_its_record_and_older_records_still_load(tmp_path):
+    from evrepro.report.claims import measured
+
+    def record(run: str, **blocks) -> tuple:
+        folder = tmp_path / "results" / "runs" / run / "seed-0"
+        folder.mkdir(parents=True)
+        write_record(folder / "metrics.json", MetricsRecord(
+            family="aegnn", seed=0, test_accuracy=0.8, test_top3_accuracy=1.0, test_loss=0.1, test_samples=10,
+            best_epoch=1, best_val_accuracy=0.8, parameters=10, device="cpu"))
+        write_record(folder / "model.json", ModelRecord(
+            family="aegnn", architecture="", config=blocks.get("network", {}), training=blocks.get("training", {}),
+            seed=0, device="cpu", threads=1, parameters=10, non_trainable_parameters=0,
+            compute=Compute(1.0, 0.0, 0.0, 1), preprocessing=blocks.get("preprocessing", {})))
+        return folder / "metrics.json", folder / "model.json"
+
+    published = record("published", preprocessing={"compat": ["time_in_seconds"]},
+                       network={"compat": ["data_origin"]}, training={"compat": ["validate_on_test"]})
+    older = record("older")
+    model = json.loads(older[1].read_text())
+    del model["preprocessing"]  # as written before model.json recorded its cache's parameters
+    older[1].write_text(json.dumps(model))
+    table = measured({"published": "digits", "older": "digits"}, [published[0], older[0]],
+                     [published[1], older[1]], []).set_index("run")
+    assert table.loc["published", "compat"] == "time_in_seconds, data_origin, validate_on_test"
+    assert table.loc["older", "compat"] == ""

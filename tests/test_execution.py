@@ -62,7 +62,7 @@ def test_the_paper_config_planned_through_the_slurm_profile_asks_for_gpus(tmp_pa
     paper = paper_config_with_local_copies(root)
     jobs = dry_run_resources(root, "--configfile", "config/paper.yaml", "--profile", "slurm")
     training = {job: resources for job, resources in jobs.items() if job.startswith("train_")}
-    assert len(training) == sum(len(run.get("seeds", [0])) for run in paper["runs"].values()) == 59
+    assert len(training) == sum(len(run.get("seeds", [0])) for run in paper["runs"].values()) == 65
     for job, resources in training.items():
         run = paper["runs"][re.search(r"run=([^,\]]+)", job).group(1)]
         assert resources["gpu"] == "1" and resources["cpus_per_gpu"] == "8", job

@@ -108,7 +108,8 @@ def measured(datasets: dict[str, str], metrics_paths, model_paths, async_paths) 
             "epochs": r.model.training.get("epochs", np.nan),
             "best_epoch": r.test.best_epoch,
             "train_hours": r.model.compute.train_hours,
-            "compat": ", ".join([*r.model.preprocessing.get("compat", ()), *r.model.config.get("compat", ())]),
+            "compat": ", ".join(name for block in (r.model.preprocessing, r.model.config, r.model.training)
+                                for name in block.get("compat", ())),
         })
     columns = ["run", "seed", "family", "dataset", "accuracy", "async_mflops_per_event", "dense_mflops_per_event",
                "async_ms_per_event", "parameters", "epochs", "best_epoch", "train_hours", "compat"]
@@ -221,10 +222,11 @@ def flop_conventions_table(datasets: dict[str, str], async_paths, published: pd.
 
 
 def ablation_table(per_seed: pd.DataFrame) -> pd.DataFrame:
-    """AEGNN as published beside AEGNN as fixed: on every dataset where a run reproduces some of the original's
-    behaviours (``preprocessing.compat``, ``network.compat``), each run of that family's accuracy (mean ± std over
-    seeds) with the behaviours it reproduces, its difference to the runs with evrepro's fixes, and its MFLOP/ev where
-    it was evaluated event by event (a run with the original's batch-dependent pooling has no exact such form)."""
+    """Each family as published beside as fixed: on every dataset where a run reproduces some of the original code's
+    behaviours (a ``compat`` list in its preprocessing, network or training), each run of that family's accuracy
+    (mean ± std over seeds) with the behaviours it reproduces, its difference to the runs with evrepro's fixes, and
+    its MFLOP/ev where it was evaluated event by event (a run with AEGNN's batch-dependent pooling has no exact such
+    form)."""
     published = per_seed[per_seed["compat"] != ""]
     rows = []
     for (family, dataset), runs in per_seed.groupby(["family", "dataset"], sort=True):
@@ -234,12 +236,12 @@ def ablation_table(per_seed: pd.DataFrame) -> pd.DataFrame:
         for run, seeds in runs.groupby("run", sort=True):
             accuracy = seeds["accuracy"].astype(float)
             compat = seeds["compat"].iloc[0]
-            rows.append({"dataset": dataset, "run": run, "original_behaviours": compat or "none (evrepro's fixes)",
+            rows.append({"family": family, "dataset": dataset, "run": run, "original_behaviours": compat or "none (evrepro's fixes)",
                          "seeds": len(seeds), "accuracy_mean": accuracy.mean(),
                          "accuracy_std": accuracy.std(ddof=1) if len(seeds) > 1 else np.nan,
                          "delta_vs_fixed": accuracy.mean() - fixed.mean() if len(fixed) else np.nan,
                          "async_mflops_per_event": seeds["async_mflops_per_event"].astype(float).mean()})
-    return pd.DataFrame(rows, columns=["dataset", "run", "original_behaviours", "seeds", "accuracy_mean",
+    return pd.DataFrame(rows, columns=["family", "dataset", "run", "original_behaviours", "seeds", "accuracy_mean",
                                        "accuracy_std", "delta_vs_fixed", "async_mflops_per_event"])
 
 

@@ -8,7 +8,7 @@ from evrepro.storage.fileio import atomic_output
 TABLES = {
     "summary": "per paper: claims reproduced, not reproduced, too few seeds, not run, unpublished; the criteria",
     "claims": "a paper's claims beside the runs: mean ± std over seeds, delta, budget, checkpoint, status",
-    "ablation": "AEGNN as published (preprocessing.compat, network.compat) beside AEGNN as fixed: accuracy and its difference",
+    "ablation": "each family as published (its runs' compat lists) beside as fixed: accuracy and its difference",
     "cross": "both families on every dataset they ran on: accuracy, parameters, MFLOP/ev, latency, training time",
     "datasets": "samples, events and duration per dataset and split; orientation; split manifest hash",
     "runs": "test accuracy, top-3, parameters, training time of every run × seed (and a mean per run)",
