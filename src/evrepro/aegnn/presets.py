@@ -3,6 +3,8 @@ torch)."""
 
 from dataclasses import asdict, dataclass, replace
 
+from evrepro.compat import Compat
+
 GRID_CELLS = 4  # the final max-pool uses a GRID_CELLS × GRID_CELLS grid over the sensor
 # the original's behaviours GraphRes can reproduce (``network.compat``; docs/fidelity.md), each a fix evrepro makes:
 # pooled_edge_scale: after the voxel pool, edge attributes scaled by the batch's largest offset, not a fixed scale;
@@ -21,7 +23,7 @@ PRESET_LAYERS = {
 
 
 @dataclass(frozen=True)
-class GraphResConfig:
+class GraphResConfig(Compat):
     """Architecture; the run config's ``network`` block maps onto these (plus the dataset's facts)."""
 
     num_classes: int
@@ -36,30 +38,22 @@ class GraphResConfig:
     bias: bool = True
     fc_bias: bool = True
     compat: tuple[str, ...] = ()  # the original's behaviours to reproduce (COMPAT); none: evrepro's fixes
+    COMPAT, COMPAT_KEY = COMPAT, "network.compat"
 
     def __post_init__(self):
         if len(self.channels) != 8:
             raise ValueError(f"GraphRes needs 8 channel counts (input and 7 convs), got {list(self.channels)}")
-        unknown = [name for name in self.compat if name not in COMPAT]
-        if unknown:
-            raise ValueError(f"network.compat: {', '.join(unknown)} is none of {', '.join(COMPAT)}")
+        super().__post_init__()
 
     @property
     def pooled_scale(self) -> float:
         return self.pooled_edge_scale or 2.0 * max(self.pool_voxel)
 
-    def as_dict(self) -> dict:
-        """Its fields; ``compat`` only when set, so that trainings made before it existed keep their identity."""
-        values = asdict(self)
-        if not self.compat:
-            del values["compat"]
-        return values
-
     @classmethod
     def from_dict(cls, values: dict) -> "GraphResConfig":
         """The configuration a model.json records (lists back to tuples)."""
         return cls(**{**values, "sensor_size": tuple(values["sensor_size"]), "channels": tuple(values["channels"]),
-                      "pool_voxel": tuple(values["pool_voxel"]), "compat": tuple(values.get("compat", ()))})
+                      "pool_voxel": tuple(values["pool_voxel"])})
 
 
 def network_options(network_block: dict) -> dict:
@@ -68,8 +62,6 @@ def network_options(network_block: dict) -> dict:
     options = {**PRESET_LAYERS[block.pop("preset")], **block}
     options["channels"] = tuple(options["channels"])
     options["pool_voxel"] = tuple(float(v) for v in options["pool_voxel"])
-    if "compat" in options:
-        options["compat"] = tuple(options["compat"])
     return options
 
 

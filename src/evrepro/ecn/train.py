@@ -20,7 +20,7 @@ global batch.
 
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from evrepro.compat import Compat
 from evrepro.ecn.checkpoint import assign_arrays, load_arrays, save_arrays, variable_arrays
 from evrepro.ecn.classifier import Classifier, configure_tensorflow
 from evrepro.ecn.network import parameter_counts
@@ -50,7 +51,7 @@ TRAINING_COMPAT = ("validate_on_test",)
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Compat):
     """Training recipe; the run config's ``training`` block maps onto these."""
 
     epochs: int = 150
@@ -62,24 +63,12 @@ class TrainConfig:
     plateau_factor: float = 0.2
     shuffle_buffer: int = 1024
     compat: tuple[str, ...] = ()  # the original's behaviours to reproduce (TRAINING_COMPAT); none: evrepro's fixes
-
-    def __post_init__(self):
-        object.__setattr__(self, "compat", tuple(self.compat))  # a list from the config
-        unknown = [name for name in self.compat if name not in TRAINING_COMPAT]
-        if unknown:
-            raise ValueError(f"training.compat: {', '.join(unknown)} is none of {', '.join(TRAINING_COMPAT)}")
+    COMPAT, COMPAT_KEY = TRAINING_COMPAT, "training.compat"
 
     @property
     def validation_split(self) -> str:
         """The split each epoch is validated on (and the best checkpoint chosen by)."""
         return "test" if "validate_on_test" in self.compat else "val"
-
-    def as_dict(self) -> dict:
-        """Its fields; ``compat`` only when set, so that trainings made before it existed keep their identity."""
-        values = asdict(self)
-        if not self.compat:
-            del values["compat"]
-        return values
 
 
 class Plateau:

@@ -1,8 +1,10 @@
 """AEGNN's graph-cache parameters and their presets: parameters only, without numba, so that parsing the workflow
 (which names and hashes caches from them) never loads the code that builds graphs (``evrepro.graphs.preprocess``)."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import ClassVar
+
+from evrepro.compat import Compat
 
 # Version of the graph computation (subsampling, time normalisation, the radius graph's rule). It is a field of
 # GraphParams, so it is part of every graph cache's id (``evrepro.caches.cache_id`` hashes its stored form) and of the
@@ -22,7 +24,7 @@ GRAPH_COMPAT = ("time_in_seconds", "median_window")
 
 
 @dataclass(frozen=True)
-class GraphParams:
+class GraphParams(Compat):
     """Preprocessing parameters; the run config's ``preprocessing`` block maps onto these (all but ``algorithm``,
     which is the code's: ``GRAPH_ALGORITHM``)."""
 
@@ -36,19 +38,7 @@ class GraphParams:
 
     # renamed fields keep their first names in caches' attributes, ids and training records (storage.stored_names)
     STORED_NAMES: ClassVar[dict] = {"events_per_sample": "n_samples", "subsample_seed": "seed"}
-
-    def __post_init__(self):
-        object.__setattr__(self, "compat", tuple(self.compat))  # a list from the config or a stored cache
-        unknown = [name for name in self.compat if name not in GRAPH_COMPAT]
-        if unknown:
-            raise ValueError(f"preprocessing.compat: {', '.join(unknown)} is none of {', '.join(GRAPH_COMPAT)}")
-
-    def as_dict(self) -> dict:
-        """Its fields; ``compat`` only when set, so that caches made before it existed keep their id."""
-        values = asdict(self)
-        if not self.compat:
-            del values["compat"]
-        return values
+    COMPAT, COMPAT_KEY = GRAPH_COMPAT, "preprocessing.compat"
 
 
 # The papers' presets, and ours for the embedded digits (34×34, ~4,450 events over ~300 ms).

@@ -236,8 +236,9 @@ def ablation_table(per_seed: pd.DataFrame) -> pd.DataFrame:
         for run, seeds in runs.groupby("run", sort=True):
             accuracy = seeds["accuracy"].astype(float)
             compat = seeds["compat"].iloc[0]
-            rows.append({"family": family, "dataset": dataset, "run": run, "original_behaviours": compat or "none (evrepro's fixes)",
-                         "seeds": len(seeds), "accuracy_mean": accuracy.mean(),
+            rows.append({"family": family, "dataset": dataset, "run": run,
+                         "original_behaviours": compat or "none (evrepro's fixes)", "seeds": len(seeds),
+                         "accuracy_mean": accuracy.mean(),
                          "accuracy_std": accuracy.std(ddof=1) if len(seeds) > 1 else np.nan,
                          "delta_vs_fixed": accuracy.mean() - fixed.mean() if len(fixed) else np.nan,
                          "async_mflops_per_event": seeds["async_mflops_per_event"].astype(float).mean()})
