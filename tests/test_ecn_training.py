@@ -97,8 +97,10 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(streams, uninterr
         evaluate(TRAINER, streams, tmp_path / "killed")
 
 
-def test_evaluation_writes_metrics_and_a_confusion_matrix(streams, tmp_path):
-    train(TRAINER, streams, tmp_path, NETWORK, {**TRAINING, "epochs": 1}, seed=3)
+def test_evaluation_writes_metrics_and_a_confusion_matrix_of_a_training_validated_as_ecn_s_n_mnist_was(
+        streams, tmp_path):
+    # validated on the test split (training.compat: validate_on_test): ECN's N-MNIST "validation" was its test split
+    train(TRAINER, streams, tmp_path, NETWORK, {**TRAINING, "epochs": 1, "compat": ["validate_on_test"]}, seed=3)
     metrics = evaluate(TRAINER, streams, tmp_path)
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     description = json.loads((tmp_path / "model.json").read_text())
@@ -108,6 +110,14 @@ def test_evaluation_writes_metrics_and_a_confusion_matrix(streams, tmp_path):
     assert confusion.values.sum() == metrics["test_samples"]
     assert np.trace(confusion.values) / metrics["test_samples"] == pytest.approx(metrics["test_accuracy"])
     assert 0 <= metrics["test_accuracy"] <= metrics["test_top3_accuracy"] <= 1
+    # the one epoch's "validation" is the test split's score of the weights then evaluated on it
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert history["val_accuracy"].tolist() == [pytest.approx(metrics["test_accuracy"])]
+    assert metrics["best_val_accuracy"] == pytest.approx(metrics["test_accuracy"])
+    assert description["training"]["compat"] == ["validate_on_test"]
+    assert "compat" not in TRAINER.train_config(**TRAINING).as_dict()  # trainings without it keep their identity
+    with pytest.raises(ValueError, match=r"^training.compat: on_test is none of validate_on_test$"):
+        TRAINER.train_config(**TRAINING, compat=["on_test"])
 
 
 def stopping_script(streams, run_dir, signal_name: str, at_batch: int) -> str:
@@ -156,8 +166,9 @@ def test_two_mirrored_replicas_train_as_one_with_the_same_global_batch(streams, 
     # tf.distribute.MirroredStrategy over two logical CPU devices, as over two GPUs: shards of every global batch,
     # BatchNorm synchronised. Without dropout (each replica would draw its own masks) the trainings agree up to
     # float32 rounding, which Keras' synchronised BatchNorm (variance as E[x²] - E[x]²) raises to ~1e-4 of a
-    # gradient: observed after 2 epochs, 1.1e-3 in a loss and 6e-3 in a weight.
-    network, training = {**NETWORK, "dropout_rate": 0.0}, {**TRAINING, "epochs": 2}
+    # gradient: observed after 2 epochs, 1.1e-3 in a loss and 6e-3 in a weight. One epoch is tested: every step of
+    # it synchronises the replicas' gradients and BatchNorm statistics, as the second would.
+    network, training = {**NETWORK, "dropout_rate": 0.0}, {**TRAINING, "epochs": 1}
     histories = {}
     for name, execution in (("one", {}), ("two", {"replicas": 2})):
         script = (f"from training import train; from evrepro.ecn.family import TRAINER; "
@@ -174,15 +185,3 @@ def test_two_mirrored_replicas_train_as_one_with_the_same_global_batch(streams, 
     for key, array in a["weights"].items():
         np.testing.assert_allclose(b["weights"][key], array, atol=2e-2, rtol=0)
 
-
-def test_validating_on_test_as_ecn_s_n_mnist_did_chooses_and_reports_on_the_test_split(streams, tmp_path):
-    train(TRAINER, streams, tmp_path, NETWORK, {**TRAINING, "epochs": 1, "compat": ["validate_on_test"]}, seed=3)
-    history = pd.read_csv(tmp_path / "history.csv")
-    metrics = evaluate(TRAINER, streams, tmp_path)
-    # the one epoch's "validation" is the test split's score of the weights that are then evaluated on it
-    assert history["val_accuracy"].tolist() == [pytest.approx(metrics["test_accuracy"])]
-    assert metrics["best_val_accuracy"] == pytest.approx(metrics["test_accuracy"])
-    assert json.loads((tmp_path / "model.json").read_text())["training"]["compat"] == ["validate_on_test"]
-    assert "compat" not in TRAINER.train_config(**TRAINING).as_dict()  # trainings without it keep their identity
-    with pytest.raises(ValueError, match=r"^training.compat: on_test is none of validate_on_test$"):
-        TRAINER.train_config(**TRAINING, compat=["on_test"])
