@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from evrepro.aegnn.graph_res import GraphRes
-from evrepro.aegnn.presets import COMPAT, GRID_CELLS, GraphResConfig
+from evrepro.aegnn.presets import GRID_CELLS, NETWORK_COMPAT, GraphResConfig
 
 GOLDENS = Path(__file__).parent / "data" / "reference" / "aegnn_original"
 CASES = ["aegnn_golden", "aegnn_golden_shift5_3", "aegnn_golden_bias_root"]
@@ -70,7 +70,7 @@ def difference(ours: torch.Tensor, theirs: torch.Tensor) -> float:
 def test_compat_original_equals_the_original_network_layer_by_layer(case):
     torch.set_num_threads(1)
     arrays, meta = golden(case)
-    layers = layers_of(original_network(arrays, meta, COMPAT), arrays)
+    layers = layers_of(original_network(arrays, meta, NETWORK_COMPAT), arrays)
     for name in LAYERS:
         assert difference(layers[name], arrays[f"layer.{name}"]) < TOLERANCE, (case, name)
     assert difference(layers["head"], arrays["logits"]) < TOLERANCE
@@ -84,7 +84,7 @@ def test_evrepro_s_fixes_part_from_the_original_only_where_they_come_in(case):
     for name in LAYERS[:5]:  # the same network up to the voxel pool
         assert difference(fixed[name], arrays[f"layer.{name}"]) < TOLERANCE, (case, name)
     assert difference(fixed["head"], arrays["logits"]) > 1e-2  # the three fixes change the output
-    for behaviour in COMPAT:  # each one alone is not enough to give the original's logits
+    for behaviour in NETWORK_COMPAT:  # each one alone is not enough to give the original's logits
         alone = layers_of(original_network(arrays, meta, (behaviour,)), arrays)
         assert difference(alone["head"], arrays["logits"]) > 1e-3, (case, behaviour)
 

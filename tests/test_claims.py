@@ -315,3 +315,16 @@ def test_a_run_s_original_behaviours_come_from_its_record_and_older_records_stil
                      [published[1], older[1]], []).set_index("run")
     assert table.loc["published", "compat"] == "time_in_seconds, data_origin, validate_on_test"
     assert table.loc["older", "compat"] == ""
+
+
+def test_a_run_with_the_original_s_behaviours_is_not_judged_as_a_claim():
+    from evrepro.report.claims import claims_table
+
+    papers, published, tolerance, statistics = load_paper_results(REPO / layout.PAPER_RESULTS)
+    per_seed = pd.DataFrame([{"run": run, "seed": seed, "family": "aegnn", "dataset": "ncars", "accuracy": 0.9,
+                              "async_mflops_per_event": 1.0, "epochs": 150, "train_hours": 1.0, "best_epoch": 100,
+                              "compat": compat}
+                             for run, compat in (("fixed", ""), ("test_chosen", "validate_on_test"))
+                             for seed in (0, 1)])
+    claims = claims_table("aegnn", papers, published, per_seed, tolerance, statistics)
+    assert set(claims.query("dataset == 'ncars'")["run"]) == {"fixed"}

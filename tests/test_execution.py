@@ -55,6 +55,22 @@ def test_the_execution_block_is_one_fact_in_the_schema():
     assert keys == set(definitions["ecn_execution"]["properties"]) == set(Execution.__dataclass_fields__)
 
 
+def test_a_run_s_priority_orders_its_training_and_ecn_s_starts_first_by_default(tmp_path):
+    from project import TINY_AEGNN, TINY_ECN, snakemake
+
+    later = {**TINY_AEGNN, "seeds": [0], "execution": {"priority": -1}}
+    root = make_project(tmp_path, tiny_config(runs={"a": {**TINY_AEGNN, "seeds": [0]}, "e": TINY_ECN, "later": later}))
+    result = snakemake(root, "-n", "--cores", "1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    planned = {}
+    for job in (result.stdout + result.stderr).split("\n\n"):
+        run = re.search(r"wildcards: run=(\w+), seed=0", job)
+        if run and re.search(r"^rule train_", job.strip(), re.M):
+            found = re.search(r"priority: (-?\d+)", job)
+            planned[run.group(1)] = int(found.group(1)) if found else 0  # Snakemake prints a priority other than 0
+    assert planned == {"a": 0, "e": 1, "later": -1}
+
+
 def test_the_paper_config_planned_through_the_slurm_profile_asks_for_gpus(tmp_path):
     # typed as a user types it at the repository root: `slurm` there is the cluster profile
     root = make_project(tmp_path, tiny_config())

@@ -70,6 +70,30 @@ def test_basis_sums_to_one_and_picks_neighbouring_knots():
     assert kernel.min() >= 0 and kernel.max() < 4**3
 
 
+def broadcast_basis(pseudo, kernel_size):
+    """The basis as evrepro computed it until 2026-12 (a broadcast ``where`` and ``prod`` over every corner and
+    dimension), which the running outer product replaced for speed."""
+    dim = pseudo.shape[1]
+    v = pseudo * (kernel_size - 1)
+    lower = v.floor().clamp(0, kernel_size - 2)
+    frac = v - lower
+    corners = torch.tensor(list(itertools.product((0, 1), repeat=dim)))
+    factors = torch.where(corners.bool(), frac[:, None, :], 1 - frac[:, None, :])
+    strides = kernel_size ** torch.arange(dim)
+    return factors.prod(dim=2), ((lower.long()[:, None, :] + corners) * strides).sum(dim=2)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_basis_is_bit_for_bit_the_former_broadcast_formula(dtype):
+    generator = torch.Generator().manual_seed(0)
+    for dim, kernel_size in itertools.product((1, 2, 3), (2, 3, 8)):
+        pseudo = torch.rand(5000, dim, generator=generator, dtype=dtype)
+        pseudo[:300] = torch.tensor([0.0, 0.5, 1.0], dtype=dtype)[torch.randint(0, 3, (300, dim), generator=generator)]
+        weights, cells = open_bspline_basis(pseudo, kernel_size)
+        former_weights, former_cells = broadcast_basis(pseudo, kernel_size)
+        assert torch.equal(weights, former_weights) and torch.equal(cells, former_cells), (dim, kernel_size)
+
+
 def test_gradients_match_finite_differences():
     torch.manual_seed(1)
     conv = SplineConv(2, 3, 2, 3).double()

@@ -12,10 +12,11 @@ class Compat:
     COMPAT_KEY = "compat"
 
     def __post_init__(self):
-        object.__setattr__(self, "compat", tuple(self.compat))  # a list from a config or a stored record
         unknown = [name for name in self.compat if name not in self.COMPAT]
         if unknown:
             raise ValueError(f"{self.COMPAT_KEY}: {', '.join(unknown)} is none of {', '.join(self.COMPAT)}")
+        # a tuple in COMPAT's order, whatever the order or type of the config's list: one id per computation
+        object.__setattr__(self, "compat", tuple(name for name in self.COMPAT if name in self.compat))
 
     def as_dict(self) -> dict:
         """Its fields; ``compat`` only when set, so that caches and trainings made before it existed keep their ids."""

@@ -31,9 +31,9 @@ RUNS = config["runs"]
 # classification runs fill the runs, claims and cross tables; detection runs the detection table
 CLASSIFICATION_RUNS = [name for name, run in RUNS.items() if family(run["family"]).task == "classification"]
 DETECTION_RUNS = [name for name, run in RUNS.items() if family(run["family"]).task == "detection"]
-# runs that reproduce some of the original code's behaviours (a compat list in preprocessing, network or training):
-# set beside the fixed runs in the ablation table; those with AEGNN's batch-dependent pooling (network.compat) are
-# evaluated densely only (no exact event-by-event form)
+# classification runs that reproduce some of the original code's behaviours (a compat list in preprocessing, network
+# or training): set beside the fixed runs in the ablation table, not judged as claims; those with AEGNN's
+# batch-dependent pooling (network.compat) are evaluated densely only (no exact event-by-event form)
 AS_PUBLISHED_RUNS = [name for name in CLASSIFICATION_RUNS
                      if any(RUNS[name].get(block, {}).get("compat") for block in ("preprocessing", "network", "training"))]
 # the runs also evaluated event by event (their family's asynchronous evaluation: AEGNN's, both tasks); their FLOPs

@@ -1,5 +1,7 @@
 """PyG datasets over the graph stores: one ``Data`` per sample, read from HDF5 on demand and kept in memory up to
-``KEPT_BYTES`` per dataset, so that a small store (the embedded datasets') is read from disk once, not every epoch."""
+``KEPT_BYTES`` per dataset, so that a small store (the embedded datasets') is read from disk once, not every epoch.
+A sample's ``x`` and ``pos`` share memory with the kept arrays: callers must not change them in place (collation
+copies them; nothing in evrepro writes into a sample)."""
 
 import numpy as np
 import torch
@@ -8,7 +10,7 @@ from torch_geometric.data import Data, Dataset
 from evrepro.graphs.detection_store import DetectionGraphStore
 from evrepro.graphs.store import GraphStore
 
-KEPT_BYTES = 1 << 30  # samples a dataset keeps in memory after their first read, at most (a sample read: ~1 ms)
+KEPT_BYTES = 1 << 29  # samples a dataset keeps in memory after their first read, at most (a sample read: ~1 ms)
 
 
 class GraphStoreDataset(Dataset):

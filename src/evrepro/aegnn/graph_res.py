@@ -6,8 +6,8 @@ added after block 4, the output of the voxel pool after block 7. After block 5, 
 sensor; then a linear head on the 16 × C features. Edge attributes are Cartesian with fixed scales:
 the graph radius before the voxel pool and ``pooled_edge_scale`` after it.
 
-``GraphResConfig.compat`` names the original's behaviours (``presets.COMPAT``) to reproduce instead, each of which
-makes a sample's output depend on the batch around it: the pooled edges scaled by the batch's largest offset, the
+``GraphResConfig.compat`` names the original's behaviours (``presets.NETWORK_COMPAT``) to reproduce instead, each of
+which makes a sample's output depend on the batch around it: the pooled edges scaled by the batch's largest offset, the
 origins at the batch's smallest position, the final grid numbered over the batch's extent.
 """
 

@@ -11,7 +11,7 @@ GRID_CELLS = 4  # the final max-pool uses a GRID_CELLS × GRID_CELLS grid over t
 # data_origin: the voxel pool's and the final grid's origin at the batch's smallest position, not (0, 0);
 # grid_extent: the final grid's cells numbered over the batch's extent (cells packed into fewer rows when the
 # positions span fewer than 4 cells), not a fixed 4 × 4 grid
-COMPAT = ("pooled_edge_scale", "data_origin", "grid_extent")
+NETWORK_COMPAT = ("pooled_edge_scale", "data_origin", "grid_extent")
 # GraphRes's layers in order: what ``GraphRes.forward(return_layers=True)`` returns, what the FLOP counter counts
 # and what the asynchronous engine keeps, under these names
 LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "pool5", "conv6", "conv7", "pool7", "head")
@@ -37,8 +37,8 @@ class GraphResConfig(Compat):
     root_weight: bool = True
     bias: bool = True
     fc_bias: bool = True
-    compat: tuple[str, ...] = ()  # the original's behaviours to reproduce (COMPAT); none: evrepro's fixes
-    COMPAT, COMPAT_KEY = COMPAT, "network.compat"
+    compat: tuple[str, ...] = ()  # the original's behaviours to reproduce (NETWORK_COMPAT); none: evrepro's fixes
+    COMPAT, COMPAT_KEY = NETWORK_COMPAT, "network.compat"
 
     def __post_init__(self):
         if len(self.channels) != 8:

@@ -142,12 +142,15 @@ def judge(metric: str, published, values, tolerance: dict, statistics: dict) -> 
 def claims_table(paper: str, papers: dict, published: pd.DataFrame, per_seed: pd.DataFrame,
                  tolerance: dict, statistics: dict) -> pd.DataFrame:
     """Per recognition claim of ``paper``'s own method: one row per run of that family on that dataset (or one "not
-    run" row). Detection claims have their own table (``evrepro.report.detection``)."""
+    run" row). Runs that reproduce some of the original code's behaviours (a ``compat`` list) are not judged here,
+    only in the ablation table: one of them picks its checkpoint on the test split. Detection claims have their own
+    table (``evrepro.report.detection``)."""
     family = papers[paper]["family"]
     claims = published[(published["paper"] == paper) & published["ours"] & (published["task"] == "recognition")]
+    fixed = per_seed[per_seed["compat"] == ""]
     rows = []
     for claim in claims.itertuples(index=False):
-        runs = per_seed[(per_seed["family"] == family) & (per_seed["dataset"] == claim.dataset)]
+        runs = fixed[(fixed["family"] == family) & (fixed["dataset"] == claim.dataset)]
         base = {"dataset": claim.dataset, "task": claim.task, "metric": claim.metric, "published": claim.value,
                 "verified": claim.verified, "source": claim.source}
         if runs.empty:
@@ -262,7 +265,7 @@ def summary_table(claims: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def write_paper_tables(paper_results_path, datasets: dict[str, str], metrics_paths, model_paths, async_paths,
                        out_csv: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
     """Write ``claims_<paper>`` for every paper, ``cross``, ``flop_conventions``, ``summary`` and, when ``out_csv``
-    asks for it (some run sets ``network.compat``), ``ablation`` to the CSV paths of ``out_csv`` (each also as
+    asks for it (some run sets a ``compat`` list), ``ablation`` to the CSV paths of ``out_csv`` (each also as
     Markdown and LaTeX beside it); returns the tables by name."""
     papers, published, tolerance, statistics = load_paper_results(paper_results_path)
     per_seed = measured(datasets, metrics_paths, model_paths, async_paths)
