@@ -16,9 +16,11 @@ run: $(INSTALLED)
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --report results/report.html
 
-# each test file on one worker (a file's tests share its fixtures); the suite shares one trained project
+# each test file on one worker (a file's tests share its fixtures), handed out in the order tests/conftest.py sorts
+# them (long files first; xdist would otherwise order files by their number of tests); the suite shares one trained
+# project
 test: $(INSTALLED)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 install: $(INSTALLED)
 

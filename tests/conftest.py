@@ -18,10 +18,16 @@ TINY_DIGITS = {"generator": {"max_images": 40, "recordings_per_image": 2, "seed"
 
 
 def pytest_collection_modifyitems(items):
-    """The real workflow runs (files marked ``workflow``) first, as pytest-xdist hands out whole files in this order
-    and a five-minute file must not start last; among them, those that copy the shared trained project after the
-    others, so that no worker waits for it to be built."""
-    items.sort(key=lambda item: (item.get_closest_marker("workflow") is None, "trained_project" in item.fixturenames))
+    """The files of several minutes first, as pytest-xdist hands out whole files in this order (``make test`` turns its
+    reordering by test count off) and a five-minute file must not start last: the real workflow runs (marked
+    ``workflow``) and the ``slow`` files, then the workflow runs that copy the shared trained project (so that no
+    worker waits for it to be built while another builds it), then the rest."""
+
+    def order(item) -> int:
+        long = item.get_closest_marker("workflow") or item.get_closest_marker("slow")
+        return 2 if not long else 1 if "trained_project" in item.fixturenames else 0
+
+    items.sort(key=order)
 
 
 @pytest.fixture(scope="session")

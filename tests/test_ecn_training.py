@@ -18,6 +18,8 @@ from evrepro.ecn.train import Plateau
 from evrepro.streams.params import PRESETS
 from evrepro.streams.store import StreamStore, build_stream_store
 
+pytestmark = pytest.mark.slow  # several trainings in fresh interpreters: minutes
+
 NETWORK = {"preset": "digits", "filters0": 4, "vox_start": 0, "hidden_units": [16], "batchnorm_momentum": 0.9}
 TRAINING = {"epochs": 4, "batch_size": 8, "lr": 3e-3, "plateau_patience": 1, "shuffle_buffer": 32}
 
