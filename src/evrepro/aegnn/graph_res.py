@@ -27,11 +27,6 @@ def voxel_clusters(pos: Tensor, batch: Tensor, voxel: tuple[float, float], senso
     return batch * (nx * ny) + cy * nx + cx
 
 
-def data_origin(pos: Tensor) -> Tensor:
-    """The original's grid origin: the smallest (x, y) of the whole batch."""
-    return pos[:, :2].min(dim=0).values
-
-
 def voxel_max_pool(x: Tensor, pos: Tensor, edge_index: Tensor, batch: Tensor, voxel, sensor_size,
                    origin=(0.0, 0.0)):
     """Max features and mean positions per occupied voxel; edges between distinct voxels, deduplicated."""
@@ -109,11 +104,15 @@ class GraphRes(torch.nn.Module):
         pseudo = cartesian_pseudo(pos, edge_index, scale)
         return spline_graph(edge_index, pseudo, pos.shape[0], self.config.kernel_size)
 
-    def pooled_scale(self, pos: Tensor, edge_index: Tensor) -> float:
+    def pooled_attribute_scale(self, pos: Tensor, edge_index: Tensor) -> float:
         """The scale of the pooled edges' attributes: fixed, or (compat) the batch's largest offset."""
         if "pooled_edge_scale" in self.config.compat and edge_index.shape[1]:
             return float((pos[edge_index[0]] - pos[edge_index[1]]).abs().max())
         return self.config.pooled_scale
+
+    def grid_origin(self, pos: Tensor):
+        """The pooling grids' origin: (0, 0), or (compat ``data_origin``) the batch's smallest (x, y)."""
+        return pos[:, :2].min(dim=0).values if "data_origin" in self.config.compat else (0.0, 0.0)
 
     def backbone(self, x: Tensor, pos: Tensor, edge_index: Tensor, batch: Tensor, layers: dict):
         """conv1 to conv7 with the voxel pool between: the last features, their (pooled) positions and batch."""
@@ -125,10 +124,10 @@ class GraphRes(torch.nn.Module):
         x = layers["conv3"] = self.block(2, x, graph)
         x = layers["conv4"] = self.block(3, x, graph) + skip
         x = layers["conv5"] = self.block(4, x, graph)
-        origin = data_origin(pos) if "data_origin" in cfg.compat else (0.0, 0.0)
-        x, pos, edge_index, batch = voxel_max_pool(x, pos, edge_index, batch, cfg.pool_voxel, cfg.sensor_size, origin)
+        x, pos, edge_index, batch = voxel_max_pool(x, pos, edge_index, batch, cfg.pool_voxel, cfg.sensor_size,
+                                                   self.grid_origin(pos))
         skip = layers["pool5"] = x
-        graph = self.spline_graph(pos, edge_index, self.pooled_scale(pos, edge_index))
+        graph = self.spline_graph(pos, edge_index, self.pooled_attribute_scale(pos, edge_index))
         x = layers["conv6"] = self.block(5, x, graph)
         x = layers["conv7"] = self.block(6, x, graph) + skip
         return x, pos, batch
@@ -137,9 +136,7 @@ class GraphRes(torch.nn.Module):
                 return_layers: bool = False):
         layers = {}
         x, pos, batch = self.backbone(x, pos, edge_index, batch, layers)
-        cfg = self.config
-        origin = data_origin(pos) if "data_origin" in cfg.compat else (0.0, 0.0)
-        x = layers["pool7"] = grid_max_pool(x, pos, batch, num_graphs, cfg.sensor_size, origin,
-                                            "grid_extent" in cfg.compat)
+        x = layers["pool7"] = grid_max_pool(x, pos, batch, num_graphs, self.config.sensor_size, self.grid_origin(pos),
+                                            "grid_extent" in self.config.compat)
         logits = layers["head"] = self.head(x)
         return (logits, layers) if return_layers else logits
