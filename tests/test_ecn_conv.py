@@ -1,10 +1,11 @@
-"""ECN's event convolutions against a direct evaluation of their formula, finite differences and batching."""
+"""ECN's event convolutions against a direct evaluation of their formula, finite differences and batching; the
+fused CPU kernels against the TensorFlow op composition a GPU runs."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from evrepro.ecn.conv import BinaryEventConv, EventConv, TemporalEventConv
+from evrepro.ecn.conv import BinaryEventConv, EventConv, TemporalEventConv, composed_event_conv, fused_event_conv
 
 
 def reference_conv(features, segments, sources, dt, decay, kernel, bias, partitions, num_outputs):
@@ -125,3 +126,38 @@ def test_decays_stay_non_negative_under_the_optimiser():
     optimizer.apply_gradients(zip(tape.gradient(loss, layer.trainable_variables), layer.trainable_variables))
     decay = layer.decay.numpy()
     assert np.all(decay[0] == 0.0) and np.all(decay[1:] == 1.0)
+
+
+@pytest.mark.parametrize("partitions, temporal, order", [(9, 4, "sorted"), (1, 16, "sorted"), (9, 4, "shuffled"),
+                                                         (9, 4, "no edges")])
+def test_fused_kernels_equal_the_composed_ops(partitions, temporal, order):
+    """Output and every gradient (features, kernel, decay, dt) in float32, on edges sorted by segment as a batch
+    has them (runs of several edges, blocks of several runs), shuffled, or none; the same inputs give the same bits."""
+    rng = np.random.default_rng(3)
+    num_inputs, num_outputs, channels, filters = 300, 200, 8, 6
+    edges = 0 if order == "no edges" else 3000
+    segments, sources, dt = random_edges(rng, num_outputs, num_inputs, partitions, edges)
+    if order == "sorted":
+        segments = np.sort(segments)
+    features = tf.constant(rng.normal(size=(num_inputs, channels)).astype(np.float32))
+    kernel = tf.constant(rng.normal(size=(partitions, temporal * channels, filters)).astype(np.float32))
+    decay = tf.constant(rng.uniform(0.1, 2.0, (partitions, temporal)).astype(np.float32))
+    dt = tf.constant(dt)
+    probe = rng.normal(size=(num_outputs, filters)).astype(np.float32)
+
+    def run(convolve):
+        with tf.GradientTape() as tape:
+            tape.watch([features, kernel, decay, dt])
+            out = convolve(features, kernel, decay, segments, sources, dt, num_outputs)
+            value = tf.reduce_sum(probe * out)
+        return [out] + [tf.convert_to_tensor(g) for g in tape.gradient(value, [features, kernel, decay, dt])]
+
+    fused, composed = run(fused_event_conv), run(composed_event_conv)
+    assert fused[0].shape == (num_outputs, filters)
+    for name, got, expected in zip(["out", "features", "kernel", "decay", "dt"], fused, composed):
+        scale = max(float(tf.reduce_max(tf.abs(expected))), 1.0)
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=0, atol=2e-5 * scale, err_msg=name)
+    if edges:
+        assert float(tf.reduce_max(tf.abs(fused[0]))) > 1.0  # the edges reached the outputs
+    for first, again in zip(fused, run(fused_event_conv)):
+        assert np.array_equal(first.numpy(), again.numpy())

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from evrepro.ecn.data import Passes, input_signature, split_order
+from evrepro.ecn.fused import single_threaded_blas
 from evrepro.ecn.network import VoxPoolNetwork
 from evrepro.ecn.presets import ECNConfig
 from evrepro.ecn.replicas import distribute, split_cpu
@@ -20,7 +21,8 @@ DEVICES = ("auto", "cpu", "gpu")
 
 
 def configure_tensorflow(device: str, threads: int | None, replicas: int = 1) -> str:
-    """Pin the device ("auto", "cpu", "gpu") and CPU threads and turn op determinism on; returns the device used.
+    """Pin the device ("auto", "cpu", "gpu") and CPU threads (BLAS: one, see ``evrepro.ecn.fused``) and turn op
+    determinism on; returns the device used.
 
     ``replicas`` > 1 on the CPU splits it into that many logical devices for data-parallel training.
     """
@@ -41,6 +43,7 @@ def configure_tensorflow(device: str, threads: int | None, replicas: int = 1) ->
     if replicas > 1 and not gpus:
         split_cpu(replicas)
     tf.config.experimental.enable_op_determinism()
+    single_threaded_blas()
     return "gpu" if gpus else "cpu"
 
 

@@ -15,10 +15,16 @@ with N_out·P·K·F_in: most (event, partition) pairs have no edge, and summing 
 [N_out, P·K·F_in] tensor) made the scatter, not the products, the cost of a training step. The first layer's input
 is binary polarity, so its sums are kept per (event, partition, polarity) (the kernel is [P, 2K, F_out]) and no
 features are gathered.
+
+On the CPU the float-feature convolutions run as ``evrepro.ecn.fused``'s kernels (``fused_event_conv``), which
+form no per-edge tensor at all; on a GPU, as the TensorFlow ops above (``composed_event_conv``). The two agree to
+float32 rounding (tests/test_ecn_conv.py).
 """
 
 import keras
 import tensorflow as tf
+
+from evrepro.ecn import fused
 
 
 class EventConv(keras.layers.Layer):
@@ -55,20 +61,11 @@ class EventConv(keras.layers.Layer):
         return tf.reshape(self.decay, (self.partitions, self.temporal_kernel_size))
 
     def call(self, features, segments, sources, dt, *, num_outputs):
-        """y_i = act(b + Σ_p Σ_(edges of i in p) (exp(-λ_p dt) ⊗ x_j) W_p): one product per partition."""
+        """y_i = act(b + Σ_p Σ_(edges of i in p) (exp(-λ_p dt) ⊗ x_j) W_p)."""
         kernel = tf.reshape(self.kernel, (self.partitions, -1, self.filters))  # [P, K·F_in, F_out]
-        width = kernel.shape[1]
-        edges = tf.range(tf.size(segments))
-        partition_of = segments % self.partitions
-        decays, products, outputs = self.decays(), [], []
-        for p, members in enumerate(tf.dynamic_partition(edges, partition_of, self.partitions)):
-            weights = tf.exp(-decays[p] * tf.gather(dt, members)[:, None])  # [E_p, K]
-            inputs = tf.gather(features, tf.gather(sources, members))
-            weighted = tf.reshape(weights[:, :, None] * inputs[:, None, :], (-1, width))
-            products.append(tf.matmul(weighted, kernel[p]))
-            outputs.append(tf.gather(segments, members) // self.partitions)
-        out = segment_sum(tf.concat(products, 0), tf.concat(outputs, 0), num_outputs) + self.bias
-        return self.activation(out)
+        convolve = composed_event_conv if tf.config.list_logical_devices("GPU") else fused_event_conv
+        out = convolve(features, kernel, self.decays(), segments, sources, dt, num_outputs)
+        return self.activation(out + self.bias)
 
 
 class TemporalEventConv(EventConv):
@@ -116,3 +113,43 @@ def segment_sum(data, segment_ids, num_segments):
         return tf.gather(upstream, segment_ids), None, None
 
     return tf.math.unsorted_segment_sum(data, segment_ids, num_segments), gradient
+
+
+def composed_event_conv(features, kernel, decay, segments, sources, dt, num_outputs):
+    """Σ_p Σ_(edges of i in p) (exp(-λ_p dt) ⊗ x_j) W_p as TensorFlow ops: one product per partition.
+
+    ``kernel`` [P, K·F_in, F_out], ``decay`` [P, K]; every edge's weighted copies [E_p, K·F_in] are formed.
+    """
+    partitions = kernel.shape[0]
+    edges = tf.range(tf.size(segments))
+    products, outputs = [], []
+    members_of = tf.dynamic_partition(edges, segments % partitions, partitions)
+    for members, decay_p, kernel_p in zip(members_of, tf.unstack(decay), tf.unstack(kernel)):
+        weights = tf.exp(-decay_p * tf.gather(dt, members)[:, None])  # [E_p, K]
+        inputs = tf.gather(features, tf.gather(sources, members))
+        weighted = tf.reshape(weights[:, :, None] * inputs[:, None, :], (-1, kernel.shape[1]))
+        products.append(tf.matmul(weighted, kernel_p))
+        outputs.append(tf.gather(segments, members) // partitions)
+    return segment_sum(tf.concat(products, 0), tf.concat(outputs, 0), num_outputs)
+
+
+@tf.custom_gradient
+def fused_event_conv(features, kernel, decay, segments, sources, dt, num_outputs):
+    """``composed_event_conv`` by ``evrepro.ecn.fused``'s CPU kernels, with their gradient (features, kernel,
+    decay, dt)."""
+
+    def forward(*arrays):
+        return fused.event_conv_forward(*arrays[:-1], int(arrays[-1]))
+
+    inputs = [features, kernel, decay, segments, sources, dt]
+    out = tf.raw_ops.DeepCopy(x=tf.numpy_function(forward, [*inputs, num_outputs], features.dtype, stateful=False))
+    out = tf.ensure_shape(out, (None, kernel.shape[2]))
+
+    def gradient(upstream):
+        found = tf.numpy_function(fused.event_conv_backward, [*inputs, upstream], [features.dtype] * 4,
+                                  stateful=False)
+        d_features, d_kernel, d_decay, d_dt = (tf.ensure_shape(tf.raw_ops.DeepCopy(x=d), x.shape)
+                                               for d, x in zip(found, (features, kernel, decay, dt)))
+        return d_features, d_kernel, d_decay, None, None, d_dt, None
+
+    return out, gradient

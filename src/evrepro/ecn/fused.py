@@ -1,0 +1,145 @@
+"""ECN's event convolution as one fused CPU kernel per pass (numba), with no per-edge tensor.
+
+For output event i, partition p and its edges e (input event j, dt_e), the convolution is
+
+    y_i = Σ_p s_{i,p} W_p,   s_{i,p} = Σ_{e ∈ (i,p)} exp(-λ_p dt_e) ⊗ x_j     (s: K·F_in values)
+
+(``evrepro.ecn.conv``). Composed of TensorFlow ops, every edge's K weighted copies of x_j ([E, K·F_in]) are
+written and read several times per training step. Here each run of edges with the same segment (i·P + p; edges
+arrive sorted by segment, so a run is one (event, partition) pair) is summed into one row of s, ``BLOCK`` rows of
+one partition go through W_p in one matrix product (BLAS), and the backward pass rebuilds those rows instead of
+storing them: the memory traffic is the inputs and outputs and one block. Edges in any order give the same sums,
+in more runs.
+
+The kernels run on one thread in a fixed order (and release the GIL, so data-parallel replicas run side by side):
+the same inputs give the same bits. They compute in float32 like
+TensorFlow but sum in another order, so results agree with the op composition to float32 rounding.
+"""
+
+import numba
+import numpy as np
+import scipy.linalg.cython_blas  # noqa: F401  the BLAS numba's np.dot calls: loaded, so threadpoolctl sees it
+from threadpoolctl import threadpool_limits
+
+BLOCK = 64  # (event, partition) rows per matrix product
+
+
+def single_threaded_blas() -> None:
+    """Run BLAS on one thread in this process: the kernels' products are small ([64, K·F_in] by [K·F_in, F_out]),
+    and OpenBLAS's own threads only contend with TensorFlow's (a step took 270 ms with them, 236 ms without)."""
+    threadpool_limits(1, user_api="blas")
+
+
+@numba.njit(cache=True)
+def _plan(segments, partitions, block):
+    """Runs of equal segments, grouped into blocks of up to ``block`` runs of one partition.
+
+    Returns (run_bounds [R + 1]: run r is edges run_bounds[r]:run_bounds[r + 1]; runs [R]: run indices in block
+    order; block_bounds [B + 1]: block b is runs[block_bounds[b]:block_bounds[b + 1]]).
+    """
+    run_bounds = np.empty(segments.size + 1, np.int64)
+    count = 0
+    for e in range(segments.size):
+        if e == 0 or segments[e] != segments[e - 1]:
+            run_bounds[count] = e
+            count += 1
+    run_bounds[count] = segments.size
+    pending = np.empty((partitions, block), np.int64)
+    fill = np.zeros(partitions, np.int64)
+    runs = np.empty(count, np.int64)
+    block_bounds = np.empty(count + partitions + 1, np.int64)
+    block_bounds[0] = 0
+    placed, blocks = 0, 0
+    for r in range(count):
+        p = segments[run_bounds[r]] % partitions
+        pending[p, fill[p]] = r
+        fill[p] += 1
+        if fill[p] == block or r == count - 1:
+            for q in range(partitions):
+                if fill[q] > 0 and (q == p or r == count - 1):
+                    runs[placed:placed + fill[q]] = pending[q, :fill[q]]
+                    placed += fill[q]
+                    blocks += 1
+                    block_bounds[blocks] = placed
+                    fill[q] = 0
+    return run_bounds[:count + 1], runs, block_bounds[:blocks + 1]
+
+
+@numba.njit(cache=True, fastmath=True)
+def _run_sum(features, decay, sources, dt, p, start, end, row, weights):
+    """s of one run into ``row`` [K·F]; each edge's K temporal weights into ``weights`` [E, K]."""
+    in_channels = features.shape[1]
+    row[:] = 0.0
+    for e in range(start, end):
+        j = sources[e]
+        for k in range(decay.shape[1]):
+            w = np.exp(-decay[p, k] * dt[e])
+            weights[e, k] = w
+            base = k * in_channels
+            for f in range(in_channels):
+                row[base + f] += w * features[j, f]
+
+
+@numba.njit(cache=True)
+def _block_rows(features, decay, segments, sources, dt, partitions, run_bounds, block_runs, rows, weights):
+    """Fill ``rows`` with the s of a block's runs; returns the block's partition."""
+    p = segments[run_bounds[block_runs[0]]] % partitions
+    for r in range(block_runs.size):
+        run = block_runs[r]
+        _run_sum(features, decay, sources, dt, p, run_bounds[run], run_bounds[run + 1], rows[r], weights)
+    return p
+
+
+@numba.njit(cache=True, nogil=True)
+def event_conv_forward(features, kernel, decay, segments, sources, dt, num_outputs):
+    """y [num_outputs, F_out] = Σ_p s_{i,p} W_p for ``kernel`` [P, K·F_in, F_out] and ``decay`` [P, K]."""
+    partitions, width, out_channels = kernel.shape
+    run_bounds, runs, block_bounds = _plan(segments, partitions, BLOCK)
+    out = np.zeros((num_outputs, out_channels), features.dtype)
+    rows = np.empty((BLOCK, width), features.dtype)
+    weights = np.empty((segments.size, decay.shape[1]), features.dtype)
+    for b in range(block_bounds.size - 1):
+        block_runs = runs[block_bounds[b]:block_bounds[b + 1]]
+        m = block_runs.size
+        p = _block_rows(features, decay, segments, sources, dt, partitions, run_bounds, block_runs, rows, weights)
+        products = np.dot(rows[:m], kernel[p])
+        for r in range(m):
+            i = segments[run_bounds[block_runs[r]]] // partitions
+            out[i] += products[r]
+    return out
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def event_conv_backward(features, kernel, decay, segments, sources, dt, upstream):
+    """Gradients (features, kernel, decay, dt) of Σ y ⊙ ``upstream`` for ``event_conv_forward``'s inputs."""
+    partitions, width, out_channels = kernel.shape
+    in_channels = features.shape[1]
+    run_bounds, runs, block_bounds = _plan(segments, partitions, BLOCK)
+    d_features = np.zeros(features.shape, features.dtype)
+    d_kernel = np.zeros(kernel.shape, features.dtype)
+    d_decay = np.zeros(decay.shape, features.dtype)
+    d_dt = np.zeros(dt.shape, features.dtype)
+    rows = np.empty((BLOCK, width), features.dtype)
+    gathered = np.empty((BLOCK, out_channels), features.dtype)
+    weights = np.empty((segments.size, decay.shape[1]), features.dtype)
+    zero = np.zeros(1, features.dtype)[0]
+    for b in range(block_bounds.size - 1):
+        block_runs = runs[block_bounds[b]:block_bounds[b + 1]]
+        m = block_runs.size
+        p = _block_rows(features, decay, segments, sources, dt, partitions, run_bounds, block_runs, rows, weights)
+        for r in range(m):
+            gathered[r] = upstream[segments[run_bounds[block_runs[r]]] // partitions]
+        d_kernel[p] += np.dot(rows[:m].T, gathered[:m])
+        d_rows = np.dot(gathered[:m], kernel[p].T)  # d s [m, K·F]
+        for r in range(m):
+            run = block_runs[r]
+            for e in range(run_bounds[run], run_bounds[run + 1]):
+                j = sources[e]
+                for k in range(decay.shape[1]):
+                    w, base, dot = weights[e, k], k * in_channels, zero
+                    for f in range(in_channels):
+                        dot += features[j, f] * d_rows[r, base + f]
+                        d_features[j, f] += w * d_rows[r, base + f]
+                    d_decay[p, k] -= dot * w * dt[e]  # dw/dλ = -dt·w
+                    d_dt[e] -= dot * w * decay[p, k]  # dw/ddt = -λ·w
+    return d_features, d_kernel, d_decay, d_dt
