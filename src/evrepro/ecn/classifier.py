@@ -91,6 +91,10 @@ class Classifier:
         (inputs, labels); several: (shards, weights)); returns, per replica, (mean data loss, logits, labels,
         weight of its samples)."""
         model = self.model
+        # One replica on the CPU: the optimiser's update as one XLA computation (its shapes never change, so it
+        # compiles once; op by op it was an eighth of a step). Several: Keras' own, which sums the replicas' gradients.
+        apply = tf.function(lambda gradients: optimizer.apply_gradients(zip(gradients, model.trainable_variables)),
+                            jit_compile=not tf.config.list_logical_devices("GPU"), autograph=False)
 
         def step(inputs, labels, data_share, l2_share):  # a replica's share of the global batch's loss
             with tf.GradientTape() as tape:
@@ -102,7 +106,10 @@ class Classifier:
                 if model.losses:
                     total += tf.add_n(model.losses) * l2_share
             gradients = tape.gradient(total, model.trainable_variables)
-            optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+            if self.strategy is None:
+                apply(gradients)
+            else:
+                optimizer.apply_gradients(zip(gradients, model.trainable_variables))
             return loss, logits
 
         if self.strategy is None:

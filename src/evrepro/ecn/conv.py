@@ -141,6 +141,8 @@ def fused_event_conv(features, kernel, decay, segments, sources, dt, num_outputs
     def forward(*arrays):
         return fused.event_conv_forward(*arrays[:-1], int(arrays[-1]))
 
+    # The kernels' results are copied into TensorFlow's memory: tensors wrapping the returned numpy arrays in place
+    # made the same training differ between processes in the last bits (ECN's resume tests).
     inputs = [features, kernel, decay, segments, sources, dt]
     out = tf.raw_ops.DeepCopy(x=tf.numpy_function(forward, [*inputs, num_outputs], features.dtype, stateful=False))
     out = tf.ensure_shape(out, (None, kernel.shape[2]))

@@ -97,12 +97,13 @@ def event_conv_forward(features, kernel, decay, segments, sources, dt, num_outpu
     run_bounds, runs, block_bounds = _plan(segments, partitions, BLOCK)
     out = np.zeros((num_outputs, out_channels), features.dtype)
     rows = np.empty((BLOCK, width), features.dtype)
+    products = np.empty((BLOCK, out_channels), features.dtype)
     weights = np.empty((segments.size, decay.shape[1]), features.dtype)
     for b in range(block_bounds.size - 1):
         block_runs = runs[block_bounds[b]:block_bounds[b + 1]]
         m = block_runs.size
         p = _block_rows(features, decay, segments, sources, dt, partitions, run_bounds, block_runs, rows, weights)
-        products = np.dot(rows[:m], kernel[p])
+        np.dot(rows[:m], kernel[p], products[:m])
         for r in range(m):
             i = segments[run_bounds[block_runs[r]]] // partitions
             out[i] += products[r]
@@ -120,7 +121,9 @@ def event_conv_backward(features, kernel, decay, segments, sources, dt, upstream
     d_decay = np.zeros(decay.shape, features.dtype)
     d_dt = np.zeros(dt.shape, features.dtype)
     rows = np.empty((BLOCK, width), features.dtype)
+    d_rows = np.empty((BLOCK, width), features.dtype)
     gathered = np.empty((BLOCK, out_channels), features.dtype)
+    block_kernel = np.empty((width, out_channels), features.dtype)
     weights = np.empty((segments.size, decay.shape[1]), features.dtype)
     zero = np.zeros(1, features.dtype)[0]
     for b in range(block_bounds.size - 1):
@@ -129,8 +132,9 @@ def event_conv_backward(features, kernel, decay, segments, sources, dt, upstream
         p = _block_rows(features, decay, segments, sources, dt, partitions, run_bounds, block_runs, rows, weights)
         for r in range(m):
             gathered[r] = upstream[segments[run_bounds[block_runs[r]]] // partitions]
-        d_kernel[p] += np.dot(rows[:m].T, gathered[:m])
-        d_rows = np.dot(gathered[:m], kernel[p].T)  # d s [m, K·F]
+        np.dot(rows[:m].T, gathered[:m], block_kernel)
+        d_kernel[p] += block_kernel
+        np.dot(gathered[:m], kernel[p].T, d_rows[:m])  # d s [m, K·F]
         for r in range(m):
             run = block_runs[r]
             for e in range(run_bounds[run], run_bounds[run + 1]):
