@@ -12,8 +12,8 @@ storing them: the memory traffic is the inputs and outputs and one block. Edges 
 in more runs.
 
 The kernels run on one thread in a fixed order (and release the GIL, so data-parallel replicas run side by side):
-the same inputs give the same bits. They compute in float32 like
-TensorFlow but sum in another order, so results agree with the op composition to float32 rounding.
+the same inputs give the same bits. They compute in the features' precision like TensorFlow but sum in another
+order, so results agree with the op composition to rounding (tests/test_ecn_conv.py).
 """
 
 import numba
