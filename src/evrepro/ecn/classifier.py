@@ -91,10 +91,14 @@ class Classifier:
         (inputs, labels); several: (shards, weights)); returns, per replica, (mean data loss, logits, labels,
         weight of its samples)."""
         model = self.model
+
+        def update(gradients):
+            optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+
         # One replica on the CPU: the optimiser's update as one XLA computation (its shapes never change, so it
         # compiles once; op by op it was an eighth of a step). Several: Keras' own, which sums the replicas' gradients.
-        apply = tf.function(lambda gradients: optimizer.apply_gradients(zip(gradients, model.trainable_variables)),
-                            jit_compile=not tf.config.list_logical_devices("GPU"), autograph=False)
+        if self.strategy is None:
+            update = tf.function(update, jit_compile=not tf.config.list_logical_devices("GPU"), autograph=False)
 
         def step(inputs, labels, data_share, l2_share):  # a replica's share of the global batch's loss
             with tf.GradientTape() as tape:
@@ -105,11 +109,7 @@ class Classifier:
                 total = loss * data_share
                 if model.losses:
                     total += tf.add_n(model.losses) * l2_share
-            gradients = tape.gradient(total, model.trainable_variables)
-            if self.strategy is None:
-                apply(gradients)
-            else:
-                optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+            update(tape.gradient(total, model.trainable_variables))
             return loss, logits
 
         if self.strategy is None:
