@@ -136,21 +136,19 @@ def composed_event_conv(features, kernel, decay, segments, sources, dt, num_outp
 @tf.custom_gradient
 def fused_event_conv(features, kernel, decay, segments, sources, dt, num_outputs):
     """``composed_event_conv`` by ``evrepro.ecn.fused``'s CPU kernels, with their gradient (features, kernel,
-    decay, dt)."""
+    decay, dt); the forward kernel's temporal weights are kept for the backward one."""
 
     def forward(*arrays):
         return fused.event_conv_forward(*arrays[:-1], int(arrays[-1]))
 
-    # The kernels' results are copied into TensorFlow's memory: tensors wrapping the returned numpy arrays in place
-    # made the same training differ between processes in the last bits (ECN's resume tests).
     inputs = [features, kernel, decay, segments, sources, dt]
-    out = tf.raw_ops.DeepCopy(x=tf.numpy_function(forward, [*inputs, num_outputs], features.dtype, stateful=False))
+    out, weights = tf.numpy_function(forward, [*inputs, num_outputs], [features.dtype] * 2, stateful=False)
     out = tf.ensure_shape(out, (None, kernel.shape[2]))
 
     def gradient(upstream):
-        found = tf.numpy_function(fused.event_conv_backward, [*inputs, upstream], [features.dtype] * 4,
+        found = tf.numpy_function(fused.event_conv_backward, [*inputs, weights, upstream], [features.dtype] * 4,
                                   stateful=False)
-        d_features, d_kernel, d_decay, d_dt = (tf.ensure_shape(tf.raw_ops.DeepCopy(x=d), x.shape)
+        d_features, d_kernel, d_decay, d_dt = (tf.ensure_shape(d, x.shape)
                                                for d, x in zip(found, (features, kernel, decay, dt)))
         return d_features, d_kernel, d_decay, None, None, d_dt, None
 

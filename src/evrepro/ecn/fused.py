@@ -65,81 +65,102 @@ def _plan(segments, partitions, block):
     return run_bounds[:count + 1], runs, block_bounds[:blocks + 1]
 
 
-@numba.njit(cache=True, fastmath=True)
-def _run_sum(features, decay, sources, dt, p, start, end, row, weights):
-    """s of one run into ``row`` [K·F]; each edge's K temporal weights into ``weights`` [E, K]."""
-    in_channels = features.shape[1]
-    row[:] = 0.0
-    for e in range(start, end):
-        j = sources[e]
-        for k in range(decay.shape[1]):
-            w = np.exp(-decay[p, k] * dt[e])
-            weights[e, k] = w
-            base = k * in_channels
-            for f in range(in_channels):
-                row[base + f] += w * features[j, f]
-
-
 @numba.njit(cache=True)
-def _block_rows(features, decay, segments, sources, dt, partitions, run_bounds, block_runs, rows, weights):
-    """Fill ``rows`` with the s of a block's runs; returns the block's partition."""
-    p = segments[run_bounds[block_runs[0]]] % partitions
+def _aligned_zeros(size, like):
+    """A zeroed array of ``size`` elements of ``like``'s dtype whose data starts on a 64-byte boundary.
+
+    TensorFlow wraps a returned array in place, and its CPU kernels take other code paths (and sum in another
+    order) on data aligned otherwise: arrays at whatever address the allocator gave made the same training differ
+    between processes in the last bits.
+    """
+    buffer = np.zeros(size + 64 // like.itemsize, like.dtype)
+    skip = ((-buffer.ctypes.data) % 64) // like.itemsize
+    return buffer[skip:skip + size]
+
+
+@numba.njit(cache=True, fastmath=True)
+def _temporal_weights(decay, segments, dt, partitions):
+    """exp(-λ_{p,k} dt_e) of every edge e (p its partition): [E, K]."""
+    kernels = decay.shape[1]
+    weights = _aligned_zeros(dt.size * kernels, dt).reshape((dt.size, kernels))
+    for e in range(dt.size):
+        p = segments[e] % partitions
+        for k in range(kernels):
+            weights[e, k] = np.exp(-decay[p, k] * dt[e])
+    return weights
+
+
+@numba.njit(cache=True, fastmath=True)
+def _block_rows(features, weights, sources, run_bounds, block_runs, rows):
+    """Fill ``rows`` with the s of a block's runs: row r = Σ_(edges e of run r) weights[e] ⊗ x_(sources[e])."""
+    in_channels, kernels = features.shape[1], weights.shape[1]
     for r in range(block_runs.size):
-        run = block_runs[r]
-        _run_sum(features, decay, sources, dt, p, run_bounds[run], run_bounds[run + 1], rows[r], weights)
-    return p
+        row = rows[r]
+        row[:] = 0.0
+        for e in range(run_bounds[block_runs[r]], run_bounds[block_runs[r] + 1]):
+            j = sources[e]
+            for k in range(kernels):
+                w, base = weights[e, k], k * in_channels
+                for f in range(in_channels):
+                    row[base + f] += w * features[j, f]
 
 
 @numba.njit(cache=True, nogil=True)
 def event_conv_forward(features, kernel, decay, segments, sources, dt, num_outputs):
-    """y [num_outputs, F_out] = Σ_p s_{i,p} W_p for ``kernel`` [P, K·F_in, F_out] and ``decay`` [P, K]."""
+    """(y [num_outputs, F_out] = Σ_p s_{i,p} W_p, the edges' temporal weights [E, K] for the backward pass) for
+    ``kernel`` [P, K·F_in, F_out] and ``decay`` [P, K]."""
     partitions, width, out_channels = kernel.shape
     run_bounds, runs, block_bounds = _plan(segments, partitions, BLOCK)
-    out = np.zeros((num_outputs, out_channels), features.dtype)
+    weights = _temporal_weights(decay, segments, dt, partitions)
+    out = _aligned_zeros(num_outputs * out_channels, features).reshape((num_outputs, out_channels))
     rows = np.empty((BLOCK, width), features.dtype)
     products = np.empty((BLOCK, out_channels), features.dtype)
-    weights = np.empty((segments.size, decay.shape[1]), features.dtype)
     for b in range(block_bounds.size - 1):
         block_runs = runs[block_bounds[b]:block_bounds[b + 1]]
         m = block_runs.size
-        p = _block_rows(features, decay, segments, sources, dt, partitions, run_bounds, block_runs, rows, weights)
-        np.dot(rows[:m], kernel[p], products[:m])
+        _block_rows(features, weights, sources, run_bounds, block_runs, rows)
+        np.dot(rows[:m], kernel[segments[run_bounds[block_runs[0]]] % partitions], products[:m])
         for r in range(m):
             i = segments[run_bounds[block_runs[r]]] // partitions
-            out[i] += products[r]
-    return out
+            for c in range(out_channels):
+                out[i, c] += products[r, c]
+    return out, weights
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
-def event_conv_backward(features, kernel, decay, segments, sources, dt, upstream):
-    """Gradients (features, kernel, decay, dt) of Σ y ⊙ ``upstream`` for ``event_conv_forward``'s inputs."""
+def event_conv_backward(features, kernel, decay, segments, sources, dt, weights, upstream):
+    """Gradients (features, kernel, decay, dt) of Σ y ⊙ ``upstream`` for ``event_conv_forward``'s inputs, given
+    the temporal ``weights`` it returned."""
     partitions, width, out_channels = kernel.shape
-    in_channels = features.shape[1]
+    in_channels, kernels = features.shape[1], decay.shape[1]
     run_bounds, runs, block_bounds = _plan(segments, partitions, BLOCK)
-    d_features = np.zeros(features.shape, features.dtype)
-    d_kernel = np.zeros(kernel.shape, features.dtype)
-    d_decay = np.zeros(decay.shape, features.dtype)
-    d_dt = np.zeros(dt.shape, features.dtype)
+    d_features = _aligned_zeros(features.size, features).reshape(features.shape)
+    d_kernel = _aligned_zeros(kernel.size, features).reshape(kernel.shape)
+    d_decay = _aligned_zeros(decay.size, features).reshape(decay.shape)
+    d_dt = _aligned_zeros(dt.size, features)
     rows = np.empty((BLOCK, width), features.dtype)
     d_rows = np.empty((BLOCK, width), features.dtype)
     gathered = np.empty((BLOCK, out_channels), features.dtype)
     block_kernel = np.empty((width, out_channels), features.dtype)
-    weights = np.empty((segments.size, decay.shape[1]), features.dtype)
     zero = np.zeros(1, features.dtype)[0]
     for b in range(block_bounds.size - 1):
         block_runs = runs[block_bounds[b]:block_bounds[b + 1]]
         m = block_runs.size
-        p = _block_rows(features, decay, segments, sources, dt, partitions, run_bounds, block_runs, rows, weights)
+        p = segments[run_bounds[block_runs[0]]] % partitions
+        _block_rows(features, weights, sources, run_bounds, block_runs, rows)
         for r in range(m):
-            gathered[r] = upstream[segments[run_bounds[block_runs[r]]] // partitions]
+            i = segments[run_bounds[block_runs[r]]] // partitions
+            for c in range(out_channels):
+                gathered[r, c] = upstream[i, c]
         np.dot(rows[:m].T, gathered[:m], block_kernel)
-        d_kernel[p] += block_kernel
+        for v in range(width):
+            for c in range(out_channels):
+                d_kernel[p, v, c] += block_kernel[v, c]
         np.dot(gathered[:m], kernel[p].T, d_rows[:m])  # d s [m, K·F]
         for r in range(m):
-            run = block_runs[r]
-            for e in range(run_bounds[run], run_bounds[run + 1]):
+            for e in range(run_bounds[block_runs[r]], run_bounds[block_runs[r] + 1]):
                 j = sources[e]
-                for k in range(decay.shape[1]):
+                for k in range(kernels):
                     w, base, dot = weights[e, k], k * in_channels, zero
                     for f in range(in_channels):
                         dot += features[j, f] * d_rows[r, base + f]
