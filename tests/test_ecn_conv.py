@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from evrepro.ecn.conv import BinaryEventConv, EventConv, TemporalEventConv, composed_event_conv, fused_event_conv
+from evrepro.ecn import fused
+from evrepro.ecn.conv import (BinaryEventConv, EventConv, TemporalEventConv, composed_binary_sums, composed_event_conv,
+                              fused_binary_sums, fused_event_conv)
 
 
 def reference_conv(features, segments, sources, dt, decay, kernel, bias, partitions, num_outputs):
@@ -161,3 +163,53 @@ def test_fused_kernels_equal_the_composed_ops(partitions, temporal, order):
         assert float(tf.reduce_max(tf.abs(fused[0]))) > 1.0  # the edges reached the outputs
     for first, again in zip(fused, run(fused_event_conv)):
         assert np.array_equal(first.numpy(), again.numpy())
+
+
+@pytest.mark.parametrize("order", ["sorted", "shuffled", "no edges"])
+def test_fused_binary_sums_equal_the_composed_ops(order):
+    """The stem's temporal sums and their gradients (decay, dt) in float32; the same inputs give the same bits."""
+    rng = np.random.default_rng(4)
+    num_inputs, num_outputs, partitions, temporal = 300, 200, 9, 4
+    segments, sources, dt = random_edges(rng, num_outputs, num_inputs, partitions, 0 if order == "no edges" else 3000)
+    if order == "sorted":
+        segments = np.sort(segments)
+    polarity = rng.integers(0, 2, num_inputs).astype(np.int32)
+    decay = tf.constant(rng.uniform(0.1, 2.0, (partitions, temporal)).astype(np.float32))
+    dt = tf.constant(dt)
+    probe = rng.normal(size=(num_outputs, partitions * 2 * temporal)).astype(np.float32)
+
+    def run(sum_weights):
+        with tf.GradientTape() as tape:
+            tape.watch([decay, dt])
+            sums = sum_weights(polarity, decay, segments, sources, dt, num_outputs)
+            value = tf.reduce_sum(probe * sums)
+        return [sums] + [tf.convert_to_tensor(g) for g in tape.gradient(value, [decay, dt])]
+
+    fused_sums, composed = run(fused_binary_sums), run(composed_binary_sums)
+    for name, got, expected in zip(["sums", "decay", "dt"], fused_sums, composed):
+        scale = max(float(tf.reduce_max(tf.abs(expected))), 1.0)
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=0, atol=2e-5 * scale, err_msg=name)
+    if order != "no edges":
+        assert float(tf.reduce_max(fused_sums[0])) > 1.0  # several edges summed into one column
+    for first, again in zip(fused_sums, run(fused_binary_sums)):
+        assert np.array_equal(first.numpy(), again.numpy())
+
+
+@pytest.mark.parametrize("rows", [1, 3, 17, 1000])
+def test_the_kernels_return_arrays_on_64_byte_boundaries(rows):
+    """TensorFlow wraps them in place; data aligned otherwise made its kernels sum in another order from one
+    process to the next."""
+    rng = np.random.default_rng(rows)
+    segments, sources, dt = random_edges(rng, rows, rows, 9, 5 * rows)
+    segments = np.sort(segments)
+    features = rng.normal(size=(rows, 3)).astype(np.float32)
+    kernel = rng.normal(size=(9, 2 * 3, 5)).astype(np.float32)
+    decay = rng.uniform(0.1, 2.0, (9, 2)).astype(np.float32)
+    out, weights = fused.event_conv_forward(features, kernel, decay, segments, sources, dt, rows)
+    upstream = rng.normal(size=out.shape).astype(np.float32)
+    gradients = fused.event_conv_backward(features, kernel, decay, segments, sources, dt, weights, upstream)
+    sums, stem_weights = fused.binary_sums_forward(np.ones(rows, np.int32), decay, segments, sources, dt, rows)
+    stem_gradients = fused.binary_sums_backward(np.ones(rows, np.int32), decay, segments, sources, dt, stem_weights,
+                                                np.ones_like(sums))
+    for array in (out, weights, *gradients, sums, stem_weights, *stem_gradients):
+        assert array.ctypes.data % 64 == 0 and array.flags["C_CONTIGUOUS"]

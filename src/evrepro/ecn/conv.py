@@ -63,7 +63,7 @@ class EventConv(keras.layers.Layer):
     def call(self, features, segments, sources, dt, *, num_outputs):
         """y_i = act(b + Σ_p Σ_(edges of i in p) (exp(-λ_p dt) ⊗ x_j) W_p)."""
         kernel = tf.reshape(self.kernel, (self.partitions, -1, self.filters))  # [P, K·F_in, F_out]
-        convolve = composed_event_conv if tf.config.list_logical_devices("GPU") else fused_event_conv
+        convolve = fused_event_conv if fused_kernels() else composed_event_conv
         out = convolve(features, kernel, self.decays(), segments, sources, dt, num_outputs)
         return self.activation(out + self.bias)
 
@@ -94,11 +94,14 @@ class BinaryEventConv(EventConv):
 
     def call(self, polarity, segments, sources, dt, *, num_outputs):
         """Σ_j exp(-λ_{p,k} dt_ij) per (output event, partition, polarity of j), then one product with the kernel."""
-        keys = segments * 2 + tf.gather(tf.cast(polarity, segments.dtype), sources)
-        temporal_weights = tf.exp(-tf.gather(self.decays(), segments % self.partitions) * dt[:, None])  # [E, K]
-        sums = segment_sum(temporal_weights, keys, num_outputs * self.partitions * 2)
-        sums = tf.reshape(sums, (num_outputs, self.partitions * 2 * self.temporal_kernel_size))
+        sum_weights = fused_binary_sums if fused_kernels() else composed_binary_sums
+        sums = sum_weights(polarity, self.decays(), segments, sources, dt, num_outputs)
         return self.activation(tf.matmul(sums, tf.reshape(self.kernel, (-1, self.filters))) + self.bias)
+
+
+def fused_kernels() -> bool:
+    """Whether the layers run ``evrepro.ecn.fused``'s CPU kernels: when TensorFlow sees no GPU."""
+    return not tf.config.list_logical_devices("GPU")
 
 
 @tf.custom_gradient
@@ -131,6 +134,35 @@ def composed_event_conv(features, kernel, decay, segments, sources, dt, num_outp
         products.append(tf.matmul(weighted, kernel_p))
         outputs.append(tf.gather(segments, members) // partitions)
     return segment_sum(tf.concat(products, 0), tf.concat(outputs, 0), num_outputs)
+
+
+def composed_binary_sums(polarity, decay, segments, sources, dt, num_outputs):
+    """The binary stem's temporal sums [num_outputs, P·2·K] as TensorFlow ops: each edge's K weights summed into
+    segment (i·P + p)·2 + polarity_j."""
+    partitions, kernels = decay.shape
+    keys = segments * 2 + tf.gather(tf.cast(polarity, segments.dtype), sources)
+    temporal_weights = tf.exp(-tf.gather(decay, segments % partitions) * dt[:, None])  # [E, K]
+    sums = segment_sum(temporal_weights, keys, num_outputs * partitions * 2)
+    return tf.reshape(sums, (num_outputs, partitions * 2 * kernels))
+
+
+@tf.custom_gradient
+def fused_binary_sums(polarity, decay, segments, sources, dt, num_outputs):
+    """``composed_binary_sums`` by ``evrepro.ecn.fused``'s CPU kernels, with their gradient (decay, dt)."""
+
+    def forward(*arrays):
+        return fused.binary_sums_forward(*arrays[:-1], int(arrays[-1]))
+
+    inputs = [polarity, decay, segments, sources, dt]
+    sums, weights = tf.numpy_function(forward, [*inputs, num_outputs], [dt.dtype] * 2, stateful=False)
+    sums = tf.ensure_shape(sums, (None, decay.shape[0] * 2 * decay.shape[1]))
+
+    def gradient(upstream):
+        d_decay, d_dt = tf.numpy_function(fused.binary_sums_backward, [*inputs, weights, upstream], [dt.dtype] * 2,
+                                          stateful=False)
+        return None, tf.ensure_shape(d_decay, decay.shape), None, None, tf.ensure_shape(d_dt, dt.shape), None
+
+    return sums, gradient
 
 
 @tf.custom_gradient

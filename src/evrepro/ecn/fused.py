@@ -1,19 +1,22 @@
-"""ECN's event convolution as one fused CPU kernel per pass (numba), with no per-edge tensor.
+"""ECN's event convolutions as fused CPU kernels (numba), with no per-edge feature tensor.
 
 For output event i, partition p and its edges e (input event j, dt_e), the convolution is
 
-    y_i = Σ_p s_{i,p} W_p,   s_{i,p} = Σ_{e ∈ (i,p)} exp(-λ_p dt_e) ⊗ x_j     (s: K·F_in values)
+    y_i = Σ_p s_{i,p} W_p,   s_{i,p} = Σ_{e ∈ (i,p)} w_e ⊗ x_j,   w_e = exp(-λ_p dt_e)     (s: K·F_in values)
 
 (``evrepro.ecn.conv``). Composed of TensorFlow ops, every edge's K weighted copies of x_j ([E, K·F_in]) are
 written and read several times per training step. Here each run of edges with the same segment (i·P + p; edges
 arrive sorted by segment, so a run is one (event, partition) pair) is summed into one row of s, ``BLOCK`` rows of
 one partition go through W_p in one matrix product (BLAS), and the backward pass rebuilds those rows instead of
-storing them: the memory traffic is the inputs and outputs and one block. Edges in any order give the same sums,
-in more runs.
+storing them: the memory traffic is the inputs and outputs, the edges' temporal weights w [E, K] (computed once,
+by numpy's vectorised exponential, and kept for the backward pass) and one block. Edges in any order give the same
+sums, in more runs. The first layer's input is binary polarity: its kernels only sum each edge's w per (output
+event, partition, polarity) (``binary_sums_forward``), and TensorFlow multiplies the sums by the kernel.
 
 The kernels run on one thread in a fixed order (and release the GIL, so data-parallel replicas run side by side):
 the same inputs give the same bits. They compute in the features' precision like TensorFlow but sum in another
-order, so results agree with the op composition to rounding (tests/test_ecn_conv.py).
+order, so results agree with the op composition to rounding (tests/test_ecn_conv.py). Every array they return
+starts on a 64-byte boundary (see ``_aligned_zeros``).
 """
 
 import numba
@@ -78,16 +81,23 @@ def _aligned_zeros(size, like):
     return buffer[skip:skip + size]
 
 
-@numba.njit(cache=True, fastmath=True)
-def _temporal_weights(decay, segments, dt, partitions):
-    """exp(-λ_{p,k} dt_e) of every edge e (p its partition): [E, K]."""
+@numba.njit(cache=True, nogil=True)
+def _decay_exponents(decay, segments, dt, partitions):
+    """-λ_{p,k} dt_e of every edge e (p its partition): [E, K]."""
     kernels = decay.shape[1]
-    weights = _aligned_zeros(dt.size * kernels, dt).reshape((dt.size, kernels))
+    exponents = _aligned_zeros(dt.size * kernels, dt).reshape((dt.size, kernels))
     for e in range(dt.size):
         p = segments[e] % partitions
         for k in range(kernels):
-            weights[e, k] = np.exp(-decay[p, k] * dt[e])
-    return weights
+            exponents[e, k] = -decay[p, k] * dt[e]
+    return exponents
+
+
+def temporal_weights(decay, segments, dt, partitions: int) -> np.ndarray:
+    """exp(-λ_{p,k} dt_e) of every edge e: [E, K], by numpy's vectorised exponential (numba's calls libm's per
+    value, 4× slower)."""
+    exponents = _decay_exponents(decay, segments, dt, partitions)
+    return np.exp(exponents, out=exponents)
 
 
 @numba.njit(cache=True, fastmath=True)
@@ -106,12 +116,10 @@ def _block_rows(features, weights, sources, run_bounds, block_runs, rows):
 
 
 @numba.njit(cache=True, nogil=True)
-def event_conv_forward(features, kernel, decay, segments, sources, dt, num_outputs):
-    """(y [num_outputs, F_out] = Σ_p s_{i,p} W_p, the edges' temporal weights [E, K] for the backward pass) for
-    ``kernel`` [P, K·F_in, F_out] and ``decay`` [P, K]."""
+def _event_conv(features, kernel, weights, segments, sources, num_outputs):
+    """y [num_outputs, F_out] = Σ_p s_{i,p} W_p."""
     partitions, width, out_channels = kernel.shape
     run_bounds, runs, block_bounds = _plan(segments, partitions, BLOCK)
-    weights = _temporal_weights(decay, segments, dt, partitions)
     out = _aligned_zeros(num_outputs * out_channels, features).reshape((num_outputs, out_channels))
     rows = np.empty((BLOCK, width), features.dtype)
     products = np.empty((BLOCK, out_channels), features.dtype)
@@ -124,7 +132,14 @@ def event_conv_forward(features, kernel, decay, segments, sources, dt, num_outpu
             i = segments[run_bounds[block_runs[r]]] // partitions
             for c in range(out_channels):
                 out[i, c] += products[r, c]
-    return out, weights
+    return out
+
+
+def event_conv_forward(features, kernel, decay, segments, sources, dt, num_outputs: int):
+    """(y [num_outputs, F_out] = Σ_p s_{i,p} W_p, the edges' temporal weights [E, K] for ``event_conv_backward``)
+    for ``kernel`` [P, K·F_in, F_out] and ``decay`` [P, K]."""
+    weights = temporal_weights(decay, segments, dt, kernel.shape[0])
+    return _event_conv(features, kernel, weights, segments, sources, num_outputs), weights
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
@@ -168,3 +183,40 @@ def event_conv_backward(features, kernel, decay, segments, sources, dt, weights,
                     d_decay[p, k] -= dot * w * dt[e]  # dw/dλ = -dt·w
                     d_dt[e] -= dot * w * decay[p, k]  # dw/ddt = -λ·w
     return d_features, d_kernel, d_decay, d_dt
+
+
+@numba.njit(cache=True, nogil=True)
+def _binary_sums(polarity, weights, segments, sources, partitions, num_outputs):
+    """Each edge's temporal weights summed into its (output event, partition, polarity) columns."""
+    kernels = weights.shape[1]
+    sums = _aligned_zeros(num_outputs * partitions * 2 * kernels, weights).reshape(
+        (num_outputs, partitions * 2 * kernels))
+    for e in range(segments.size):
+        i, p = segments[e] // partitions, segments[e] % partitions
+        base = (2 * p + polarity[sources[e]]) * kernels
+        for k in range(kernels):
+            sums[i, base + k] += weights[e, k]
+    return sums
+
+
+def binary_sums_forward(polarity, decay, segments, sources, dt, num_outputs: int):
+    """(Σ_(edges of i in p from events of polarity q) exp(-λ_p dt) per output event i, as [num_outputs, P·2·K]
+    (column (p·2 + q)·K + k), the edges' temporal weights [E, K] for ``binary_sums_backward``)."""
+    weights = temporal_weights(decay, segments, dt, decay.shape[0])
+    return _binary_sums(polarity, weights, segments, sources, decay.shape[0], num_outputs), weights
+
+
+@numba.njit(cache=True, nogil=True)
+def binary_sums_backward(polarity, decay, segments, sources, dt, weights, upstream):
+    """Gradients (decay, dt) of Σ sums ⊙ ``upstream`` for ``binary_sums_forward``'s inputs."""
+    partitions, kernels = decay.shape
+    d_decay = _aligned_zeros(decay.size, weights).reshape(decay.shape)
+    d_dt = _aligned_zeros(dt.size, weights)
+    for e in range(segments.size):
+        i, p = segments[e] // partitions, segments[e] % partitions
+        base = (2 * p + polarity[sources[e]]) * kernels
+        for k in range(kernels):
+            d_weight = upstream[i, base + k] * weights[e, k]
+            d_decay[p, k] -= d_weight * dt[e]
+            d_dt[e] -= d_weight * decay[p, k]
+    return d_decay, d_dt
