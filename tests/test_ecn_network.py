@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from evrepro.ecn.network import VoxPoolNetwork, parameter_counts
+from evrepro.ecn.network import BatchNorm, VoxPoolNetwork, parameter_counts
 from evrepro.ecn.presets import PRESET_NETWORKS, ECNConfig
 from evrepro.events import make_events
 from evrepro.streams.batches import collate
@@ -102,3 +102,30 @@ def test_layers_and_the_network_round_trip_through_their_config_and_checkpoints_
     del groups["weights"]["ecn_vox_pool/stem/kernel"]
     with pytest.raises(ValueError, match=r"w\.npz: weights hold .* missing: ecn_vox_pool/stem/kernel"):
         assign_arrays(copy.weights, groups["weights"], "weights", tmp_path / "w.npz")
+
+
+@pytest.mark.parametrize("shape", [(500, 8), (4, 2, 3, 3, 8)])
+def test_batch_norm_trains_and_infers_as_keras_does(shape):
+    """The fused training path: the same output, gradients and moving statistics as Keras' layer to float32
+    rounding of long sums, and so does inference on the moving statistics."""
+    rng = np.random.default_rng(0)
+    x = tf.constant((np.maximum(rng.normal(0.5, 1.0, shape), 0) * 3).astype(np.float32))
+    probe = tf.constant(rng.normal(size=shape).astype(np.float32))
+    gamma, beta = rng.uniform(0.5, 1.5, 8).astype(np.float32), rng.normal(size=8).astype(np.float32)
+    results = []
+    for layer in (keras.layers.BatchNormalization(momentum=0.9), BatchNorm(momentum=0.9)):
+        layer.build(shape)
+        layer.gamma.assign(gamma)
+        layer.beta.assign(beta)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = layer(x, training=True)
+            value = tf.reduce_sum(out * probe)
+        gradients = tape.gradient(value, [x, layer.gamma, layer.beta])
+        results.append([out, *gradients, layer.moving_mean, layer.moving_variance, layer(x, training=False)])
+    names = ["out", "d x", "d gamma", "d beta", "moving mean", "moving variance", "inference"]
+    for name, expected, got in zip(names, *results):
+        expected, got = np.asarray(expected), np.asarray(got)
+        scale = max(np.abs(expected).max(), 1.0)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5 * scale, err_msg=name)
+    assert not np.allclose(results[1][5], 1.0)  # the moving variance moved
