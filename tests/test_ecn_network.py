@@ -129,3 +129,24 @@ def test_batch_norm_trains_and_infers_as_keras_does(shape):
         scale = max(np.abs(expected).max(), 1.0)
         np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5 * scale, err_msg=name)
     assert not np.allclose(results[1][5], 1.0)  # the moving variance moved
+
+
+def test_fused_voxel_mean_equals_tensorflow_s():
+    """Means (empty voxels 0) and the gradient, against tf.math.unsorted_segment_mean."""
+    from evrepro.ecn.network import fused_voxel_mean
+
+    rng = np.random.default_rng(1)
+    features = tf.constant(rng.normal(size=(400, 5)).astype(np.float32))
+    voxels = tf.constant(rng.integers(0, 150, 400).astype(np.int32))  # some of the 200 voxels stay empty
+    probe = rng.normal(size=(200, 5)).astype(np.float32)
+    results = []
+    for mean in (fused_voxel_mean, tf.math.unsorted_segment_mean):
+        with tf.GradientTape() as tape:
+            tape.watch(features)
+            pooled = mean(features, voxels, 200)
+            value = tf.reduce_sum(pooled * probe)
+        results.append((pooled.numpy(), tape.gradient(value, features).numpy()))
+    (got, d_got), (expected, d_expected) = results
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(d_got, d_expected, rtol=1e-6, atol=1e-7)
+    assert np.all(got[150:] == 0) and np.any(got[:150] != 0)

@@ -220,3 +220,34 @@ def binary_sums_backward(polarity, decay, segments, sources, dt, weights, upstre
             d_decay[p, k] -= d_weight * dt[e]
             d_dt[e] -= d_weight * decay[p, k]
     return d_decay, d_dt
+
+
+@numba.njit(cache=True, nogil=True)
+def voxel_mean_forward(features, voxels, num_voxels):
+    """(Mean of the features of each voxel's events [num_voxels, F] (0 where none), events per voxel
+    [num_voxels]) for events in voxels ``voxels`` [N]."""
+    channels = features.shape[1]
+    means = _aligned_zeros(num_voxels * channels, features).reshape((num_voxels, channels))
+    counts = _aligned_zeros(num_voxels, features)
+    for i in range(voxels.size):
+        v = voxels[i]
+        counts[v] += 1
+        for c in range(channels):
+            means[v, c] += features[i, c]
+    for v in range(num_voxels):
+        if counts[v] > 1:
+            for c in range(channels):
+                means[v, c] /= counts[v]
+    return means, counts
+
+
+@numba.njit(cache=True, nogil=True)
+def voxel_mean_backward(voxels, counts, upstream):
+    """Gradient of the features for ``voxel_mean_forward``: each event gets its voxel's upstream over the count."""
+    channels = upstream.shape[1]
+    d_features = _aligned_zeros(voxels.size * channels, upstream).reshape((voxels.size, channels))
+    for i in range(voxels.size):
+        v = voxels[i]
+        for c in range(channels):
+            d_features[i, c] = upstream[v, c] / counts[v]
+    return d_features

@@ -15,7 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from evrepro.ecn.conv import BinaryEventConv, EventConv, TemporalEventConv
+from evrepro.ecn import fused
+from evrepro.ecn.conv import BinaryEventConv, EventConv, TemporalEventConv, fused_kernels
 from evrepro.ecn.presets import ECNConfig
 from evrepro.streams.params import LINK_PARTITIONS
 
@@ -140,7 +141,8 @@ class VoxPoolNetwork(keras.Model):
         """Mean of the level's event features per voxel: [B, frames, H, W, F] (empty voxels 0)."""
         height, width = self.config.level_shapes[level + 1]
         frames = self.config.frames(level)
-        pooled = tf.math.unsorted_segment_mean(x, voxel, batch_size * frames * height * width)
+        mean = fused_voxel_mean if fused_kernels() else tf.math.unsorted_segment_mean
+        pooled = mean(x, voxel, batch_size * frames * height * width)
         return tf.reshape(pooled, (-1, frames, height, width, x.shape[-1]))
 
     def call(self, inputs, training=False):
@@ -170,6 +172,23 @@ class VoxPoolNetwork(keras.Model):
         for k, (dense, norm) in enumerate(zip(self.hidden, self.head_norms[1:])):
             x = dropouts[f"hidden{k}"](norm(dense(x), training=training), training=training)
         return self.logits(x)
+
+
+@tf.custom_gradient
+def fused_voxel_mean(features, voxels, num_voxels):
+    """``tf.math.unsorted_segment_mean`` by ``evrepro.ecn.fused``'s CPU kernels, with its gradient."""
+
+    def forward(features, voxels, num_voxels):
+        return fused.voxel_mean_forward(features, voxels, int(num_voxels))
+
+    means, counts = tf.numpy_function(forward, [features, voxels, num_voxels], [features.dtype] * 2, stateful=False)
+
+    def gradient(upstream):
+        d_features = tf.numpy_function(fused.voxel_mean_backward, [voxels, counts, upstream], features.dtype,
+                                       stateful=False)
+        return tf.ensure_shape(d_features, features.shape), None, None
+
+    return tf.ensure_shape(means, (None, features.shape[1])), gradient
 
 
 def parameter_counts(model: keras.Model) -> dict[str, int]:
