@@ -10,9 +10,12 @@ step's bound is its FLOPs at that rate; ``fraction_of_matmul`` says how close th
 ECN's step is also timed as the code stood at ``--baseline`` (default: the commit the speed work started from),
 AEGNN's at ``--aegnn-baseline`` (before its basis was computed as a running outer product), on the same batches and
 threads, in the same run: ``speedup`` = baseline time / current time. Every measurement runs
-in a fresh process, so each sees only its own threads and its own code.
+in a fresh process, so each sees only its own threads and its own code. Each side is measured ``--rounds`` times,
+current and baseline alternating, and its fastest round counts (every round's time is in the JSON): this 2-core
+machine's speed drifts by ±15 % within minutes (the same ECN step measured 160 and 188 ms an hour apart), and
+alternating keeps a slow spell from landing on one side only.
 
-Run: .venv/bin/python bench/bench_roofline.py [--threads 1] [--steps 20]   ->  results/bench/roofline.json
+Run: .venv/bin/python bench/bench_roofline.py [--threads 1] [--steps 20] [--rounds 2]  ->  results/bench/roofline.json
 """
 
 import argparse
@@ -185,7 +188,18 @@ def roofline(ms_per_step: float, flops_per_step: float, matmul_gflops: float) ->
             "fraction_of_matmul": achieved / matmul_gflops}
 
 
-def main(threads: int, steps: int, baseline: str, aegnn_baseline: str) -> dict:
+def fastest_of_rounds(cases: dict, rounds: int) -> dict:
+    """Run each of ``cases`` (name -> no-argument function returning a case's result) ``rounds`` times, the cases
+    alternating; per case, its fastest result with every round's ``ms_per_step`` under ``rounds_ms_per_step``."""
+    results = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, case in cases.items():
+            results[name].append(case())
+    return {name: {**min(found, key=lambda r: r["ms_per_step"]),
+                   "rounds_ms_per_step": [r["ms_per_step"] for r in found]} for name, found in results.items()}
+
+
+def main(threads: int, steps: int, rounds: int, baseline: str, aegnn_baseline: str) -> dict:
     from evrepro.ecn.family import model_config as ecn_model_config
     from evrepro.ecn.flops import training_step_flops
 
@@ -194,23 +208,30 @@ def main(threads: int, steps: int, baseline: str, aegnn_baseline: str) -> dict:
         config = ecn_model_config(streams, ECN_NETWORK)
         ecn_flops = float(np.mean([training_step_flops(config, batch)
                                    for batch in ecn_batches(streams, WARMUP + steps)[WARMUP:]]))
-        current = in_fresh_process("ecn", streams, steps, threads)
-        before = in_fresh_process("ecn", streams, steps, threads, baseline_source(baseline, Path(folder)))
-        aegnn = in_fresh_process("aegnn", graphs, steps, threads)
-        aegnn_before = in_fresh_process("aegnn", graphs, steps, threads,
-                                        baseline_source(aegnn_baseline, Path(folder)))
+        ecn_source = baseline_source(baseline, Path(folder))
+        aegnn_source = baseline_source(aegnn_baseline, Path(folder))
+        found = fastest_of_rounds({
+            "ecn": lambda: in_fresh_process("ecn", streams, steps, threads),
+            "ecn_before": lambda: in_fresh_process("ecn", streams, steps, threads, ecn_source),
+            "aegnn": lambda: in_fresh_process("aegnn", graphs, steps, threads),
+            "aegnn_before": lambda: in_fresh_process("aegnn", graphs, steps, threads, aegnn_source)}, rounds)
+    current, before, aegnn, aegnn_before = found["ecn"], found["ecn_before"], found["aegnn"], found["aegnn_before"]
     ecn = roofline(current["ms_per_step"], ecn_flops, current["matmul_gflops"])
-    ecn["baseline"] = {"commit": baseline, **roofline(before["ms_per_step"], ecn_flops, before["matmul_gflops"])}
+    ecn["rounds_ms_per_step"] = current["rounds_ms_per_step"]
+    ecn["baseline"] = {"commit": baseline, **roofline(before["ms_per_step"], ecn_flops, before["matmul_gflops"]),
+                       "rounds_ms_per_step": before["rounds_ms_per_step"]}
     ecn["speedup"] = before["ms_per_step"] / current["ms_per_step"]
     aegnn_now = roofline(aegnn["ms_per_step"], aegnn["flops_per_step"], aegnn["matmul_gflops"])
+    aegnn_now["rounds_ms_per_step"] = aegnn["rounds_ms_per_step"]
     aegnn_now["baseline"] = {"commit": aegnn_baseline, **roofline(aegnn_before["ms_per_step"], aegnn["flops_per_step"],
-                                                                  aegnn_before["matmul_gflops"])}
+                                                                  aegnn_before["matmul_gflops"]),
+                             "rounds_ms_per_step": aegnn_before["rounds_ms_per_step"]}
     aegnn_now["speedup"] = aegnn_before["ms_per_step"] / aegnn["ms_per_step"]
     result = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                           "threads": threads},
               "definition": "FLOPs per step: 3 forward passes' products (evrepro.ecn.flops, evrepro.aegnn.flops); "
                             f"matmul: float32 {MATMUL_SIZE}x{MATMUL_SIZE}, same framework and threads",
-              "steps": steps,
+              "steps": steps, "rounds": rounds,
               "ecn": {"network": "digits default (N-MNIST's vox-pool, 32 filters)", "batch_size": ECN_BATCH, **ecn},
               "aegnn": {"network": "digits default (GraphRes, N-CARS layers)", "batch_size": AEGNN_BATCH,
                         **aegnn_now}}
@@ -223,6 +244,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--baseline", default=BASELINE)
     parser.add_argument("--aegnn-baseline", default=AEGNN_BASELINE)
     parser.add_argument("--case", choices=["ecn", "aegnn"])
@@ -232,4 +254,4 @@ if __name__ == "__main__":
         case = ecn_step_case if args.case == "ecn" else aegnn_step_case
         print(json.dumps(case(args.cache, args.steps, args.threads)))
     else:
-        print(json.dumps(main(args.threads, args.steps, args.baseline, args.aegnn_baseline), indent=2))
+        print(json.dumps(main(args.threads, args.steps, args.rounds, args.baseline, args.aegnn_baseline), indent=2))
