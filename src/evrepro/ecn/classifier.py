@@ -14,6 +14,7 @@ from evrepro.ecn.network import VoxPoolNetwork
 from evrepro.ecn.presets import ECNConfig
 from evrepro.ecn.replicas import distribute, split_cpu
 from evrepro.streams.store import StreamStore
+from evrepro.training.allocator import keep_freed_memory
 
 log = logging.getLogger(__name__)
 EVAL_BATCH = 64
@@ -21,8 +22,9 @@ DEVICES = ("auto", "cpu", "gpu")
 
 
 def configure_tensorflow(device: str, threads: int | None, replicas: int = 1) -> str:
-    """Pin the device ("auto", "cpu", "gpu") and CPU threads (BLAS: one, see ``evrepro.ecn.fused``) and turn op
-    determinism on; returns the device used.
+    """Pin the device ("auto", "cpu", "gpu") and CPU threads (BLAS: one, see ``evrepro.ecn.fused``), turn op
+    determinism on and, on the CPU, keep freed memory for reuse (``evrepro.training.allocator``); returns the device
+    used.
 
     ``replicas`` > 1 on the CPU splits it into that many logical devices for data-parallel training.
     """
@@ -44,6 +46,8 @@ def configure_tensorflow(device: str, threads: int | None, replicas: int = 1) ->
         split_cpu(replicas)
     tf.config.experimental.enable_op_determinism()
     single_threaded_blas()
+    if not gpus:
+        keep_freed_memory()
     return "gpu" if gpus else "cpu"
 
 
