@@ -16,9 +16,9 @@ with N_out·P·K·F_in: most (event, partition) pairs have no edge, and summing 
 is binary polarity, so its sums are kept per (event, partition, polarity) (the kernel is [P, 2K, F_out]) and no
 features are gathered.
 
-On the CPU the float-feature convolutions run as ``evrepro.ecn.fused``'s kernels (``fused_event_conv``), which
-form no per-edge tensor at all; on a GPU, as the TensorFlow ops above (``composed_event_conv``). The two agree to
-float32 rounding (tests/test_ecn_conv.py).
+On the CPU the convolutions run as ``evrepro.ecn.fused``'s kernels (``fused_event_conv``, and ``fused_binary_sums``
+for the first layer's sums), which form no per-edge tensor at all; on a GPU, as the TensorFlow ops above
+(``composed_event_conv``, ``composed_binary_sums``). The two agree to float32 rounding (tests/test_ecn_conv.py).
 """
 
 import keras
