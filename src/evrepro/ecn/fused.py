@@ -1,4 +1,4 @@
-"""ECN's event convolutions as fused CPU kernels (numba), with no per-edge feature tensor.
+"""ECN's event convolutions (and its voxel means) as fused CPU kernels (numba), with no per-edge feature tensor.
 
 For output event i, partition p and its edges e (input event j, dt_e), the convolution is
 
@@ -11,7 +11,8 @@ one partition go through W_p in one matrix product (BLAS), and the backward pass
 storing them: the memory traffic is the inputs and outputs, the edges' temporal weights w [E, K] (computed once,
 by numpy's vectorised exponential, and kept for the backward pass) and one block. Edges in any order give the same
 sums, in more runs. The first layer's input is binary polarity: its kernels only sum each edge's w per (output
-event, partition, polarity) (``binary_sums_forward``), and TensorFlow multiplies the sums by the kernel.
+event, partition, polarity) (``binary_sums_forward``), and TensorFlow multiplies the sums by the kernel. The voxel
+branch's per-voxel means are a kernel here too (``voxel_mean_forward``).
 
 The kernels run on one thread in a fixed order (and release the GIL, so data-parallel replicas run side by side):
 the same inputs give the same bits. They compute in the features' precision like TensorFlow but sum in another

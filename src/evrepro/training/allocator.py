@@ -2,7 +2,7 @@
 
 ECN's batches change shape at every step, so its large buffers (a few MB each) never fit the chunks glibc keeps:
 each step mapped fresh pages and faulted them in, ~8,000 page faults and 13 ms of system time per CPU training step.
-With large blocks served from the heap and the heap never trimmed, a step faults ~100 pages and spends ~2 ms there.
+With large blocks served from the heap and the heap never trimmed, a step faults ~200 pages and spends ~2 ms there.
 The process then holds on to its peak memory until it exits, as a training job does anyway.
 """
 
